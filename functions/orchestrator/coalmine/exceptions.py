@@ -1,0 +1,55 @@
+"""Every error coalmine raises on purpose.
+
+The class name *is* the error name the state machine matches in its ``Retry`` and ``Catch``
+clauses (Lambda reports ``errorType`` = the exception's class name), so renaming a class here
+means changing ``statemachine/deployment.asl.json`` too; ``tests/unit/test_asl.py`` checks that
+every error name in the ASL exists.
+
+    CoalmineError
+    ├── InvalidInput               bad execution input; refused in Prepare, before any change
+    ├── TargetVersionInvalid       the version to deploy is missing, $LATEST, or the stable one
+    ├── CodeShaMismatch            $LATEST changed between upload and publish (a racing upload)
+    ├── FunctionNotReady           LastUpdateStatus is not Successful yet (retried)
+    ├── AwsThrottled               an AWS API throttled us (retried with back-off)
+    └── AliasChangedOutOfBand      someone else changed the alias mid-deployment: coalmine stops
+                                   shifting and never overwrites their change
+"""
+
+from __future__ import annotations
+
+
+class CoalmineError(Exception):
+    """Base class: an error coalmine raises on purpose, with a message a user can act on."""
+
+
+class InvalidInput(CoalmineError):
+    """The execution input is malformed. ``field`` names the offending field."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{field}: {problem}")
+
+
+class TargetVersionInvalid(CoalmineError):
+    """The version to deploy cannot be deployed (missing, $LATEST, equal to the stable one)."""
+
+
+class CodeShaMismatch(CoalmineError):
+    """The function's code changed between the upload and the publish."""
+
+
+class FunctionNotReady(CoalmineError):
+    """The function is still updating (LastUpdateStatus InProgress); retry later."""
+
+
+class AwsThrottled(CoalmineError):
+    """An AWS API answered with throttling; retry with back-off."""
+
+
+class AliasChangedOutOfBand(CoalmineError):
+    """The alias no longer matches what coalmine last set: someone else changed it."""
+
+
+#: Error names the ASL may retry as transient; used by the ASL static test.
+TRANSIENT_ERRORS: tuple[str, ...] = ("AwsThrottled", "FunctionNotReady")

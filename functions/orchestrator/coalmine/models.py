@@ -1,0 +1,219 @@
+"""The data that flows through the deployment state machine.
+
+``ExecutionInput`` is what a user (or the upload rule, or CI) starts an execution with.
+``Deployment`` is the state every step handler receives and returns: the state machine passes it
+from state to state unchanged except by the handlers, so it is also the execution's output.
+JSON field names are camelCase (the ASL reads ``$.action``, ``$.bake.waitSeconds``, ...).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+FunctionName = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+]
+
+
+def _not_a_version_number(value: str) -> str:
+    if value.isdigit():
+        raise ValueError("an alias name cannot be all digits (that is a version number)")
+    return value
+
+
+AliasName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$"),
+    AfterValidator(_not_a_version_number),
+]
+VersionNumber = Annotated[str, StringConstraints(min_length=1, max_length=10, pattern=r"^[0-9]+$")]
+
+
+class Model(BaseModel):
+    """camelCase on the wire, snake_case in Python; unknown fields are refused."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=False
+    )
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+# ----------------------------------------------------------------------------- execution input
+class CodeLocation(Model):
+    s3_bucket: Annotated[str, StringConstraints(min_length=3, max_length=63)]
+    s3_key: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    s3_object_version: Annotated[str, StringConstraints(min_length=1, max_length=1024)] | None = (
+        None
+    )
+
+
+class CanaryStrategy(Model):
+    """Shift ``percent`` of traffic, bake, then promote."""
+
+    type: Literal["canary"]
+    percent: float = Field(gt=0, lt=100)
+    interval_minutes: float = Field(gt=0, le=24 * 60)
+
+
+class LinearStrategy(Model):
+    """Add ``percent`` every interval until 100%."""
+
+    type: Literal["linear"]
+    percent: float = Field(gt=0, lt=100)
+    interval_minutes: float = Field(gt=0, le=24 * 60)
+
+
+class StepSpec(Model):
+    weight: float = Field(gt=0, le=1)
+    bake_seconds: int = Field(ge=0, le=24 * 3600)
+
+
+class StepsStrategy(Model):
+    """An explicit list of weights (fractions, strictly increasing) each with its bake time."""
+
+    type: Literal["steps"]
+    steps: list[StepSpec] = Field(min_length=1, max_length=50)
+
+
+class BlueGreenStrategy(Model):
+    """Cut over at once, keep the old version on the ``previous`` alias, bake, roll back if bad."""
+
+    type: Literal["blueGreen"]
+    bake_seconds: int = Field(default=300, ge=0, le=24 * 3600)
+    previous_alias: AliasName = "previous"
+
+
+StrategySpec = Annotated[
+    CanaryStrategy | LinearStrategy | StepsStrategy | BlueGreenStrategy,
+    Field(discriminator="type"),
+]
+
+
+class AnalysisConfig(Model):
+    alarms: list[Annotated[str, StringConstraints(min_length=1, max_length=255)]] = Field(
+        default_factory=list, max_length=50
+    )
+    interval_seconds: int = Field(default=60, ge=10, le=3600)
+
+
+class ExecutionInput(Model):
+    function_name: FunctionName
+    alias: AliasName = "prod"
+    target_version: VersionNumber | None = None
+    code: CodeLocation | None = None
+    strategy: str | StrategySpec = "Canary10Percent5Minutes"
+    analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
+
+
+# ----------------------------------------------------------------------------- plan
+class Step(Model):
+    """One traffic step: ``weight`` (0 < w < 1) of the alias's traffic on the new version."""
+
+    weight: float = Field(gt=0, lt=1)
+    bake_seconds: int = Field(ge=0)
+
+
+class Plan(Model):
+    """What a strategy means: weighted steps, then promotion, then an optional bake after it."""
+
+    strategy: str
+    steps: list[Step]
+    post_promotion_bake_seconds: int = 0
+    previous_alias: AliasName | None = None  # blue/green keeps the old version here
+
+
+# ----------------------------------------------------------------------------- state
+class Action(StrEnum):
+    """What the state machine's ``NextAction`` Choice does next."""
+
+    SHIFT = "SHIFT"
+    BAKE = "BAKE"
+    PROMOTE = "PROMOTE"
+    FINISH = "FINISH"
+    ROLLBACK = "ROLLBACK"
+
+
+class Verdict(StrEnum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    INCONCLUSIVE = "INCONCLUSIVE"
+
+
+class Outcome(StrEnum):
+    IN_PROGRESS = "IN_PROGRESS"
+    PROMOTED = "PROMOTED"
+    ROLLED_BACK = "ROLLED_BACK"
+
+
+class GateResult(Model):
+    gate: str
+    verdict: Verdict
+    reason: str
+    evidence: dict[str, Any] = Field(default_factory=dict)
+
+
+class Tick(Model):
+    """One analysis of one step: when (seconds into the step's bake) and what each gate said."""
+
+    elapsed_seconds: int
+    verdict: Verdict
+    gates: list[GateResult]
+
+
+class StepRecord(Model):
+    """Evidence for one step (index -1 is the bake after promotion)."""
+
+    index: int
+    weight: float
+    bake_seconds: int
+    verdict: Verdict | None = None
+    reason: str | None = None
+    ticks: list[Tick] = Field(default_factory=list)
+
+
+class Bake(Model):
+    bake_seconds: int = 0
+    elapsed_seconds: int = 0
+    wait_seconds: int = 0
+
+
+class ErrorInfo(Model):
+    """What a Catch puts at ``$.error`` (Step Functions' own field names)."""
+
+    model_config = ConfigDict(alias_generator=None, extra="ignore")
+    Error: str
+    Cause: str | None = None
+
+
+class Deployment(Model):
+    deployment_id: str
+    function_name: FunctionName
+    alias: AliasName
+    from_version: VersionNumber
+    to_version: VersionNumber | None = None
+    code: CodeLocation | None = None
+    revision_id: str
+    plan: Plan
+    analysis: AnalysisConfig
+    step_index: int = -1
+    weight: float = 0.0
+    bake: Bake = Field(default_factory=Bake)
+    action: Action
+    outcome: Outcome = Outcome.IN_PROGRESS
+    reason: str | None = None
+    steps: list[StepRecord] = Field(default_factory=list)
+    error: ErrorInfo | None = None
+
+
+class PrepareEvent(Model):
+    """What the ``Prepare`` state passes its handler: the raw input plus the execution's name."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    request: Any
+    deployment_id: str
