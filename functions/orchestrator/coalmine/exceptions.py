@@ -11,8 +11,10 @@ every error name in the ASL exists.
     ├── CodeShaMismatch            $LATEST changed between upload and publish (a racing upload)
     ├── FunctionNotReady           LastUpdateStatus is not Successful yet (retried)
     ├── AwsThrottled               an AWS API throttled us (retried with back-off)
-    └── AliasChangedOutOfBand      someone else changed the alias mid-deployment: coalmine stops
-                                   shifting and never overwrites their change
+    ├── AliasChangedOutOfBand      someone else changed the alias mid-deployment: coalmine stops
+    │                              shifting and never overwrites their change
+    └── ResourceNotFound           an adapter found no such function/version/alias/alarm; the
+                                   caller turns it into InvalidInput or TargetVersionInvalid
 """
 
 from __future__ import annotations
@@ -49,6 +51,14 @@ class AwsThrottled(CoalmineError):
 
 class AliasChangedOutOfBand(CoalmineError):
     """The alias no longer matches what coalmine last set: someone else changed it."""
+
+
+class ResourceNotFound(CoalmineError):
+    """AWS answered ResourceNotFoundException; ``resource`` says what was looked up."""
+
+    def __init__(self, resource: str, message: str) -> None:
+        self.resource = resource
+        super().__init__(message)
 
 
 #: Error names the ASL may retry as transient; used by the ASL static test.

@@ -183,6 +183,20 @@ class Bake(Model):
     wait_seconds: int = 0
 
 
+class AliasState(Model):
+    """What an alias routes, as GetAlias/UpdateAlias report it (not part of the Deployment)."""
+
+    function_version: str
+    weights: dict[str, float] = Field(default_factory=dict)
+    revision_id: str = ""
+
+    def describe(self) -> str:
+        if not self.weights:
+            return f"version {self.function_version} (no weights)"
+        extra = ", ".join(f"{w * 100:g}% to version {v}" for v, w in self.weights.items())
+        return f"version {self.function_version} with {extra}"
+
+
 class ErrorInfo(Model):
     """What a Catch puts at ``$.error`` (Step Functions' own field names)."""
 

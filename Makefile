@@ -1,0 +1,52 @@
+# coalmine: the two commands a new user needs are `make demo` and `make test`.
+# Both create what they need themselves (a Python 3.12 virtualenv in .venv, and aws-sam-cli in
+# its own virtualenv .venv-sam because it pins many packages).
+SHELL := /bin/bash
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
+PYTHON312 := $(shell command -v python3.12 2>/dev/null || ls -d $(PYENV_ROOT)/versions/3.12.*/bin/python3.12 2>/dev/null | tail -n 1)
+PYTHON ?= $(or $(PYTHON312),python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PIP_QUIET := --quiet --disable-pip-version-check
+
+.PHONY: help install demo rehearse test unit lint format bench clean
+
+help:
+	@echo "make demo   - run a healthy and a faulty canary of brand-api in the local sandbox"
+	@echo "make test   - lint, ASL/template checks, unit, integration and sandbox end-to-end tests"
+	@echo "make bench  - the rehearsal speed benchmark (prints wall seconds)"
+
+$(BIN)/.installed: pyproject.toml
+	@echo "==> creating $(VENV) with $(PYTHON)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install $(PIP_QUIET) --upgrade pip
+	$(BIN)/pip install $(PIP_QUIET) -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/.installed
+
+demo: install
+	$(BIN)/coalmine demo
+
+rehearse: install
+	$(BIN)/coalmine rehearse $(SCENARIO)
+
+test: install sam-venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+unit: install
+	$(BIN)/python -m pytest tests/unit -q
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install
+	$(BIN)/coalmine bench
+
+clean:
+	rm -rf $(VENV) .venv-sam .aws-sam .pytest_cache .ruff_cache out
+
+include mk/sam.mk

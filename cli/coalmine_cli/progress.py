@@ -1,0 +1,112 @@
+"""Turn a deployment execution's history into progress lines a person can follow.
+
+Shared by `coalmine deploy` (a real execution on AWS) and `coalmine rehearse` (the sandbox):
+both read the same Step Functions history, so what a rehearsal prints is what a real deployment
+prints.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def _pct(weight: float) -> str:
+    return f"{weight * 100:g}%"
+
+
+def describe_state_exit(state: str, output: dict[str, Any]) -> str | None:
+    """One line for a handler's result, or None when the state says nothing worth printing."""
+    steps = output.get("steps") or []
+    plan = output.get("plan") or {}
+    if state == "Prepare":
+        return (
+            f"plan {plan.get('strategy')}: "
+            f"{' -> '.join(_pct(s['weight']) for s in plan.get('steps', [])) or 'no steps'}"
+            f" -> 100%; stable version {output.get('fromVersion')}"
+        )
+    if state == "PublishVersion":
+        return f"new version {output.get('toVersion')} ready"
+    if state == "ShiftTraffic":
+        total = len(plan.get("steps", []))
+        return (
+            f"step {output.get('stepIndex', 0) + 1}/{total}: {_pct(output.get('weight', 0))} "
+            f"-> v{output.get('toVersion')}, bake {output.get('bake', {}).get('bakeSeconds')} s"
+        )
+    if state == "Analyze" and steps and steps[-1].get("ticks"):
+        tick = steps[-1]["ticks"][-1]
+        gates = ", ".join(f"{g['gate']} {g['verdict']}" for g in tick.get("gates", []))
+        return f"analysis at {tick['elapsedSeconds']} s: {tick['verdict']} ({gates})"
+    if state == "Promote":
+        return f"promoted: 100% -> v{output.get('toVersion')}"
+    if state == "Rollback":
+        return f"rolled back to v{output.get('fromVersion')}: {output.get('reason')}"
+    return None
+
+
+@dataclass
+class HistoryReader:
+    """Reads an execution's history incrementally (each event is returned once)."""
+
+    sfn: Any
+    execution_arn: str
+    _seen: int = 0
+    _events: list[dict[str, Any]] = field(default_factory=list)
+
+    def new_events(self) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"executionArn": self.execution_arn, "maxResults": 1000}
+        while True:
+            page = self.sfn.get_execution_history(**kwargs)
+            events.extend(page["events"])
+            if not page.get("nextToken"):
+                break
+            kwargs["nextToken"] = page["nextToken"]
+        fresh = events[self._seen :]
+        self._seen = len(events)
+        self._events.extend(fresh)
+        return fresh
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return self._events
+
+
+def progress_lines(events: list[dict[str, Any]]) -> Iterator[str]:
+    """Progress lines for history events: handler results, the end of the execution."""
+    for event in events:
+        kind = event["type"]
+        if kind == "TaskStateExited":
+            details = event["stateExitedEventDetails"]
+            line = describe_state_exit(details["name"], json.loads(details.get("output") or "{}"))
+            if line:
+                yield f"  [{details['name']}] {line}"
+        elif kind == "TaskFailed":
+            details = event.get("taskFailedEventDetails", {})
+            yield f"  [task failed] {details.get('error')}: {_short(details.get('cause'))}"
+        elif kind == "ExecutionFailed":
+            details = event.get("executionFailedEventDetails", {})
+            yield f"  [execution failed] {details.get('error')}: {_short(details.get('cause'))}"
+        elif kind == "ExecutionSucceeded":
+            yield "  [execution succeeded]"
+
+
+def _short(text: str | None, limit: int = 300) -> str:
+    if not text:
+        return ""
+    try:
+        parsed = json.loads(text)
+        text = parsed.get("errorMessage", text) if isinstance(parsed, dict) else text
+    except ValueError:
+        pass
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def count_state_transitions(events: list[dict[str, Any]]) -> int:
+    """State transitions as Standard workflows bill them: one per state entered."""
+    return sum(1 for event in events if event["type"].endswith("StateEntered"))
+
+
+Printer = Callable[[str], None]

@@ -1,0 +1,173 @@
+"""Lambda: aliases, function configuration, code updates and versions.
+
+Error translation (nothing else is caught):
+  Throttling / TooManyRequestsException / ThrottlingException -> AwsThrottled
+  ResourceConflictException                                   -> FunctionNotReady
+  PreconditionFailedException  -> AliasChangedOutOfBand (alias updates) / CodeShaMismatch (publish)
+  ResourceNotFoundException                                   -> ResourceNotFound
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from coalmine.exceptions import (
+    AliasChangedOutOfBand,
+    AwsThrottled,
+    CoalmineError,
+    CodeShaMismatch,
+    FunctionNotReady,
+    ResourceNotFound,
+    TargetVersionInvalid,
+)
+from coalmine.models import AliasState
+
+THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException"})
+
+
+@dataclass(frozen=True)
+class FunctionState:
+    version: str
+    code_sha256: str
+    last_update_status: str | None
+    last_update_status_reason: str | None
+    package_type: str
+
+
+@cache
+def default_client() -> Any:
+    """The Lambda client the handlers use, created on first use (so tests can mock first)."""
+    return boto3.client("lambda", config=Config(retries={"mode": "standard"}))
+
+
+class LambdaApi:
+    def __init__(self, client: Any | None = None) -> None:
+        self.client = client if client is not None else default_client()
+
+    def get_alias(self, function_name: str, alias: str) -> AliasState:
+        with _translated(f"alias {function_name}:{alias}"):
+            response = self.client.get_alias(FunctionName=function_name, Name=alias)
+        return _alias_state(response)
+
+    def update_alias(
+        self,
+        function_name: str,
+        alias: str,
+        version: str,
+        weights: Mapping[str, float],
+        revision_id: str,
+    ) -> AliasState:
+        """Conditional on ``revision_id``: a stale one means someone else changed the alias."""
+        with _translated(f"alias {function_name}:{alias}", precondition=AliasChangedOutOfBand):
+            response = self.client.update_alias(
+                FunctionName=function_name,
+                Name=alias,
+                FunctionVersion=version,
+                RoutingConfig={"AdditionalVersionWeights": dict(weights)},
+                RevisionId=revision_id,
+            )
+        return _alias_state(response)
+
+    def put_alias(self, function_name: str, alias: str, version: str, description: str) -> None:
+        """Point ``alias`` wholly at ``version``, creating it if missing (unconditional)."""
+        try:
+            with _translated(f"alias {function_name}:{alias}"):
+                self.client.update_alias(
+                    FunctionName=function_name,
+                    Name=alias,
+                    FunctionVersion=version,
+                    RoutingConfig={"AdditionalVersionWeights": {}},
+                    Description=description,
+                )
+        except ResourceNotFound:
+            with _translated(f"alias {function_name}:{alias}"):
+                self.client.create_alias(
+                    FunctionName=function_name,
+                    Name=alias,
+                    FunctionVersion=version,
+                    Description=description,
+                )
+
+    def get_function(self, function_name: str, qualifier: str | None = None) -> FunctionState:
+        what = f"function {function_name}" + (f" version {qualifier}" if qualifier else "")
+        kwargs = {"Qualifier": qualifier} if qualifier else {}
+        with _translated(what):
+            response = self.client.get_function_configuration(FunctionName=function_name, **kwargs)
+        return _function_state(response)
+
+    def update_code(
+        self, function_name: str, bucket: str, key: str, object_version: str | None
+    ) -> FunctionState:
+        kwargs = {"S3ObjectVersion": object_version} if object_version else {}
+        source = f"s3://{bucket}/{key}" + (f"?versionId={object_version}" if object_version else "")
+        what = f"function {function_name} code {source}"
+        with _translated(what, invalid=TargetVersionInvalid):
+            response = self.client.update_function_code(
+                FunctionName=function_name, S3Bucket=bucket, S3Key=key, **kwargs
+            )
+        return _function_state(response)
+
+    def publish_version(self, function_name: str, code_sha256: str, description: str) -> str:
+        """Publish ``$LATEST`` only if its code is still ``code_sha256``; returns the version."""
+        with _translated(
+            f"function {function_name}", precondition=CodeShaMismatch, invalid=CodeShaMismatch
+        ):
+            response = self.client.publish_version(
+                FunctionName=function_name, CodeSha256=code_sha256, Description=description
+            )
+        return str(response["Version"])
+
+
+@contextmanager
+def _translated(
+    what: str,
+    precondition: type[CoalmineError] = AliasChangedOutOfBand,
+    invalid: type[CoalmineError] | None = None,
+) -> Iterator[None]:
+    try:
+        yield
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        message = error.response.get("Error", {}).get("Message", str(error))
+        if code in THROTTLING_CODES:
+            raise AwsThrottled(f"Lambda throttled a request on {what}: {message}") from error
+        if code == "ResourceConflictException":
+            raise FunctionNotReady(f"{what} is being updated: {message}") from error
+        if code == "PreconditionFailedException":
+            raise precondition(f"{what} changed since coalmine last read it: {message}") from error
+        if code == "ResourceNotFoundException":
+            raise ResourceNotFound(what, f"{what} not found: {message}") from error
+        if code == "InvalidParameterValueException" and invalid is CodeShaMismatch:
+            if "CodeSha256" in message:  # publish: the expected hash no longer matches $LATEST
+                raise CodeShaMismatch(f"{what}: {message}") from error
+        elif code == "InvalidParameterValueException" and invalid is not None:
+            raise invalid(f"{what}: {message}") from error
+        raise
+
+
+def _alias_state(response: Mapping[str, Any]) -> AliasState:
+    routing = response.get("RoutingConfig") or {}
+    weights = routing.get("AdditionalVersionWeights") or {}
+    return AliasState(
+        function_version=str(response["FunctionVersion"]),
+        weights={str(v): float(w) for v, w in weights.items()},
+        revision_id=str(response.get("RevisionId", "")),
+    )
+
+
+def _function_state(response: Mapping[str, Any]) -> FunctionState:
+    return FunctionState(
+        version=str(response.get("Version", "$LATEST")),
+        code_sha256=str(response.get("CodeSha256", "")),
+        last_update_status=response.get("LastUpdateStatus"),
+        last_update_status_reason=response.get("LastUpdateStatusReason"),
+        package_type=str(response.get("PackageType", "Zip")),
+    )

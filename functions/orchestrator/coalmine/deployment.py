@@ -1,0 +1,226 @@
+"""Pure state transitions of a Deployment (no AWS calls): the handlers do the I/O around them.
+
+prepared -> published -> shifted (SHIFT/BAKE/PROMOTE) -> ticked -> ... -> promoted -> FINISH
+                                               any FAIL or caught error -> rolled back
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from math import isclose
+
+from coalmine import analysis
+from coalmine.exceptions import AliasChangedOutOfBand
+from coalmine.models import (
+    Action,
+    AliasState,
+    AnalysisConfig,
+    Bake,
+    CodeLocation,
+    Deployment,
+    GateResult,
+    Outcome,
+    Plan,
+    StepRecord,
+    Tick,
+    Verdict,
+)
+
+POST_PROMOTION_INDEX = -1
+#: The state that was running when a Catch sent the deployment to Rollback, by its action.
+STATE_BY_ACTION = {Action.SHIFT: "ShiftTraffic", Action.BAKE: "Analyze", Action.PROMOTE: "Promote"}
+
+
+def prepared(
+    deployment_id: str,
+    function_name: str,
+    alias: str,
+    from_version: str,
+    revision_id: str,
+    plan: Plan,
+    analysis_config: AnalysisConfig,
+    target_version: str | None,
+    code: CodeLocation | None,
+) -> Deployment:
+    return Deployment(
+        deployment_id=deployment_id,
+        function_name=function_name,
+        alias=alias,
+        from_version=from_version,
+        to_version=target_version,
+        code=code,
+        revision_id=revision_id,
+        plan=plan,
+        analysis=analysis_config,
+        action=Action.SHIFT,
+    )
+
+
+def published(deployment: Deployment, to_version: str) -> Deployment:
+    action = Action.SHIFT if deployment.plan.steps else Action.PROMOTE
+    return deployment.model_copy(update={"to_version": to_version, "action": action})
+
+
+def next_step_weight(deployment: Deployment) -> float:
+    return deployment.plan.steps[deployment.step_index + 1].weight
+
+
+def shifted(deployment: Deployment, revision_id: str) -> Deployment:
+    """The alias now routes the next step's weight to the new version."""
+    index = deployment.step_index + 1
+    step = deployment.plan.steps[index]
+    record = StepRecord(index=index, weight=step.weight, bake_seconds=step.bake_seconds)
+    d = deployment.model_copy(
+        update={"step_index": index, "weight": step.weight, "revision_id": revision_id},
+        deep=True,
+    )
+    d.steps.append(record)
+    return _start_bake(d, record)
+
+
+def ticked(deployment: Deployment, gates: list[GateResult]) -> Deployment:
+    """One analysis of the current step: record it, then bake on, move on, or roll back."""
+    d = deployment.model_copy(deep=True)
+    elapsed = d.bake.elapsed_seconds + d.bake.wait_seconds
+    verdict = analysis.combine(gates)
+    record = d.steps[-1]
+    record.ticks.append(Tick(elapsed_seconds=elapsed, verdict=verdict, gates=gates))
+    d.bake = d.bake.model_copy(update={"elapsed_seconds": elapsed})
+    if verdict == Verdict.FAIL:
+        reason = f"{_step_name(record)} failed analysis: {analysis.failure_reason(gates)}"
+        record.verdict, record.reason = Verdict.FAIL, reason
+        d.action, d.reason = Action.ROLLBACK, reason
+        return d
+    remaining = d.bake.bake_seconds - elapsed
+    if remaining > 0:
+        d.bake.wait_seconds = min(d.analysis.interval_seconds, remaining)
+        d.action = Action.BAKE
+        return d
+    record.verdict, record.reason = analysis.step_verdict(record.ticks)
+    d.bake.wait_seconds = 0
+    d.action = _after_step(d)
+    return d
+
+
+def promoted(deployment: Deployment, revision_id: str) -> Deployment:
+    d = deployment.model_copy(
+        update={"weight": 1.0, "revision_id": revision_id, "outcome": Outcome.PROMOTED},
+        deep=True,
+    )
+    bake = d.plan.post_promotion_bake_seconds
+    record = StepRecord(index=POST_PROMOTION_INDEX, weight=1.0, bake_seconds=bake)
+    if bake <= 0:
+        d.bake, d.action = Bake(), Action.FINISH
+        return d
+    d.steps.append(record)
+    return _start_bake(d, record)
+
+
+def rolled_back(deployment: Deployment, revision_id: str) -> Deployment:
+    return deployment.model_copy(
+        update={
+            "weight": 0.0,
+            "revision_id": revision_id,
+            "outcome": Outcome.ROLLED_BACK,
+            "action": Action.ROLLBACK,
+            "reason": rollback_reason(deployment),
+            "bake": Bake(),
+        }
+    )
+
+
+def rollback_reason(deployment: Deployment) -> str:
+    """Why we roll back: an analysis FAIL's reason, or the error a Catch put at ``$.error``."""
+    if deployment.error is not None:
+        state = STATE_BY_ACTION.get(deployment.action, "a step")
+        return f"{state} failed: {deployment.error.Error}: {_cause(deployment.error.Cause)}"
+    return deployment.reason or "rolled back (no reason given)"
+
+
+# ----------------------------------------------------------------------------- alias ownership
+def current_routing(deployment: Deployment) -> tuple[str, dict[str, float]]:
+    """What coalmine last set on the alias, according to the Deployment document."""
+    if deployment.outcome == Outcome.PROMOTED:
+        return str(deployment.to_version), {}
+    if deployment.step_index < 0 or deployment.to_version is None:
+        return deployment.from_version, {}
+    return deployment.from_version, {deployment.to_version: deployment.weight}
+
+
+def claim_alias(
+    deployment: Deployment,
+    observed: AliasState,
+    intended: tuple[str, Mapping[str, float]],
+    rollback: bool = False,
+) -> str:
+    """The RevisionId to update the alias with, if the alias is still coalmine's to change.
+
+    It is ours if it routes what we last set, or already what we are about to set (our previous
+    attempt's response was lost). A rollback also accepts any routing coalmine could have set in
+    this deployment (a step of the plan, or promotion). Anything else was set by someone else:
+    AliasChangedOutOfBand, and the alias is left as they set it. Routings are compared, not only
+    RevisionIds: equivalent on AWS (every change makes a new RevisionId) and robust where an
+    emulator keeps the RevisionId. The update itself is conditional on the RevisionId returned.
+    """
+    candidates = [current_routing(deployment), intended]
+    if rollback and deployment.to_version is not None:
+        to = deployment.to_version
+        candidates += [(deployment.from_version, {to: s.weight}) for s in deployment.plan.steps]
+        candidates.append((to, {}))
+    if any(_same_routing(observed, version, weights) for version, weights in candidates):
+        return observed.revision_id
+    expected = _describe(*current_routing(deployment))
+    raise AliasChangedOutOfBand(
+        f"alias {deployment.function_name}:{deployment.alias} was changed by someone else: it "
+        f"routes {observed.describe()}, coalmine last set {expected}; leaving it as it is"
+    )
+
+
+def _same_routing(observed: AliasState, version: str, weights: Mapping[str, float]) -> bool:
+    if observed.function_version != version or set(observed.weights) != set(weights):
+        return False
+    return all(isclose(observed.weights[v], w, abs_tol=1e-6) for v, w in weights.items())
+
+
+def _describe(version: str, weights: Mapping[str, float]) -> str:
+    return AliasState(function_version=version, weights=dict(weights)).describe()
+
+
+def _start_bake(d: Deployment, record: StepRecord) -> Deployment:
+    bake = record.bake_seconds
+    if bake <= 0:
+        record.reason = "no bake time: not analysed"
+        d.bake = Bake()
+        d.action = _after_step(d)
+        return d
+    d.bake = Bake(
+        bake_seconds=bake, elapsed_seconds=0, wait_seconds=min(d.analysis.interval_seconds, bake)
+    )
+    d.action = Action.BAKE
+    return d
+
+
+def _after_step(d: Deployment) -> Action:
+    if d.outcome == Outcome.PROMOTED:
+        return Action.FINISH
+    return Action.SHIFT if d.step_index + 1 < len(d.plan.steps) else Action.PROMOTE
+
+
+def _step_name(record: StepRecord) -> str:
+    if record.index == POST_PROMOTION_INDEX:
+        return "post-promotion bake"
+    return f"step {record.index + 1} ({record.weight * 100:g}%)"
+
+
+def _cause(cause: str | None) -> str:
+    """Lambda's Cause is JSON ``{"errorMessage", "errorType", ...}``; keep just the message."""
+    if not cause:
+        return "(no cause given)"
+    try:
+        parsed = json.loads(cause)
+    except ValueError:
+        return cause
+    if isinstance(parsed, dict) and "errorMessage" in parsed:
+        return str(parsed["errorMessage"])
+    return cause

@@ -1,0 +1,1 @@
+"""One module per state of statemachine/deployment.asl.json, each exposing ``handler``."""

@@ -1,0 +1,91 @@
+"""PublishVersion: check targetVersion, or deploy the uploaded zip and publish it (by CodeSha256).
+
+No traffic moves here. While the function is still updating this raises FunctionNotReady, which
+the state machine retries; a re-run re-uploads the same zip (idempotent) unless an update is
+already in progress.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from coalmine import deployment
+from coalmine.adapters.lambda_api import LambdaApi
+from coalmine.exceptions import FunctionNotReady, ResourceNotFound, TargetVersionInvalid
+from coalmine.models import Deployment
+from coalmine.observability import count, logger, metrics, tracer
+
+MAX_WAIT_SECONDS = 60.0
+POLL_SECONDS = 2.0
+SAFETY_MARGIN_SECONDS = 15.0
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    current = parse(event=event, model=Deployment)
+    logger.set_correlation_id(current.deployment_id)
+    budget = context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_SECONDS
+    result = publish(current, LambdaApi(), max_wait_seconds=min(MAX_WAIT_SECONDS, budget))
+    logger.info("version to deploy", extra={"toVersion": result.to_version})
+    count("VersionPublished", result.function_name)
+    return result.to_json()
+
+
+def publish(
+    current: Deployment,
+    lambda_api: LambdaApi,
+    max_wait_seconds: float = MAX_WAIT_SECONDS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Deployment:
+    name = current.function_name
+    if current.code is None:
+        target = str(current.to_version)
+        try:
+            lambda_api.get_function(name, target)
+        except ResourceNotFound:
+            raise TargetVersionInvalid(f"{name} has no published version {target}") from None
+        return deployment.published(_differs(current, target), target)
+    if lambda_api.get_function(name).last_update_status == "InProgress":
+        raise FunctionNotReady(f"{name} is still applying an earlier update")
+    code = current.code
+    updated = lambda_api.update_code(name, code.s3_bucket, code.s3_key, code.s3_object_version)
+    _wait_until_updated(lambda_api, name, updated.last_update_status, max_wait_seconds, sleep)
+    version = lambda_api.publish_version(
+        name, updated.code_sha256, f"coalmine {current.deployment_id}"
+    )
+    if version == current.from_version:
+        raise TargetVersionInvalid(f"code is identical to the stable version {version}")
+    return deployment.published(current, version)
+
+
+def _differs(current: Deployment, target: str) -> Deployment:
+    if target == current.from_version:
+        raise TargetVersionInvalid(f"version {target} is the stable version the alias serves")
+    return current
+
+
+def _wait_until_updated(
+    lambda_api: LambdaApi,
+    name: str,
+    status: str | None,
+    max_wait_seconds: float,
+    sleep: Callable[[float], None],
+) -> None:
+    waited = 0.0
+    reason: str | None = None
+    while status == "InProgress" and waited < max_wait_seconds:
+        sleep(POLL_SECONDS)
+        waited += POLL_SECONDS
+        state = lambda_api.get_function(name)
+        status, reason = state.last_update_status, state.last_update_status_reason
+    if status == "InProgress":
+        raise FunctionNotReady(f"{name} is still updating after {waited:g} s")
+    if status == "Failed":
+        raise TargetVersionInvalid(f"updating {name}'s code failed: {reason}")

@@ -1,0 +1,135 @@
+"""Pure: a strategy (a CodeDeploy-style name or an object) -> the Plan it means.
+
+Plans never contain a step of weight 1.0: putting the alias wholly on the new version is the
+Promote state. So ``AllAtOnce`` and blue/green have no steps, a canary has one, a linear
+strategy has X, 2X, ... below 100%, and an explicit step list whose last weight is 1.0 turns that
+last step into promotion plus a post-promotion bake.
+"""
+
+from __future__ import annotations
+
+import re
+
+from coalmine.exceptions import InvalidInput
+from coalmine.models import (
+    BlueGreenStrategy,
+    CanaryStrategy,
+    LinearStrategy,
+    Plan,
+    Step,
+    StepsStrategy,
+    StrategySpec,
+)
+
+#: CodeDeploy's predefined Lambda configurations (also accepted with the prefixes below).
+CODEDEPLOY_NAMES: tuple[str, ...] = (
+    "Canary10Percent5Minutes",
+    "Canary10Percent10Minutes",
+    "Canary10Percent15Minutes",
+    "Canary10Percent30Minutes",
+    "Linear10PercentEvery1Minute",
+    "Linear10PercentEvery2Minutes",
+    "Linear10PercentEvery3Minutes",
+    "Linear10PercentEvery10Minutes",
+    "AllAtOnce",
+)
+PREFIXES: tuple[str, ...] = ("CodeDeployDefault.Lambda", "Lambda")
+STRATEGY_TYPES: tuple[str, ...] = ("canary", "linear", "steps", "blueGreen")
+
+_CANARY = re.compile(r"Canary(?P<percent>[1-9][0-9]?)Percent(?P<minutes>[1-9][0-9]{0,3})Minutes?")
+_LINEAR = re.compile(
+    r"Linear(?P<percent>[1-9][0-9]?)PercentEvery(?P<minutes>[1-9][0-9]{0,3})Minutes?"
+)
+_MAX_MINUTES = 24 * 60
+_EPSILON = 1e-9
+
+
+def resolve(strategy: str | StrategySpec) -> Plan:
+    """Turn the execution input's ``strategy`` into a Plan, or raise InvalidInput("strategy.…")."""
+    if isinstance(strategy, str):
+        return _from_name(strategy)
+    if isinstance(strategy, CanaryStrategy):
+        return canary(strategy.percent, strategy.interval_minutes)
+    if isinstance(strategy, LinearStrategy):
+        return linear(strategy.percent, strategy.interval_minutes)
+    if isinstance(strategy, StepsStrategy):
+        return explicit_steps(strategy)
+    if isinstance(strategy, BlueGreenStrategy):
+        return Plan(
+            strategy="blueGreen",
+            steps=[],
+            post_promotion_bake_seconds=strategy.bake_seconds,
+            previous_alias=strategy.previous_alias,
+        )
+    raise InvalidInput("strategy", f"unsupported strategy {strategy!r}")  # pragma: no cover
+
+
+def canary(percent: float, minutes: float) -> Plan:
+    name = f"Canary{_num(percent)}Percent{_num(minutes)}Minutes"
+    return Plan(strategy=name, steps=[Step(weight=percent / 100, bake_seconds=_seconds(minutes))])
+
+
+def linear(percent: float, minutes: float) -> Plan:
+    unit = "Minute" if minutes == 1 else "Minutes"
+    name = f"Linear{_num(percent)}PercentEvery{_num(minutes)}{unit}"
+    bake = _seconds(minutes)
+    weights: list[float] = []
+    k = 1
+    while k * percent < 100 - _EPSILON:
+        weights.append(round(k * percent / 100, 6))
+        k += 1
+    return Plan(strategy=name, steps=[Step(weight=w, bake_seconds=bake) for w in weights])
+
+
+def explicit_steps(spec: StepsStrategy) -> Plan:
+    """Weights must be strictly increasing in (0, 1]; a final 1.0 becomes promotion + bake."""
+    previous = 0.0
+    for index, step in enumerate(spec.steps):
+        if step.weight <= previous:
+            raise InvalidInput(
+                f"strategy.steps[{index}].weight",
+                f"weights must be strictly increasing ({_num(step.weight)} after {_num(previous)})",
+            )
+        previous = step.weight
+    weighted, post_bake = spec.steps, 0
+    if spec.steps[-1].weight >= 1.0:
+        weighted, post_bake = spec.steps[:-1], spec.steps[-1].bake_seconds
+    steps = [Step(weight=s.weight, bake_seconds=s.bake_seconds) for s in weighted]
+    return Plan(strategy="steps", steps=steps, post_promotion_bake_seconds=post_bake)
+
+
+def _from_name(name: str) -> Plan:
+    bare = _strip_prefix(name)
+    if bare == "AllAtOnce":
+        return Plan(strategy="AllAtOnce", steps=[])
+    if match := _CANARY.fullmatch(bare):
+        minutes = int(match["minutes"])
+        if minutes <= _MAX_MINUTES:
+            return canary(int(match["percent"]), minutes)
+    if match := _LINEAR.fullmatch(bare):
+        minutes = int(match["minutes"])
+        if minutes <= _MAX_MINUTES:
+            return linear(int(match["percent"]), minutes)
+    raise InvalidInput(
+        "strategy",
+        f"unknown strategy {name!r}: use one of {', '.join(CODEDEPLOY_NAMES)} (optionally "
+        "prefixed with 'Lambda' or 'CodeDeployDefault.Lambda'), CanaryXPercentYMinutes, "
+        "LinearXPercentEveryYMinutes, or an object whose type is one of "
+        f"{', '.join(STRATEGY_TYPES)}",
+    )
+
+
+def _strip_prefix(name: str) -> str:
+    for prefix in PREFIXES:
+        if name.startswith(prefix):
+            return name[len(prefix) :]
+    return name
+
+
+def _seconds(minutes: float) -> int:
+    return round(minutes * 60)
+
+
+def _num(value: float) -> str:
+    """1.0 -> '1', 2.5 -> '2.5' (for names and messages)."""
+    return f"{value:g}"

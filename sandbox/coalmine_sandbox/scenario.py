@@ -1,0 +1,77 @@
+"""A rehearsal scenario: which sample, how much traffic, how the old and new versions behave,
+and the deployment to run (the execution input without targetVersion/code)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class Traffic(_Model):
+    rps: float = Field(ge=0, le=2000, description="requests per second hitting the alias")
+
+
+class Behaviour(_Model):
+    """How a version behaves, applied through the fault knobs of the published version."""
+
+    error_rate: float = Field(default=0.0, ge=0, le=1)
+    latency_ms: float = Field(default=0.0, ge=0, le=900_000)
+
+    def environment(self) -> dict[str, str]:
+        return {"FAULT_ERROR_RATE": f"{self.error_rate:g}", "FAULT_LATENCY_MS": f"{self.latency_ms:g}"}
+
+
+class Expect(_Model):
+    outcome: str | None = None
+
+
+class Scenario(_Model):
+    name: str = "rehearsal"
+    description: str = ""
+    function: str = "brand-api"
+    seed: int = 0
+    traffic: Traffic
+    baseline: Behaviour = Field(default_factory=Behaviour)
+    candidate: Behaviour = Field(default_factory=Behaviour)
+    deployment: dict[str, Any] = Field(default_factory=dict)
+    warmup_seconds: int = Field(default=120, ge=0, le=3600)
+    drain_seconds: int = Field(default=60, ge=0, le=3600)
+    expect: Expect | None = None
+
+
+class ScenarioError(ValueError):
+    """The scenario file is unreadable or malformed."""
+
+
+def load_scenario(path: Path) -> Scenario:
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ScenarioError(f"{path}: cannot read: {error.strerror}") from error
+    try:
+        data = yaml.safe_load(text) if path.suffix in {".yaml", ".yml"} else json.loads(text)
+    except (ValueError, yaml.YAMLError) as error:
+        raise ScenarioError(
+            f"{path}: not valid {path.suffix.lstrip('.') or 'JSON'}: {error}"
+        ) from error
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        raise ScenarioError(f"{path}: {where}: {first['msg']}") from error
+    for forbidden in ("targetVersion", "code", "functionName"):
+        if forbidden in scenario.deployment:
+            raise ScenarioError(
+                f"{path}: deployment.{forbidden}: set by the rehearsal (it publishes the candidate)"
+            )
+    return scenario

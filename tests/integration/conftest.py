@@ -1,0 +1,130 @@
+"""Handlers against plain moto (`mock_aws`), not the sandbox.
+
+moto 5.2.5 never checks RevisionId (and keeps it unchanged on UpdateAlias), never raises
+PreconditionFailedException, and accepts any CodeSha256: tests of those paths use a botocore
+Stubber, or change the alias's routing out of band, instead of relying on moto.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+
+ENVIRONMENT = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "POWERTOOLS_SERVICE_NAME": "coalmine",
+    "POWERTOOLS_METRICS_NAMESPACE": "Coalmine",
+    "POWERTOOLS_TRACE_DISABLED": "1",
+    "POWERTOOLS_DEV": "false",
+}
+os.environ.update(ENVIRONMENT)  # before coalmine.observability is first imported
+
+from coalmine.adapters import cloudwatch, lambda_api  # noqa: E402
+from coalmine.observability import metrics  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+FUNCTION = "brand-api"
+ALARM = "brand-api-canary-errors"
+BUCKET = "coalmine-artifacts-123456789012"
+
+
+def zip_of(source: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("app.py", date_time=(2024, 1, 1, 0, 0, 0)), source)
+    return buffer.getvalue()
+
+
+@dataclass
+class World:
+    """A function with published versions 1 and 2 and alias prod -> 1, plus an alarm."""
+
+    lambda_client: Any
+    cloudwatch: Any
+    s3: Any
+    function: str = FUNCTION
+
+    def alias(self, name: str = "prod") -> dict[str, Any]:
+        found = self.lambda_client.get_alias(FunctionName=self.function, Name=name)
+        weights = (found.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+        return {"version": found["FunctionVersion"], "weights": weights}
+
+    def route(self, version: str, weights: dict[str, float] | None = None) -> None:
+        """Someone (a test, or another operator) sets the alias."""
+        self.lambda_client.update_alias(
+            FunctionName=self.function,
+            Name="prod",
+            FunctionVersion=version,
+            RoutingConfig={"AdditionalVersionWeights": weights or {}},
+        )
+
+    def set_alarm(self, state: str, name: str = ALARM) -> None:
+        self.cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
+
+    def upload(self, key: str, source: str) -> None:
+        self.s3.put_object(Bucket=BUCKET, Key=key, Body=zip_of(source))
+
+
+@pytest.fixture(autouse=True)
+def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in ENVIRONMENT.items():
+        monkeypatch.setenv(key, value)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_metrics() -> Iterator[None]:
+    metrics.clear_metrics()
+    metrics.clear_default_dimensions()
+    yield
+    metrics.clear_metrics()
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    with mock_aws():
+        lambda_api.default_client.cache_clear()
+        cloudwatch.default_client.cache_clear()
+        role = boto3.client("iam").create_role(
+            RoleName="brand-api-role", AssumeRolePolicyDocument="{}"
+        )["Role"]["Arn"]
+        client = boto3.client("lambda")
+        client.create_function(
+            FunctionName=FUNCTION,
+            Runtime="python3.12",
+            Role=role,
+            Handler="app.handler",
+            Code={"ZipFile": zip_of("VERSION = 1\n")},
+        )
+        client.publish_version(FunctionName=FUNCTION)
+        client.update_function_code(FunctionName=FUNCTION, ZipFile=zip_of("VERSION = 2\n"))
+        client.publish_version(FunctionName=FUNCTION)
+        client.create_alias(FunctionName=FUNCTION, Name="prod", FunctionVersion="1")
+        alarms = boto3.client("cloudwatch")
+        alarms.put_metric_alarm(
+            AlarmName=ALARM,
+            Namespace="AWS/Lambda",
+            MetricName="Errors",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=0,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket=BUCKET)
+        world = World(client, alarms, s3)
+        world.set_alarm("OK")
+        yield world
+        lambda_api.default_client.cache_clear()
+        cloudwatch.default_client.cache_clear()

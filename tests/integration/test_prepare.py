@@ -1,0 +1,108 @@
+"""Prepare against moto: a valid request becomes a Deployment; bad input changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from coalmine.exceptions import InvalidInput
+from coalmine.handlers.prepare import handler
+
+from events import load_event
+
+
+def _event(**request: Any) -> dict[str, Any]:
+    event = load_event("prepare")
+    event["request"].update(request)
+    return event
+
+
+@pytest.mark.parametrize(
+    ("execution", "strategy", "steps"),
+    [
+        ("execution-canary", "Canary10Percent5Minutes", 1),
+        ("execution-linear", "Linear10PercentEvery1Minute", 9),
+        ("execution-steps", "steps", 3),
+        ("execution-blue-green", "blueGreen", 0),
+        ("execution-all-at-once", "AllAtOnce", 0),
+        ("execution-code", "Canary10Percent5Minutes", 1),
+    ],
+)
+def test_prepare_plans_every_shared_input(
+    world: Any, lambda_context: Any, execution: str, strategy: str, steps: int
+) -> None:
+    # Given the shared execution input, When Prepare runs
+    out = handler({"request": load_event(execution), "deploymentId": "d-1"}, lambda_context)
+    # Then the plan is resolved and the stable version read from the alias
+    assert out["plan"]["strategy"] == strategy
+    assert len(out["plan"]["steps"]) == steps
+    assert (out["fromVersion"], out["action"], out["stepIndex"]) == ("1", "SHIFT", -1)
+    assert out["revisionId"]
+    assert out["deploymentId"] == "d-1"
+    assert world.alias() == {"version": "1", "weights": {}}
+
+
+def test_prepare_output_is_the_publish_version_fixture(world: Any, lambda_context: Any) -> None:
+    out = handler(load_event("prepare"), lambda_context)
+    expected = load_event("publish-version")
+    assert {**out, "revisionId": None} == {**expected, "revisionId": None}
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "field", "problem"),
+    [
+        ({"functionName": "no-such-function"}, "functionName", "no Lambda function"),
+        ({"alias": "staging"}, "alias", "has no alias 'staging'"),
+        ({"targetVersion": "$LATEST"}, "targetVersion", "$LATEST"),
+        ({"targetVersion": "42"}, "targetVersion", "no published version 42"),
+        ({"targetVersion": "1"}, "targetVersion", "is the stable version"),
+        ({"strategy": "Canary10Percent5Mins"}, "strategy", "Linear10PercentEvery1Minute"),
+        (
+            {
+                "strategy": {
+                    "type": "steps",
+                    "steps": [{"weight": 0.5, "bakeSeconds": 1}, {"weight": 0.2, "bakeSeconds": 1}],
+                }
+            },
+            "strategy.steps[1].weight",
+            "strictly increasing",
+        ),
+        (
+            {"strategy": {"type": "steps", "steps": [{"weight": 2, "bakeSeconds": 1}]}},
+            "strategy.steps[0].weight",
+            "less than or equal to 1",
+        ),
+        ({"code": {"s3Bucket": "b-b", "s3Key": "k"}}, "targetVersion/code", "both"),
+        ({"targetVersion": None}, "targetVersion/code", "neither"),
+        (
+            {"analysis": {"alarms": ["brand-api-canary-errors", "nope"]}},
+            "analysis.alarms",
+            "no CloudWatch alarm named nope",
+        ),
+        ({"analysis": {"intervalSeconds": "x"}}, "analysis.intervalSeconds", "integer"),
+    ],
+)
+def test_bad_input_is_refused_and_the_alias_untouched(
+    world: Any, lambda_context: Any, request_fields: dict, field: str, problem: str
+) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        handler(_event(**request_fields), lambda_context)
+    assert raised.value.field == field
+    assert problem in raised.value.problem
+    assert world.alias() == {"version": "1", "weights": {}}
+
+
+def test_non_object_input_is_refused(world: Any, lambda_context: Any) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        handler({"request": ["brand-api"], "deploymentId": "d-1"}, lambda_context)
+    assert raised.value.field == "input"
+
+
+def test_an_already_weighted_alias_is_refused(world: Any, lambda_context: Any) -> None:
+    # Given an abandoned deployment left 30% of prod on version 2
+    world.route("1", {"2": 0.3})
+    # When a new deployment is prepared, Then it is refused and the alias left as it was
+    with pytest.raises(InvalidInput, match=r"already routes 30% to version 2") as raised:
+        handler(load_event("prepare"), lambda_context)
+    assert raised.value.field == "alias"
+    assert world.alias() == {"version": "1", "weights": {"2": 0.3}}

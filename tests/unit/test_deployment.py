@@ -1,0 +1,262 @@
+"""Deployment state transitions (pure): shift, tick, promote, roll back, alias ownership."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from coalmine import deployment, strategies
+from coalmine.exceptions import AliasChangedOutOfBand
+from coalmine.models import (
+    Action,
+    AliasState,
+    AnalysisConfig,
+    Deployment,
+    ErrorInfo,
+    GateResult,
+    Outcome,
+    Plan,
+    Verdict,
+)
+
+from events import load_event
+
+PASS = [GateResult(gate="alarms", verdict=Verdict.PASS, reason="ok")]
+UNSURE = [GateResult(gate="alarms", verdict=Verdict.INCONCLUSIVE, reason="no data: errors")]
+FAIL = [GateResult(gate="alarms", verdict=Verdict.FAIL, reason="alarm(s) in ALARM: errors")]
+
+
+def _published(plan: Plan | str, interval: int = 60) -> Deployment:
+    plan = strategies.resolve(plan) if isinstance(plan, str) else plan
+    d = deployment.prepared(
+        "d-1",
+        "brand-api",
+        "prod",
+        "1",
+        "rev-0",
+        plan,
+        AnalysisConfig(interval_seconds=interval),
+        "2",
+        None,
+    )
+    return deployment.published(d, "2")
+
+
+@pytest.mark.parametrize(
+    ("strategy", "action"),
+    [("Canary10Percent5Minutes", Action.SHIFT), ("AllAtOnce", Action.PROMOTE)],
+)
+def test_published_chooses_shift_or_promote(strategy: str, action: Action) -> None:
+    d = _published(strategy)
+    assert (d.to_version, d.action) == ("2", action)
+
+
+def test_shift_starts_a_bake_of_one_interval() -> None:
+    # Given a canary of 10% for 5 minutes analysed every 60 s
+    d = deployment.shifted(_published("Canary10Percent5Minutes"), "rev-1")
+    # Then the alias routes 10%, one step record exists, and the first wait is one interval
+    assert (d.step_index, d.weight, d.revision_id, d.action) == (0, 0.1, "rev-1", Action.BAKE)
+    assert d.bake.model_dump() == {"bake_seconds": 300, "elapsed_seconds": 0, "wait_seconds": 60}
+    assert [(s.index, s.weight, s.verdict) for s in d.steps] == [(0, 0.1, None)]
+
+
+def test_shift_with_a_bake_shorter_than_the_interval_waits_the_bake() -> None:
+    d = deployment.shifted(_published("Canary10Percent1Minute", interval=300), "rev-1")
+    assert d.bake.wait_seconds == 60
+
+
+@pytest.mark.parametrize(
+    ("bakes", "expected_actions"),
+    [([0, 0], [Action.SHIFT, Action.PROMOTE]), ([0, 60], [Action.SHIFT, Action.BAKE])],
+)
+def test_steps_without_bake_move_straight_on(bakes: list[int], expected_actions: list) -> None:
+    plan = strategies.resolve(
+        strategies.StepsStrategy.model_validate(
+            {
+                "type": "steps",
+                "steps": [{"weight": 0.1 * (i + 1), "bakeSeconds": b} for i, b in enumerate(bakes)],
+            }
+        )
+    )
+    d = _published(plan)
+    actions = []
+    for _ in bakes:
+        d = deployment.shifted(d, "rev")
+        actions.append(d.action)
+    assert actions == expected_actions
+    assert d.steps[0].reason == "no bake time: not analysed"
+
+
+@pytest.mark.parametrize(
+    ("strategy", "interval", "gates", "actions", "waits"),
+    [
+        # 300 s bake, 60 s interval: 4 more bakes, then PROMOTE
+        (
+            "Canary10Percent5Minutes",
+            60,
+            [PASS] * 5,
+            [Action.BAKE] * 4 + [Action.PROMOTE],
+            [60, 60, 60, 60, 0],
+        ),
+        # 300 s bake, 120 s interval: the last wait is what is left (60 s)
+        (
+            "Canary10Percent5Minutes",
+            120,
+            [PASS] * 3,
+            [Action.BAKE, Action.BAKE, Action.PROMOTE],
+            [120, 60, 0],
+        ),
+        # a failure on the second tick rolls back at once
+        ("Canary10Percent5Minutes", 60, [PASS, FAIL], [Action.BAKE, Action.ROLLBACK], [60, 60]),
+        # linear: after the first step's bake, SHIFT to the next step
+        ("Linear10PercentEvery1Minute", 60, [PASS], [Action.SHIFT], [0]),
+        # inconclusive ticks are recorded, not acted on
+        ("Canary10Percent5Minutes", 300, [UNSURE], [Action.PROMOTE], [0]),
+    ],
+)
+def test_ticks_choose_the_next_action(
+    strategy: str, interval: int, gates: list, actions: list[Action], waits: list[int]
+) -> None:
+    d = deployment.shifted(_published(strategy, interval), "rev-1")
+    seen_actions, seen_waits = [], []
+    for tick_gates in gates:
+        d = deployment.ticked(d, tick_gates)
+        seen_actions.append(d.action)
+        seen_waits.append(d.bake.wait_seconds)
+    assert seen_actions == actions
+    assert seen_waits == waits
+    assert len(d.steps[-1].ticks) == len(gates)
+
+
+def test_elapsed_time_accumulates_per_tick() -> None:
+    d = deployment.shifted(_published("Canary10Percent5Minutes", 120), "rev")
+    d = deployment.ticked(deployment.ticked(d, PASS), PASS)
+    assert [t.elapsed_seconds for t in d.steps[0].ticks] == [120, 240]
+    assert d.bake.elapsed_seconds == 240
+
+
+def test_a_failed_tick_names_the_step_and_the_alarm() -> None:
+    d = deployment.ticked(deployment.shifted(_published("Canary10Percent5Minutes"), "r"), FAIL)
+    assert d.action == Action.ROLLBACK
+    assert d.steps[0].verdict == Verdict.FAIL
+    assert d.reason == "step 1 (10%) failed analysis: alarms: alarm(s) in ALARM: errors"
+
+
+def test_a_passed_step_gets_a_verdict() -> None:
+    d = deployment.shifted(_published("Canary10Percent1Minute"), "r")
+    d = deployment.ticked(d, PASS)
+    assert (d.steps[0].verdict, d.action) == (Verdict.PASS, Action.PROMOTE)
+
+
+@pytest.mark.parametrize(
+    ("post_bake", "action", "records"), [(0, Action.FINISH, 0), (600, Action.BAKE, 1)]
+)
+def test_promoted(post_bake: int, action: Action, records: int) -> None:
+    plan = Plan(strategy="blueGreen", steps=[], post_promotion_bake_seconds=post_bake)
+    d = deployment.promoted(_published(plan), "rev-9")
+    assert (d.outcome, d.weight, d.action, d.revision_id) == (
+        Outcome.PROMOTED,
+        1.0,
+        action,
+        "rev-9",
+    )
+    assert [s.index for s in d.steps] == [-1] * records
+
+
+@pytest.mark.parametrize(("gates", "action"), [(PASS, Action.FINISH), (FAIL, Action.ROLLBACK)])
+def test_post_promotion_bake_finishes_or_rolls_back(gates: list, action: Action) -> None:
+    plan = Plan(strategy="blueGreen", steps=[], post_promotion_bake_seconds=60)
+    d = deployment.ticked(deployment.promoted(_published(plan), "r"), gates)
+    assert d.action == action
+    if action == Action.ROLLBACK:
+        assert d.reason.startswith("post-promotion bake failed analysis")
+
+
+@pytest.mark.parametrize(
+    ("action", "error", "reason", "expected"),
+    [
+        (Action.ROLLBACK, None, "step 1 failed", "step 1 failed"),
+        (Action.ROLLBACK, None, None, "rolled back (no reason given)"),
+        (
+            Action.SHIFT,
+            ErrorInfo(Error="States.TaskFailed", Cause="boom"),
+            None,
+            "ShiftTraffic failed: States.TaskFailed: boom",
+        ),
+        (
+            Action.BAKE,
+            ErrorInfo(
+                Error="AwsThrottled",
+                Cause=json.dumps({"errorMessage": "slow down", "errorType": "AwsThrottled"}),
+            ),
+            None,
+            "Analyze failed: AwsThrottled: slow down",
+        ),
+        (
+            Action.PROMOTE,
+            ErrorInfo(Error="States.Timeout"),
+            "ignored",
+            "Promote failed: States.Timeout: (no cause given)",
+        ),
+    ],
+)
+def test_rolled_back_reason(
+    action: Action, error: ErrorInfo | None, reason: str | None, expected: str
+) -> None:
+    d = _published("Canary10Percent5Minutes").model_copy(
+        update={"action": action, "error": error, "reason": reason}
+    )
+    done = deployment.rolled_back(d, "rev-x")
+    assert (done.outcome, done.weight, done.action) == (Outcome.ROLLED_BACK, 0.0, Action.ROLLBACK)
+    assert done.reason == expected
+
+
+def test_rollback_event_fixture_carries_the_analysis_reason() -> None:
+    d = Deployment.model_validate(load_event("rollback"))
+    assert "brand-api-canary-errors" in deployment.rolled_back(d, "r").reason
+
+
+# ----------------------------------------------------------------------------- alias ownership
+SHIFTED = deployment.shifted(_published("Linear10PercentEvery1Minute"), "rev-1")  # 10% on v2
+NEXT = ("1", {"2": 0.2})
+
+
+def _alias(version: str, weights: dict[str, float], revision: str = "rev-now") -> AliasState:
+    return AliasState(function_version=version, weights=weights, revision_id=revision)
+
+
+@pytest.mark.parametrize(
+    ("observed", "rollback", "ours"),
+    [
+        (_alias("1", {"2": 0.1}), False, True),  # what we last set
+        (_alias("1", {"2": 0.1000000001}), False, True),  # float noise
+        (_alias("1", {"2": 0.2}), False, True),  # what we are about to set (lost response)
+        (_alias("1", {"2": 0.5}), False, False),  # someone else's weight
+        (_alias("1", {"3": 0.1}), False, False),  # another version
+        (_alias("3", {}), False, False),  # pointed elsewhere
+        (_alias("2", {}), False, False),  # promoted by hand
+        (_alias("1", {}), False, False),  # rolled back by hand: do not shift over it
+        (_alias("1", {"2": 0.5}), True, True),  # a rollback accepts any planned step ...
+        (_alias("2", {}), True, True),  # ... or our promotion
+        (_alias("1", {"2": 0.55}), True, False),  # but not an unplanned weight
+        (_alias("3", {}), True, False),
+    ],
+)
+def test_claim_alias(observed: AliasState, rollback: bool, ours: bool) -> None:
+    if ours:
+        assert deployment.claim_alias(SHIFTED, observed, NEXT, rollback=rollback) == "rev-now"
+    else:
+        with pytest.raises(AliasChangedOutOfBand, match="changed by someone else"):
+            deployment.claim_alias(SHIFTED, observed, NEXT, rollback=rollback)
+
+
+@pytest.mark.parametrize(
+    ("d", "expected"),
+    [
+        (_published("Canary10Percent5Minutes"), ("1", {})),
+        (SHIFTED, ("1", {"2": 0.1})),
+        (deployment.promoted(SHIFTED, "r"), ("2", {})),
+    ],
+)
+def test_current_routing(d: Deployment, expected: tuple) -> None:
+    assert deployment.current_routing(d) == expected

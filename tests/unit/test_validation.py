@@ -1,0 +1,154 @@
+"""The execution input: every malformed field is refused with InvalidInput naming it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from coalmine.exceptions import InvalidInput
+from coalmine.validation import parse_request
+
+from events import load_event
+
+BASE = {"functionName": "brand-api", "targetVersion": "2"}
+
+
+def _with(**fields: Any) -> dict[str, Any]:
+    return {**BASE, **fields}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "execution-canary",
+        "execution-linear",
+        "execution-steps",
+        "execution-blue-green",
+        "execution-all-at-once",
+        "execution-code",
+    ],
+)
+def test_the_shared_execution_inputs_are_valid(name: str) -> None:
+    parsed = parse_request(load_event(name))
+    assert parsed.function_name == "brand-api"
+    assert (parsed.target_version is None) != (parsed.code is None)
+
+
+def test_defaults() -> None:
+    parsed = parse_request(BASE)
+    assert parsed.alias == "prod"
+    assert parsed.strategy == "Canary10Percent5Minutes"
+    assert parsed.analysis.interval_seconds == 60
+
+
+def test_a_json_string_is_accepted() -> None:
+    assert parse_request('{"functionName": "f", "targetVersion": "3"}').target_version == "3"
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "problem"),
+    [
+        # not an object at all
+        ([], "input", "must be a JSON object, not an array"),
+        (None, "input", "not null"),
+        (7, "input", "not a number"),
+        ("{not json", "input", "not valid JSON"),
+        ('["a"]', "input", "not an array"),
+        # exactly one of targetVersion and code
+        ({"functionName": "f"}, "targetVersion/code", "neither was given"),
+        (
+            _with(code={"s3Bucket": "bkt", "s3Key": "k.zip"}),
+            "targetVersion/code",
+            "both were given",
+        ),
+        # the target version
+        (_with(targetVersion="$LATEST"), "targetVersion", "$LATEST cannot take weighted traffic"),
+        (_with(targetVersion="v2"), "targetVersion", "not a published version number"),
+        (_with(targetVersion=2), "targetVersion", "as a string"),
+        (_with(targetVersion=""), "targetVersion", ""),
+        # names
+        (_with(functionName="brand api!"), "functionName", "pattern"),
+        (_with(functionName=""), "functionName", "at least 1"),
+        ({"targetVersion": "2"}, "functionName", "field required"),
+        (_with(alias="123"), "alias", "cannot be all digits"),
+        (_with(alias="a:b"), "alias", "pattern"),
+        # strategies
+        (_with(strategy=5), "strategy", "strategy name"),
+        (_with(strategy=["Canary10Percent5Minutes"]), "strategy", "strategy name"),
+        (_with(strategy={"type": "rainbow"}), "strategy.type", "canary, linear, steps, blueGreen"),
+        (_with(strategy={"percent": 10}), "strategy.type", "canary, linear"),
+        (
+            _with(strategy={"type": "canary", "percent": 0, "intervalMinutes": 5}),
+            "strategy.percent",
+            "greater than 0",
+        ),
+        (
+            _with(strategy={"type": "linear", "percent": 100, "intervalMinutes": 5}),
+            "strategy.percent",
+            "less than 100",
+        ),
+        (
+            _with(strategy={"type": "canary", "percent": 10}),
+            "strategy.intervalMinutes",
+            "field required",
+        ),
+        (
+            _with(strategy={"type": "steps", "steps": [{"weight": 1.5, "bakeSeconds": 1}]}),
+            "strategy.steps[0].weight",
+            "less than or equal to 1",
+        ),
+        (
+            _with(
+                strategy={
+                    "type": "steps",
+                    "steps": [{"weight": 0.1, "bakeSeconds": 60}, {"weight": 0, "bakeSeconds": 1}],
+                }
+            ),
+            "strategy.steps[1].weight",
+            "greater than 0",
+        ),
+        (
+            _with(strategy={"type": "steps", "steps": [{"weight": -0.1, "bakeSeconds": 1}]}),
+            "strategy.steps[0].weight",
+            "greater than 0",
+        ),
+        (
+            _with(strategy={"type": "steps", "steps": [{"weight": 0.1, "bakeSeconds": "soon"}]}),
+            "strategy.steps[0].bakeSeconds",
+            "valid integer",
+        ),
+        (_with(strategy={"type": "steps", "steps": []}), "strategy.steps", "at least 1"),
+        (
+            _with(strategy={"type": "blueGreen", "previousAlias": "9"}),
+            "strategy.previousAlias",
+            "all digits",
+        ),
+        # analysis
+        (_with(analysis={"alarms": "my-alarm"}), "analysis.alarms", "valid list"),
+        (_with(analysis={"alarms": [""]}), "analysis.alarms[0]", "at least 1"),
+        (_with(analysis={"intervalSeconds": "often"}), "analysis.intervalSeconds", "integer"),
+        (_with(analysis={"intervalSeconds": 5}), "analysis.intervalSeconds", "greater than"),
+        # code
+        (
+            {"functionName": "f", "code": {"s3Bucket": "bkt"}},
+            "code.s3Key",
+            "field required",
+        ),
+        # unknown fields are refused, not ignored
+        (_with(targetversion="3"), "targetversion", "extra inputs are not permitted"),
+        (_with(analysis={"alarm": ["x"]}), "analysis.alarm", "extra inputs"),
+    ],
+)
+def test_bad_input_names_its_field(raw: Any, field: str, problem: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        parse_request(raw)
+    assert raised.value.field == field
+    assert problem in raised.value.problem
+    assert str(raised.value).startswith(f"{field}: ")
+
+
+def test_several_problems_report_the_first_and_count_the_rest() -> None:
+    with pytest.raises(InvalidInput) as raised:
+        parse_request({"functionName": "", "targetVersion": "x", "bogus": 1})
+    assert raised.value.field == "functionName"
+    assert "(and 2 more problem(s))" in raised.value.problem
