@@ -3,7 +3,13 @@
 # its own virtualenv .venv-sam because it pins many packages).
 SHELL := /bin/bash
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
-PYTHON312 := $(shell command -v python3.12 2>/dev/null || ls -d $(PYENV_ROOT)/versions/3.12.*/bin/python3.12 2>/dev/null | tail -n 1)
+# A python3.12 that really runs: a pyenv shim named python3.12 can exist on PATH even when 3.12 is
+# not the selected pyenv version (and then fails), so each candidate is tried, not just found.
+PYTHON312 := $(shell for p in $(PYENV_ROOT)/versions/3.12.*/bin/python3.12 \
+	$$(command -v python3.12 2>/dev/null); do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1 \
+	&& { echo "$$p"; break; }; done)
+SAM_PYTHON := $(PYTHON312)
 PYTHON ?= $(or $(PYTHON312),python3)
 VENV := .venv
 BIN := $(VENV)/bin

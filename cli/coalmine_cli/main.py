@@ -1,8 +1,8 @@
 """`coalmine`: deploy on AWS, rehearse in the local sandbox, run the demo.
 
-    coalmine deploy   --stack coalmine --input events/execution-canary.json   (real AWS)
-    coalmine rehearse scenarios/healthy-canary.json [--json out.json]        (sandbox)
-    coalmine demo                                                             (sandbox)
+coalmine deploy   --stack coalmine --input events/execution-canary.json   (real AWS)
+coalmine rehearse scenarios/healthy-canary.json [--json out.json]        (sandbox)
+coalmine demo                                                             (sandbox)
 """
 
 from __future__ import annotations

@@ -27,7 +27,10 @@ class Behaviour(_Model):
     latency_ms: float = Field(default=0.0, ge=0, le=900_000)
 
     def environment(self) -> dict[str, str]:
-        return {"FAULT_ERROR_RATE": f"{self.error_rate:g}", "FAULT_LATENCY_MS": f"{self.latency_ms:g}"}
+        return {
+            "FAULT_ERROR_RATE": f"{self.error_rate:g}",
+            "FAULT_LATENCY_MS": f"{self.latency_ms:g}",
+        }
 
 
 class Expect(_Model):

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from coalmine import exceptions
 from statelint.config import Config
 from statelint.linter import Linter
-
-from coalmine import exceptions
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL_PATH = ROOT / "statemachine" / "deployment.asl.json"
@@ -79,7 +78,7 @@ def _yaml_loader() -> type[yaml.SafeLoader]:
 
 
 def _template_substitutions() -> set[str]:
-    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=_yaml_loader())  # noqa: S506
+    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=_yaml_loader())
     machines = [
         resource
         for resource in template["Resources"].values()
@@ -181,7 +180,7 @@ def test_every_task_has_a_handler_module_of_the_same_name() -> None:
     for name, state in _states().items():
         if state["Type"] != "Task":
             continue
-        assert state["Parameters"]["FunctionName"] == "${%sFunctionArn}" % name
+        assert state["Parameters"]["FunctionName"] == f"${{{name}FunctionArn}}"
         snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
         assert (HANDLERS / f"{snake}.py").is_file(), f"{name} has no handler module {snake}.py"
 

@@ -1,0 +1,222 @@
+"""brand-api handler against a moto DynamoDB table: lookups and the two fault knobs."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from brand_api import app, faults
+from moto import mock_aws
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+TABLE = "brands-test"
+# A request that raises flushes no metric: Powertools warns about that, which is expected here.
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
+
+
+@dataclass
+class FakeLambdaContext:
+    function_version: str = "7"
+    function_name: str = "brand-api"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:brand-api:prod"
+    aws_request_id: str = "5f1c7a3e-0000-4000-8000-000000000001"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / f"{name}.json").read_text())
+
+
+def get_event(brand_id: str) -> dict[str, Any]:
+    event = load_event("brand-api-get")
+    event["path"] = f"/brands/{brand_id}"
+    event["pathParameters"] = {"brandId": brand_id}
+    return event
+
+
+@pytest.fixture
+def brand_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "POWERTOOLS_SERVICE_NAME": "brand-api",
+        "POWERTOOLS_TRACE_DISABLED": "1",
+        "TABLE_NAME": TABLE,
+        "FAULT_ERROR_RATE": "0",
+        "FAULT_LATENCY_MS": "0",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def table(brand_env: None) -> Iterator[Any]:
+    """The brands table, seeded from events/brand-api-seed.json."""
+    app.brands_table.cache_clear()
+    with mock_aws():
+        created = boto3.resource("dynamodb").create_table(
+            TableName=TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "brandId", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "brandId", "KeyType": "HASH"}],
+        )
+        for item in load_event("brand-api-seed")["items"]:
+            created.put_item(Item=item)
+        yield created
+    app.brands_table.cache_clear()
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record time.sleep calls instead of sleeping."""
+    calls: list[float] = []
+    monkeypatch.setattr(time, "sleep", calls.append)
+    return calls
+
+
+@pytest.fixture
+def logs(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
+    """The JSON log lines the handler writes (Powertools binds its stream at import)."""
+    stream = io.StringIO()
+    monkeypatch.setattr(app.logger.registered_handler, "stream", stream)
+    return stream
+
+
+def log_lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines() if line]
+
+
+def invoke(brand_id: str, version: str = "7") -> dict[str, Any]:
+    return app.handler(get_event(brand_id), FakeLambdaContext(function_version=version))
+
+
+def test_known_brand_returns_200_with_the_brand(table: Any) -> None:
+    response = invoke("acme")
+
+    assert response["statusCode"] == 200
+    # The REST event carries multiValueHeaders, so the response answers in kind.
+    assert response["multiValueHeaders"]["Content-Type"] == ["application/json"]
+    body = json.loads(response["body"])
+    assert body["brandId"] == "acme"
+    assert body["name"] == "Acme Corporation"
+    assert body["founded"] == 1949  # a DynamoDB number comes back as a JSON int
+
+
+def test_unknown_brand_returns_404_json(table: Any) -> None:
+    response = invoke("no-such-brand")
+
+    assert response["statusCode"] == 404
+    assert json.loads(response["body"]) == {
+        "message": "brand not found",
+        "brandId": "no-such-brand",
+    }
+
+
+def test_every_seed_brand_is_served(table: Any) -> None:
+    for item in load_event("brand-api-seed")["items"]:
+        assert invoke(item["brandId"])["statusCode"] == 200
+
+
+def test_logs_and_metrics_carry_the_executed_version(
+    table: Any, logs: io.StringIO, capsys: pytest.CaptureFixture[str]
+) -> None:
+    invoke("acme", version="12")
+
+    lookups = [line for line in log_lines(logs) if line["message"] == "brand lookup"]
+    assert len(lookups) == 1
+    assert lookups[0]["function_version"] == "12"
+    assert lookups[0]["outcome"] == "found"
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    emf = [line for line in printed if "_aws" in line]
+    assert len(emf) == 1, printed
+    assert emf[0]["BrandLookup"] in (1.0, [1.0])
+    assert emf[0]["FunctionVersion"] == "12"
+    assert emf[0]["Outcome"] == "found"
+
+
+def test_error_rate_one_raises_an_unhandled_error(
+    table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAULT_ERROR_RATE", "1.0")
+
+    with pytest.raises(faults.InjectedFault):
+        invoke("acme")
+
+
+@pytest.mark.parametrize(("draw", "fails"), [(0.29, True), (0.31, False)])
+def test_error_rate_is_a_share_of_requests(
+    table: Any, monkeypatch: pytest.MonkeyPatch, draw: float, fails: bool
+) -> None:
+    monkeypatch.setenv("FAULT_ERROR_RATE", "0.3")
+    monkeypatch.setattr(faults.random, "random", lambda: draw)
+
+    if fails:
+        with pytest.raises(faults.InjectedFault):
+            invoke("acme")
+    else:
+        assert invoke("acme")["statusCode"] == 200
+
+
+def test_latency_knob_sleeps_the_given_milliseconds(
+    table: Any, monkeypatch: pytest.MonkeyPatch, sleeps: list[float]
+) -> None:
+    monkeypatch.setenv("FAULT_LATENCY_MS", "250")
+
+    response = invoke("acme")
+
+    assert response["statusCode"] == 200
+    assert sleeps == [pytest.approx(0.25)]
+
+
+def test_knobs_are_read_on_every_request(
+    table: Any, monkeypatch: pytest.MonkeyPatch, sleeps: list[float]
+) -> None:
+    invoke("acme")
+    monkeypatch.setenv("FAULT_LATENCY_MS", "1500")
+    invoke("acme")
+    monkeypatch.setenv("FAULT_ERROR_RATE", "1")
+
+    with pytest.raises(faults.InjectedFault):
+        invoke("acme")
+    assert sleeps == [pytest.approx(1.5), pytest.approx(1.5)]
+
+
+@pytest.mark.parametrize(
+    ("knob", "value"),
+    [
+        ("FAULT_ERROR_RATE", "lots"),
+        ("FAULT_ERROR_RATE", "1.5"),
+        ("FAULT_ERROR_RATE", "-0.1"),
+        ("FAULT_ERROR_RATE", "nan"),
+        ("FAULT_LATENCY_MS", "-5"),
+        ("FAULT_LATENCY_MS", "slow"),
+    ],
+)
+def test_invalid_knob_is_warned_about_and_ignored(
+    table: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    sleeps: list[float],
+    logs: io.StringIO,
+    knob: str,
+    value: str,
+) -> None:
+    monkeypatch.setenv(knob, value)
+
+    response = invoke("acme")
+
+    assert response["statusCode"] == 200
+    assert sleeps == []
+    warnings = [
+        line for line in log_lines(logs) if line["message"] == "ignoring invalid fault knob"
+    ]
+    assert len(warnings) == 1
+    assert warnings[0]["level"] == "WARNING"
+    assert warnings[0]["knob"] == knob

@@ -1,0 +1,258 @@
+"""Static checks of template.yaml: the linters, and the contracts no linter knows about.
+
+- cfn-lint (its Python API) and `sam validate --lint` (from .venv-sam; skipped with the reason
+  when that virtualenv is absent - `make test` always creates it).
+- One vocabulary (docs/DESIGN.md): each ASL Task state X is resource XFunction, its Handler is
+  coalmine.handlers.<x>.handler and that module exists; every ASL ${...} substitution is in
+  DefinitionSubstitutions and vice versa.
+- Least privilege: no mutating Lambda action on Resource "*"; they are scoped to
+  ${ManagedFunctionPrefix}.
+- The upload rule's input transformer renders a valid ExecutionInput for the function its key
+  prefix names.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.api import ManualArgs, lint_file
+from coalmine.models import ExecutionInput
+from samtranslator.yaml_helper import yaml_parse
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_PATH = ROOT / "template.yaml"
+ASL_PATH = ROOT / "statemachine" / "deployment.asl.json"
+ORCHESTRATOR = ROOT / "functions" / "orchestrator"
+SAM = ROOT / ".venv-sam" / "bin" / "sam"
+SUBSTITUTION = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.-]+)>")
+
+# Actions on managed functions: the mutating ones and the reads that come with them.
+SCOPED_LAMBDA_ACTIONS = {
+    "lambda:updatealias",
+    "lambda:createalias",
+    "lambda:deletealias",
+    "lambda:publishversion",
+    "lambda:updatefunctioncode",
+    "lambda:updatefunctionconfiguration",
+    "lambda:deletefunction",
+    "lambda:getalias",
+    "lambda:getfunctionconfiguration",
+}
+
+
+def _template() -> dict[str, Any]:
+    return yaml_parse(TEMPLATE_PATH.read_text())
+
+
+def _resources(kind: str | None = None) -> dict[str, dict[str, Any]]:
+    resources = _template()["Resources"]
+    return {name: r for name, r in resources.items() if kind is None or r["Type"] == kind}
+
+
+def _task_states() -> list[str]:
+    states = json.loads(ASL_PATH.read_text())["States"]
+    return [name for name, state in states.items() if state["Type"] == "Task"]
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _statements() -> list[tuple[str, dict[str, Any]]]:
+    """Every IAM statement in the template (SAM Policies and AWS::IAM::Role Policies)."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    for name, resource in _resources().items():
+        props = resource.get("Properties", {})
+        for policy in props.get("Policies", []) or []:
+            if not isinstance(policy, dict):
+                continue
+            document = policy.get("PolicyDocument", policy)
+            found += [(name, statement) for statement in document.get("Statement", [])]
+    return found
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+# ----------------------------------------------------------------------------- linters
+def test_cfn_lint_is_clean() -> None:
+    matches = lint_file(TEMPLATE_PATH, config=ManualArgs(regions=["us-east-1"]))
+
+    assert [str(match) for match in matches] == []
+
+
+def test_sam_validate_lint_is_clean() -> None:
+    if not SAM.exists():
+        reason = f"{SAM.relative_to(ROOT)} is absent (run `make sam-venv`)"
+        print(f"skipping sam validate: {reason}")
+        pytest.skip(reason)
+    environment = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "SAM_CLI_TELEMETRY": "0"}
+
+    result = subprocess.run(
+        [str(SAM), "validate", "--lint", "--template", str(TEMPLATE_PATH)],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# ----------------------------------------------------------------------------- one vocabulary
+def test_every_task_state_has_its_function_and_handler_module() -> None:
+    functions = _resources("AWS::Serverless::Function")
+
+    for state in _task_states():
+        resource = functions.get(f"{state}Function")
+        assert resource is not None, f"state {state} has no resource {state}Function"
+        handler = resource["Properties"]["Handler"]
+        assert handler == f"coalmine.handlers.{_snake(state)}.handler"
+        module = ORCHESTRATOR / "coalmine" / "handlers" / f"{_snake(state)}.py"
+        assert module.is_file(), f"{handler} points at {module.relative_to(ROOT)}, missing"
+
+
+def test_orchestrator_functions_share_one_code_package_and_the_layer() -> None:
+    functions = _resources("AWS::Serverless::Function")
+
+    for state in _task_states():
+        props = functions[f"{state}Function"]["Properties"]
+        assert props["CodeUri"] == "functions/orchestrator/"
+        assert props["Layers"] == [{"Ref": "DependenciesLayer"}]
+    layer = _resources()["DependenciesLayer"]
+    assert layer["Properties"]["ContentUri"] == "layers/dependencies/"
+    assert layer["Metadata"]["BuildMethod"] == "python3.12"
+    assert (ROOT / "layers" / "dependencies" / "requirements.txt").is_file()
+
+
+def test_asl_substitutions_match_definition_substitutions() -> None:
+    used = set(SUBSTITUTION.findall(ASL_PATH.read_text()))
+    machine = _resources("AWS::Serverless::StateMachine")["DeploymentStateMachine"]
+    props = machine["Properties"]
+    defined = set(props["DefinitionSubstitutions"])
+
+    assert props["DefinitionUri"] == "statemachine/deployment.asl.json"
+    assert used - defined == set(), "used in the ASL but not defined in the template"
+    assert defined - used == set(), "defined in the template but never used in the ASL"
+    for name, value in props["DefinitionSubstitutions"].items():
+        function = name.removesuffix("Arn")
+        assert value == {"Fn::GetAtt": [function, "Arn"]}, name
+
+
+def test_state_machine_may_invoke_each_task_function() -> None:
+    props = _resources()["DeploymentStateMachine"]["Properties"]
+    invocable = {
+        policy["LambdaInvokePolicy"]["FunctionName"]["Ref"]
+        for policy in props["Policies"]
+        if "LambdaInvokePolicy" in policy
+    }
+
+    assert props["Type"] == "STANDARD"
+    assert invocable == {f"{state}Function" for state in _task_states()}
+
+
+# ----------------------------------------------------------------------------- least privilege
+def test_no_mutating_lambda_action_on_a_wildcard_resource() -> None:
+    checked: set[str] = set()
+    for resource, statement in _statements():
+        actions = {action.lower() for action in _as_list(statement.get("Action", []))}
+        if not actions & (SCOPED_LAMBDA_ACTIONS | {"lambda:*", "*"}):
+            continue
+        checked.add(resource)
+        assert not actions & {"lambda:*", "*"}, f"{resource}: wildcard action {actions}"
+        for target in _as_list(statement["Resource"]):
+            assert target != "*", f"{resource}: {sorted(actions)} on Resource '*'"
+            text = target["Fn::Sub"] if isinstance(target, dict) else target
+            assert "${ManagedFunctionPrefix}" in text, f"{resource}: {text} is not scoped"
+    assert checked == {f"{state}Function" for state in _task_states()}
+
+
+def test_every_function_and_the_state_machine_log_with_retention() -> None:
+    resources = _resources()
+    log_groups = _resources("AWS::Logs::LogGroup")
+    for group in log_groups.values():
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+
+    for name, function in _resources("AWS::Serverless::Function").items():
+        group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        assert group in log_groups, name
+    destinations = resources["DeploymentStateMachine"]["Properties"]["Logging"]["Destinations"]
+    arn = destinations[0]["CloudWatchLogsLogGroup"]["LogGroupArn"]
+    assert arn == {"Fn::GetAtt": ["DeploymentStateMachineLogGroup", "Arn"]}
+
+
+# ----------------------------------------------------------------------------- deploy on upload
+def test_upload_rule_renders_a_valid_execution_input_for_its_prefix() -> None:
+    resources = _resources()
+    rule = resources["DeployOnUploadRule"]["Properties"]
+    pattern = rule["EventPattern"]
+    bucket = resources["ArtifactBucket"]["Properties"]
+    [target] = rule["Targets"]
+    transformer = target["InputTransformer"]
+    [prefix] = pattern["detail"]["object"]["key"]
+    function = prefix["prefix"].removeprefix("deployments/").removesuffix("/")
+
+    assert bucket["NotificationConfiguration"]["EventBridgeConfiguration"]["EventBridgeEnabled"]
+    assert bucket["VersioningConfiguration"]["Status"] == "Enabled"
+    assert pattern["source"] == ["aws.s3"]
+    assert pattern["detail-type"] == ["Object Created"]
+    assert pattern["detail"]["bucket"]["name"] == [{"Ref": "ArtifactBucket"}]
+    assert target["Arn"] == {"Ref": "DeploymentStateMachine"}
+    assert transformer["InputPathsMap"] == {
+        "bucket": "$.detail.bucket.name",
+        "key": "$.detail.object.key",
+        "versionId": "$.detail.object.version-id",
+    }
+    # Given an upload of deployments/<function>/build-42.zip, version "v42"
+    values = {
+        "bucket": "artifacts",
+        "key": f"deployments/{function}/build-42.zip",
+        "versionId": "v42",
+    }
+    template = transformer["InputTemplate"]["Fn::Sub"]
+    alarm = resources["BrandApiErrorsAlarm"]["Properties"]["AlarmName"]
+    rendered = SUBSTITUTION.sub(lambda m: {"BrandApiErrorsAlarm": alarm}[m[1]], template)
+    rendered = PLACEHOLDER.sub(lambda m: values[m[1]], rendered)
+
+    # Then the execution input deploys exactly that object to the function the prefix names
+    request = ExecutionInput.model_validate(json.loads(rendered))
+    assert request.function_name == function
+    assert request.code is not None
+    assert (request.code.s3_bucket, request.code.s3_key) == ("artifacts", values["key"])
+    assert request.code.s3_object_version == "v42"
+    assert request.analysis.alarms == [alarm]
+
+
+def test_brand_api_is_within_the_managed_scope() -> None:
+    template = _template()
+    prefix = template["Parameters"]["ManagedFunctionPrefix"]["Default"]
+    brand_api = template["Resources"]["BrandApiFunction"]["Properties"]
+
+    assert brand_api["FunctionName"].startswith(prefix)
+    assert brand_api["AutoPublishAlias"] == "prod"
+    assert brand_api["Handler"] == "brand_api.app.handler"
+    assert (ROOT / "functions" / "brand_api" / "brand_api" / "app.py").is_file()
+    assert {"FAULT_ERROR_RATE", "FAULT_LATENCY_MS", "TABLE_NAME"} <= set(
+        brand_api["Environment"]["Variables"]
+    )
+
+
+def test_outputs_name_what_the_cli_and_the_demo_need() -> None:
+    outputs = set(_template()["Outputs"])
+
+    assert {
+        "DeploymentStateMachineArn",
+        "ArtifactBucketName",
+        "BrandApiUrl",
+        "BrandApiErrorsAlarmName",
+    } <= outputs
