@@ -1,0 +1,186 @@
+"""`Sandbox`: emulated AWS in-process (moto + hooks + simulated clock) with template.yaml stood up.
+
+    with Sandbox(seed=1) as sb:
+        arn = sb.start_execution({"functionName": "brand-api", ...})
+        result = sb.wait_for_execution(arn)
+
+Emulates AWS only: the shipped ASL, handlers and template run unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from . import process_hooks
+from .clock import SimClock
+from .codeload import LOADER
+from .metrics import MetricStore
+from .moto_hooks import MotoHooks
+from .runtime import Runtime
+from .stack import Stack, build_stack
+
+REPO = Path(__file__).resolve().parents[2]
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "MOTO_ACCOUNT_ID": ACCOUNT_ID,
+}
+TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+
+class Sandbox:
+    def __init__(
+        self,
+        seed: int = 0,
+        start: datetime | None = None,
+        template: Path | None = REPO / "template.yaml",
+        stack_name: str = "coalmine",
+    ) -> None:
+        self.seed = seed
+        self.template = template
+        self.stack_name = stack_name
+        self.clock = SimClock(start)
+        self.metrics = MetricStore(self.clock.now)
+        self.runtime = Runtime(now=self.clock.now, metrics=self.metrics, seed=seed, region=REGION)
+        self.stack = Stack(name=stack_name, root=REPO)
+        self.hooks: MotoHooks | None = None
+        self.stand_up_seconds = 0.0
+        self._clients: dict[str, Any] = {}
+        self._saved_env: dict[str, str | None] = {}
+        self._mock: Any = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> Sandbox:
+        began = time.perf_counter()
+        self._saved_env = {k: os.environ.get(k) for k in _ENV}
+        os.environ.update(_ENV)
+        try:
+            self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+            self._mock.start()
+            self.clock.start()
+            process_hooks.install()
+            self.hooks = MotoHooks(
+                self.clock, self.runtime, self.metrics, self._start_from_event, ACCOUNT_ID, REGION
+            )
+            self.hooks.install()
+            if self.template is not None:
+                self.stack = build_stack(
+                    self.template, self.client, stack_name=self.stack_name, region=REGION
+                )
+                for code in self.stack.functions.values():
+                    self.runtime.code_dirs[code.code_sha256] = code.code_dir
+        except BaseException:
+            self.close()
+            raise
+        self.stand_up_seconds = time.perf_counter() - began
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop everything this Sandbox started (safe to call twice)."""
+        if self.hooks is not None:
+            self.hooks.uninstall()
+            self.hooks = None
+        LOADER.restore()
+        process_hooks.uninstall()
+        self.clock.stop()
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        self._clients.clear()
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env = {}
+
+    # ------------------------------------------------------------------ AWS access
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = boto3.client(service, region_name=REGION)
+        return self._clients[service]
+
+    @property
+    def event_errors(self) -> list[BaseException]:
+        """Errors raised while delivering EventBridge events (moto's S3 would hide them)."""
+        return self.hooks.event_errors if self.hooks else []
+
+    def start_execution(self, input: dict[str, Any], name: str | None = None) -> str:
+        kwargs = {"name": name} if name else {}
+        return self.client("stepfunctions").start_execution(
+            stateMachineArn=self.stack.state_machine_arn, input=json.dumps(input), **kwargs
+        )["executionArn"]
+
+    def wait_for_execution(self, arn: str, timeout_wall: float = 60.0) -> dict[str, Any]:
+        """Poll until the execution ends (it runs on moto's background thread)."""
+        deadline = time.perf_counter() + timeout_wall
+        sfn = self.client("stepfunctions")
+        while True:
+            described = sfn.describe_execution(executionArn=arn)
+            if described["status"] in TERMINAL:
+                return described
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"{arn} still {described['status']} after {timeout_wall} s")
+            process_hooks._real_sleep(0.002)
+
+    def alias(self, function: str, alias: str) -> dict[str, Any]:
+        return self.client("lambda").get_alias(FunctionName=function, Name=alias)
+
+    def publish_version(self, function: str, environment: dict[str, str]) -> str:
+        """Merge `environment` into $LATEST's variables and publish (the public API)."""
+        lam = self.client("lambda")
+        current = lam.get_function_configuration(FunctionName=function)
+        self._settle(function)
+        variables = {**current.get("Environment", {}).get("Variables", {}), **environment}
+        lam.update_function_configuration(
+            FunctionName=function, Environment={"Variables": variables}
+        )
+        self._settle(function)
+        return str(lam.publish_version(FunctionName=function)["Version"])
+
+    def put_object(self, bucket: str, key: str, body: bytes | str, **kwargs: Any) -> dict[str, Any]:
+        """PutObject; S3 -> EventBridge notifications are delivered synchronously."""
+        return self.client("s3").put_object(Bucket=bucket, Key=key, Body=body, **kwargs)
+
+    def logs(self, function: str) -> list[str]:
+        """What the function printed (Powertools' JSON lines), START/END/REPORT included."""
+        return list(self.runtime.log_sink(function).lines)
+
+    def add_listener(self, fn: Callable[[datetime, datetime], None]) -> Callable[[], None]:
+        return self.clock.add_listener(fn)
+
+    # ------------------------------------------------------------------ internals
+    def _settle(self, function: str, limit_seconds: float = 60.0) -> None:
+        """Advance simulated time until the function's last update has finished."""
+        lam = self.client("lambda")
+        waited = 0.0
+        while (
+            lam.get_function_configuration(FunctionName=function).get("LastUpdateStatus")
+            == "InProgress"
+            and waited < limit_seconds
+        ):
+            self.clock.advance(1)
+            waited += 1
+
+    def _start_from_event(self, state_machine_arn: str, input_text: str) -> str:
+        return self.client("stepfunctions").start_execution(
+            stateMachineArn=state_machine_arn, input=input_text
+        )["executionArn"]
