@@ -135,14 +135,18 @@ def _publish(sb: Sandbox, sample: Sample, scenario: Scenario) -> tuple[str, str]
     """Publish the baseline, make it production, publish the candidate (the world's doing)."""
     sample.prepare(sb)
     lam = sb.client("lambda")
-    baseline = sb.publish_version(sample.function_name, scenario.baseline.environment())
+    # SAMPLE_RELEASE stands for "new code": Lambda publishes a new version only when code or
+    # configuration changed, and a healthy candidate may behave exactly like the baseline.
+    baseline_env = {**scenario.baseline.environment(), "SAMPLE_RELEASE": "baseline"}
+    baseline = sb.publish_version(sample.function_name, baseline_env)
     lam.update_alias(
         FunctionName=sample.function_name,
         Name=sample.alias,
         FunctionVersion=baseline,
         RoutingConfig={"AdditionalVersionWeights": {}},
     )
-    candidate = sb.publish_version(sample.function_name, scenario.candidate.environment())
+    candidate_env = {**scenario.candidate.environment(), "SAMPLE_RELEASE": "candidate"}
+    candidate = sb.publish_version(sample.function_name, candidate_env)
     return baseline, candidate
 
 

@@ -10,6 +10,7 @@ Emulates AWS only: the shipped ASL, handlers and template run unchanged.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ import boto3
 from moto import mock_aws
 
 from . import process_hooks
+from .alarms import AlarmEvaluator
 from .clock import SimClock
 from .codeload import LOADER
 from .metrics import MetricStore
@@ -59,6 +61,7 @@ class Sandbox:
         self.runtime = Runtime(now=self.clock.now, metrics=self.metrics, seed=seed, region=REGION)
         self.stack = Stack(name=stack_name, root=REPO)
         self.hooks: MotoHooks | None = None
+        self.alarms: AlarmEvaluator | None = None
         self.stand_up_seconds = 0.0
         self._clients: dict[str, Any] = {}
         self._saved_env: dict[str, str | None] = {}
@@ -68,6 +71,9 @@ class Sandbox:
     def __enter__(self) -> Sandbox:
         began = time.perf_counter()
         self._saved_env = {k: os.environ.get(k) for k in _ENV}
+        # moto's interpreter logs every state failure with a full repr of the state; AWS shows
+        # failures in the execution history, which is where the sandbox's users read them.
+        logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
         os.environ.update(_ENV)
         try:
             self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
@@ -84,6 +90,9 @@ class Sandbox:
                 )
                 for code in self.stack.functions.values():
                     self.runtime.code_dirs[code.code_sha256] = code.code_dir
+            # CloudWatch evaluates every alarm each minute from the metric data it holds.
+            self.alarms = AlarmEvaluator(self.metrics, self.client("cloudwatch"))
+            self.clock.add_listener(self.alarms.on_clock)
         except BaseException:
             self.close()
             raise

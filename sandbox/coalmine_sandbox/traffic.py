@@ -78,6 +78,7 @@ def brand_api_events(
     brand_ids: Sequence[str],
     *,
     unknown_share: float = 0.05,
+    unknown_pool: int = 20,
     now: Callable[[], datetime] | None = None,
     stage: str = "prod",
 ) -> EventFactory:
@@ -90,7 +91,8 @@ def brand_api_events(
 
     def factory(rng: random.Random) -> dict[str, Any]:
         if rng.random() < unknown_share:
-            brand_id = f"unknown-{rng.randrange(1_000_000):06d}"
+            # Clients that ask for a missing brand ask again: a small pool of unknown ids.
+            brand_id = f"unknown-{rng.randrange(unknown_pool):03d}"
         else:
             brand_id = brand_ids[rng.randrange(len(brand_ids))]
         return api_gateway_event(

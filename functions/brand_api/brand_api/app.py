@@ -19,7 +19,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from brand_api import faults
+from brand_api import cache, faults
 
 TABLE_NAME_ENV = "TABLE_NAME"
 # The template sets POWERTOOLS_METRICS_NAMESPACE; the fallback keeps a flush from failing when the
@@ -30,6 +30,7 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics(namespace=METRICS_NAMESPACE)
 app = APIGatewayRestResolver()
+brand_cache = cache.TtlCache()
 
 
 @functools.lru_cache(maxsize=8)
@@ -40,8 +41,14 @@ def brands_table(table_name: str) -> Any:
 
 @tracer.capture_method
 def get_brand(brand_id: str) -> dict[str, Any] | None:
-    item = brands_table(os.environ[TABLE_NAME_ENV]).get_item(Key={"brandId": brand_id})
-    found = item.get("Item")
+    table_name = os.environ[TABLE_NAME_ENV]
+    return brand_cache.get_or_load(
+        (table_name, brand_id), cache.ttl_seconds(), lambda: _read_brand(table_name, brand_id)
+    )
+
+
+def _read_brand(table_name: str, brand_id: str) -> dict[str, Any] | None:
+    found = brands_table(table_name).get_item(Key={"brandId": brand_id}).get("Item")
     return None if found is None else _plain(found)
 
 
