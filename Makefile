@@ -50,7 +50,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 bench: install
-	$(BIN)/coalmine bench
+	$(BIN)/python -m bench.rehearsal_speed
 
 clean:
 	rm -rf $(VENV) .venv-sam .aws-sam .pytest_cache .ruff_cache out

@@ -66,7 +66,7 @@ def rehearse(scenario: Scenario, emit: Emit = print) -> dict[str, Any]:
 
         rng = random.Random(scenario.seed)
         traffic = TrafficGenerator(invoke, scenario.traffic.rps, rng, sample.events(sb))
-        sb.add_listener(traffic.on_clock)
+        stop_traffic = sb.add_listener(traffic.on_clock)
         first = sb.clock.now()
         sb.clock.advance(scenario.warmup_seconds)
         emit(f"  warm-up {scenario.warmup_seconds} s on v{baseline}: {minute.line()}")
@@ -83,6 +83,9 @@ def rehearse(scenario: Scenario, emit: Emit = print) -> dict[str, Any]:
         remove = sb.add_listener(reporter.on_clock)
         description = _wait(sb, arn, reporter)
         remove()
+        # Traffic stops with the deployment; the drain lets CloudWatch's publishing delay pass
+        # (and, for async functions, queued retries play out) before the counts are read back.
+        stop_traffic()
         sb.clock.advance(scenario.drain_seconds)
         return _result(sb, sample, scenario, description, reader, first, started, began)
 
