@@ -14,7 +14,6 @@ from typing import Any
 
 from coalmine.exceptions import InvalidInput
 from coalmine.validation import parse_request
-
 from coalmine_cli.progress import HistoryReader, progress_lines
 
 EXIT_PROMOTED = 0

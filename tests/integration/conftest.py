@@ -30,9 +30,10 @@ ENVIRONMENT = {
 }
 os.environ.update(ENVIRONMENT)  # before coalmine.observability is first imported
 
+from moto import mock_aws  # noqa: E402
+
 from coalmine.adapters import cloudwatch, lambda_api  # noqa: E402
 from coalmine.observability import metrics  # noqa: E402
-from moto import mock_aws  # noqa: E402
 
 FUNCTION = "brand-api"
 ALARM = "brand-api-canary-errors"

@@ -12,8 +12,9 @@ from typing import Any
 
 import boto3
 import pytest
-from brand_api import app, faults
 from moto import mock_aws
+
+from brand_api import app, faults
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 TABLE = "brands-test"

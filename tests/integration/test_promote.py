@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from coalmine.exceptions import AliasChangedOutOfBand
 from coalmine.handlers.promote import handler
-
 from events import load_event
 
 

@@ -7,11 +7,11 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.exceptions import CodeShaMismatch, FunctionNotReady, TargetVersionInvalid
 from coalmine.handlers.publish_version import handler, publish
 from coalmine.models import Deployment
-
 from events import load_event
 
 

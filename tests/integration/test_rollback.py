@@ -8,11 +8,11 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.exceptions import AliasChangedOutOfBand
 from coalmine.handlers.rollback import handler, roll_back
 from coalmine.models import Deployment
-
 from events import load_event
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from coalmine_sandbox import Sandbox
 
 TRUST = json.dumps(

@@ -9,10 +9,11 @@ from typing import Any
 
 import boto3
 import pytest
+from moto import mock_aws
+
 from coalmine_sandbox.alarm_rules import Point, decide
 from coalmine_sandbox.alarms import AlarmEvaluator
 from coalmine_sandbox.metrics import MetricStore
-from moto import mock_aws
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 FN = "brand-api"

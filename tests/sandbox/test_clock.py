@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from coalmine_sandbox import Sandbox, SimClock
 
 START = datetime(2030, 1, 1, tzinfo=UTC)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from coalmine_sandbox import Sandbox
 from coalmine_sandbox.eventbridge import target_input
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from coalmine_sandbox import statistics as st
 from coalmine_sandbox.metrics import MetricStore
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from importlib.metadata import version
 
 import pytest
+
 from coalmine_sandbox import moto_hooks
 from coalmine_sandbox.moto_hooks import HOOKS, READS, resolve
 

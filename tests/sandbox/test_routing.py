@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+
 from coalmine_sandbox import Sandbox
 from coalmine_sandbox.routing import pick_version, routing_problem
 

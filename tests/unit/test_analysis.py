@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from coalmine.analysis import alarms_gate, combine, failure_reason, step_verdict
 from coalmine.models import GateResult, Tick, Verdict
 

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from coalmine import exceptions
 from statelint.config import Config
 from statelint.linter import Linter
+
+from coalmine import exceptions
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL_PATH = ROOT / "statemachine" / "deployment.asl.json"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from coalmine import deployment, strategies
 from coalmine.exceptions import AliasChangedOutOfBand
 from coalmine.models import (
@@ -18,7 +19,6 @@ from coalmine.models import (
     Plan,
     Verdict,
 )
-
 from events import load_event
 
 PASS = [GateResult(gate="alarms", verdict=Verdict.PASS, reason="ok")]

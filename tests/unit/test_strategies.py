@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from coalmine.exceptions import InvalidInput
 from coalmine.models import BlueGreenStrategy, CanaryStrategy, LinearStrategy, StepsStrategy
 from coalmine.strategies import CODEDEPLOY_NAMES, resolve

@@ -22,8 +22,9 @@ from typing import Any
 
 import pytest
 from cfnlint.api import ManualArgs, lint_file
-from coalmine.models import ExecutionInput
 from samtranslator.yaml_helper import yaml_parse
+
+from coalmine.models import ExecutionInput
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"

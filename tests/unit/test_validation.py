@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from coalmine.exceptions import InvalidInput
 from coalmine.validation import parse_request
-
 from events import load_event
 
 BASE = {"functionName": "brand-api", "targetVersion": "2"}

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic import ValidationError
+
 from coalmine.exceptions import InvalidInput
 from coalmine.models import ExecutionInput
 from coalmine.strategies import STRATEGY_TYPES
-from pydantic import ValidationError
 
 ROOT_FIELD = "input"
 EITHER_FIELD = "targetVersion/code"

@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench.canary_bench`` (canary analysis, issue 4) and the others here."""

@@ -1,0 +1,225 @@
+"""Pure: per-version CloudWatch counts -> metric gate results -> what a tick decides.
+
+Input is one ``Period`` per metric period (a minute) since the step began, each holding the new
+and the old version's counts (``VersionSample``) as one GetMetricData call returns them with the
+``ExecutedVersion`` dimension; gates are recomputed from the whole series at every tick.
+
+Gates (each -> ``GateResult`` PASS / FAIL / INCONCLUSIVE with its numbers):
+- ``errors``: new error rate vs old, anytime-valid ``RatioTest`` (sequential.py);
+- ``latency``: share of requests slower than each ladder threshold, new vs old, the average
+  of one ``RatioTest`` e-process per threshold (an average of e-processes is one);
+- ``latency-limit``: new version's ``latency_percentile`` <= ``latency_limit_ms`` (``RateTest``
+  on the share over the limit); ``error-rate-limit``: new error rate <= ``max_error_rate``;
+- ``throttles``: new version's throttles <= ``max_throttles`` (a plain count).
+The false-rollback rate is split evenly over the statistical gates (Bonferroni), so a healthy
+version is rolled back with probability <= ``false_rollback_rate`` overall. A test may FAIL at
+any sample size (it is valid at every size); it only PASSes once the new version has served
+``min_invocations`` -- until then it is INCONCLUSIVE: never promote blind.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from coalmine.gates_config import LATENCY_LADDER_MS, GatesConfig
+from coalmine.models import GateResult, Verdict
+from coalmine.sequential import RateTest, RatioTest, threshold
+
+_Gate = Callable[[Sequence["Period"], GatesConfig, float], GateResult]
+_SEVERITY = {Verdict.PASS: 0, Verdict.INCONCLUSIVE: 1, Verdict.FAIL: 2}
+
+
+@dataclass(frozen=True)
+class VersionSample:
+    """One version's counts in one period. ``pr`` maps t (ms) -> ``PR(:t)`` (percent <= t)."""
+
+    invocations: float = 0
+    errors: float = 0
+    throttles: float = 0
+    pr: Mapping[float, float] = field(default_factory=dict)
+    p99_ms: float | None = None
+
+    def over(self, t: float) -> float | None:
+        """Requests slower than ``t`` ms (``n * (1 - PR/100)``), None without a datapoint."""
+        if t not in self.pr or self.invocations <= 0:
+            return None
+        return float(round(self.invocations * min(1.0, max(0.0, 1 - self.pr[t] / 100))))
+
+
+@dataclass(frozen=True)
+class Period:
+    new: VersionSample
+    old: VersionSample
+
+
+class TickAction(StrEnum):
+    CONTINUE = "CONTINUE"  # bake on
+    EXTEND = "EXTEND"  # bake over, too little traffic: bake ``extend_seconds`` more
+    PASS = "PASS"  # step done: shift further or promote
+    ROLLBACK = "ROLLBACK"
+
+
+@dataclass(frozen=True)
+class TickDecision:
+    verdict: Verdict
+    action: TickAction
+    reason: str
+    extend_seconds: int = 0
+
+
+def _result(gate: str, verdict: Verdict, reason: str, **evidence: Any) -> GateResult:
+    return GateResult(gate=gate, verdict=verdict, reason=reason, evidence=evidence)
+
+
+def _judge(gate: str, log_e: float, alpha: float, n_new: float, cfg: GatesConfig, fail: str,
+           ok: str, evidence: dict[str, Any]) -> GateResult:  # fmt: skip
+    evidence |= {"eValue": round(math.exp(min(log_e, 700.0)), 3), "rejectAt": round(1 / alpha, 3)}
+    if log_e >= threshold(alpha):
+        return _result(gate, Verdict.FAIL, fail, **evidence)
+    if n_new < cfg.min_invocations:
+        why = f"new version served {n_new:g} of the {cfg.min_invocations} invocations needed"
+        return _result(gate, Verdict.INCONCLUSIVE, why, **evidence)
+    return _result(gate, Verdict.PASS, ok, **evidence)
+
+
+def _rate(x: float, n: float) -> float | None:
+    return None if n == 0 else round(x / n, 6)
+
+
+def _pct(rate: float | None) -> str:
+    return "n/a" if rate is None else f"{rate:.2%}"
+
+
+def errors_gate(periods: Sequence[Period], cfg: GatesConfig, alpha: float) -> GateResult:
+    test = RatioTest(cfg.tolerated_increase)
+    for p in periods:
+        new, old = p.new, p.old
+        test.update(new.invocations, min(new.errors, new.invocations),
+                    old.invocations, min(old.errors, old.invocations))  # fmt: skip
+    n1, x1, n0, x0 = test.totals
+    r1, r0 = _rate(x1, n1), _rate(x0, n0)
+    ev = {"newInvocations": n1, "newErrors": x1, "oldInvocations": n0, "oldErrors": x0,
+          "newErrorRate": r1, "oldErrorRate": r0}  # fmt: skip
+    new, old = _pct(r1), _pct(r0)
+    above = f"more than {cfg.tolerated_increase:.0%} above" if cfg.tolerated_increase else "above"
+    fail = f"new version's error rate {new} is {above} the old version's {old}"
+    ok = f"no error regression ({new} vs {old})"
+    return _judge("errors", test.log_e, alpha, n1, cfg, fail, ok, ev)
+
+
+def latency_gate(periods: Sequence[Period], cfg: GatesConfig, alpha: float) -> GateResult:
+    tests = {t: RatioTest(cfg.latency_tolerated_increase) for t in LATENCY_LADDER_MS}
+    for p in periods:
+        for t, test in tests.items():
+            x1, x0 = p.new.over(t), p.old.over(t)
+            if x1 is not None and x0 is not None:
+                test.update(p.new.invocations, x1, p.old.invocations, x0)
+    log_e = math.log(sum(math.exp(min(tst.log_e, 700.0)) for tst in tests.values()) / len(tests))
+    t, worst = max(tests.items(), key=lambda kv: kv[1].log_e)
+    n1, x1, n0, x0 = worst.totals
+    s1, s0 = _rate(x1, n1) or 0.0, _rate(x0, n0) or 0.0
+    p99s = {"newP99Ms": _last_p99(periods, new=True), "oldP99Ms": _last_p99(periods, new=False)}
+    ev = {"thresholdMs": t, "newShareOver": s1, "oldShareOver": s0, **p99s}
+    fail = f"{s1:.1%} of the new version's requests are slower than {t:g} ms vs {s0:.1%} of old"
+    n_new = sum(p.new.invocations for p in periods)
+    return _judge("latency", log_e, alpha, n_new, cfg, fail, "no latency regression", ev)
+
+
+def _last_p99(periods: Sequence[Period], *, new: bool) -> float | None:
+    values = [(p.new if new else p.old).p99_ms for p in periods]
+    return next((v for v in reversed(values) if v is not None), None)
+
+
+def latency_limit_gate(periods: Sequence[Period], cfg: GatesConfig, alpha: float) -> GateResult:
+    limit = cfg.latency_limit_ms
+    assert limit is not None
+    test = RateTest(1 - cfg.latency_percentile / 100)
+    for p in periods:
+        x = p.new.over(limit)
+        if x is not None:
+            test.update(p.new.invocations, x)
+    share = _rate(test.x, test.n) or 0.0
+    name = f"p{cfg.latency_percentile:g}"
+    ev = {"limitMs": limit, "newShareOver": share, "newP99Ms": _last_p99(periods, new=True)}
+    fail = f"new version's {name} is over {limit:g} ms ({share:.2%} of requests slower)"
+    return _judge("latency-limit", test.log_e, alpha, test.n, cfg, fail,
+                  f"{name} within {limit:g} ms", ev)  # fmt: skip
+
+
+def error_rate_limit_gate(periods: Sequence[Period], cfg: GatesConfig, alpha: float) -> GateResult:
+    limit = cfg.max_error_rate
+    assert limit is not None
+    test = RateTest(limit)
+    for p in periods:
+        test.update(p.new.invocations, min(p.new.errors, p.new.invocations))
+    rate = _rate(test.x, test.n) or 0.0
+    ev = {"maxErrorRate": limit, "newErrorRate": rate, "newInvocations": test.n}
+    fail = f"new version's error rate {rate:.2%} is above the limit {limit:.2%}"
+    return _judge("error-rate-limit", test.log_e, alpha, test.n, cfg, fail,
+                  f"error rate within {limit:.2%}", ev)  # fmt: skip
+
+
+def throttles_gate(periods: Sequence[Period], cfg: GatesConfig) -> GateResult:
+    limit = cfg.max_throttles
+    assert limit is not None
+    total = sum(p.new.throttles for p in periods)
+    ev = {"maxThrottles": limit, "newThrottles": total}
+    if total > limit:
+        return _result("throttles", Verdict.FAIL, f"{total:g} throttles > {limit}", **ev)
+    return _result("throttles", Verdict.PASS, f"{total:g} throttles <= {limit}", **ev)
+
+
+def _statistical(cfg: GatesConfig) -> list[_Gate]:
+    stats = [
+        (cfg.compare_errors, errors_gate),
+        (cfg.compare_latency, latency_gate),
+        (cfg.latency_limit_ms is not None, latency_limit_gate),
+        (cfg.max_error_rate is not None, error_rate_limit_gate),
+    ]
+    return [gate for on, gate in stats if on]
+
+
+def gate_alpha(cfg: GatesConfig) -> float:
+    """Each statistical gate's share of the false-rollback rate (Bonferroni)."""
+    return cfg.false_rollback_rate / max(1, len(_statistical(cfg)))
+
+
+def evaluate(periods: Sequence[Period], cfg: GatesConfig) -> list[GateResult]:
+    """Every configured metric gate, the false-rollback rate split among the statistical ones."""
+    alpha = gate_alpha(cfg)
+    results = [gate(periods, cfg, alpha) for gate in _statistical(cfg)]
+    if cfg.max_throttles is not None:
+        results.append(throttles_gate(periods, cfg))
+    return results
+
+
+def combine(gates: Sequence[GateResult], *, bake_over: bool, extended_seconds: int,
+            interval_seconds: int, cfg: GatesConfig) -> TickDecision:  # fmt: skip
+    """A tick's verdict (the worst gate's) and action.
+
+    FAIL rolls back at once. Inside the bake anything else bakes on. When the bake is over, PASS
+    ends the step; INCONCLUSIVE (too little traffic) extends the bake by ``interval_seconds`` up
+    to ``max_bake_extension_seconds``, then follows ``low_traffic_policy``.
+    """
+    verdict = max((g.verdict for g in gates), key=_SEVERITY.__getitem__, default=Verdict.PASS)
+    if verdict == Verdict.FAIL:
+        reason = "; ".join(f"{g.gate}: {g.reason}" for g in gates if g.verdict == Verdict.FAIL)
+        return TickDecision(verdict, TickAction.ROLLBACK, reason)
+    if not bake_over:
+        return TickDecision(verdict, TickAction.CONTINUE, "baking")
+    if verdict == Verdict.PASS:
+        return TickDecision(verdict, TickAction.PASS, f"{len(gates)} gate(s) passed")
+    why = "; ".join(f"{g.gate}: {g.reason}" for g in gates if g.verdict == Verdict.INCONCLUSIVE)
+    left = cfg.max_bake_extension_seconds - extended_seconds
+    if left > 0:
+        step = min(interval_seconds, left)
+        return TickDecision(verdict, TickAction.EXTEND, f"extending the bake: {why}", step)
+    if cfg.low_traffic_policy == "promote":
+        return TickDecision(
+            verdict, TickAction.PASS, f"not enough traffic, promoted by policy: {why}"
+        )
+    return TickDecision(verdict, TickAction.ROLLBACK, f"not enough traffic: {why}")

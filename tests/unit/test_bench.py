@@ -1,0 +1,59 @@
+"""The canary benchmark (bench/): a quick smoke run with few runs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root holds bench/
+
+from bench import canary_bench
+from bench.rules import RULES, codedeploy, sfn2017
+from bench.simulate import Arm, Scenario, simulate
+from coalmine.gates import Period, VersionSample
+from coalmine.gates_config import GatesConfig
+
+
+def test_smoke_run_prints_the_table_and_writes_json(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "bench.json"
+    assert canary_bench.main(["--runs", "20", "--jobs", "1", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    report = json.loads(out.read_text())
+    assert set(report["scenarios"]) == {s.name for s in canary_bench.SCENARIOS}
+    for rules in report["scenarios"].values():
+        assert set(rules) == set(RULES)
+    assert {t["scenario"] for t in report["targets"]} >= {"aa-20rps", "low-0.2rps"}
+    assert "2x-20rps: coalmine would need" in printed
+    assert "MET" in printed
+    # a healthy run is never promoted blind nor rolled back by coalmine on these seeds
+    assert report["scenarios"]["low-0.2rps"]["coalmine"]["promotedBelowMinShare"] == 0
+
+
+def test_runs_are_reproducible_and_prefix_consistent() -> None:
+    scn = Scenario("x", 20, Arm(0.01), Arm(0.05))
+    assert simulate(scn, 3, 5) == simulate(scn, 3, 5)
+    assert simulate(scn, 3, 8)[:5] == simulate(scn, 3, 5)
+    first = canary_bench.run_scenario(scn, 10, 1, GatesConfig())
+    assert first == canary_bench.run_scenario(scn, 10, 1, GatesConfig())
+
+
+@pytest.mark.parametrize(
+    ("errors", "codedeploy_minute", "sfn_minute"),
+    [
+        ([(0, 3), (0, 3)], 2, None),  # 6 errors on the alias over 2 minutes, none on the canary
+        ([(1, 0), (0, 0)], None, 1),
+        ([(0, 0), (0, 0)], None, None),
+    ],
+)
+def test_baseline_rules(
+    errors: list[tuple[int, int]], codedeploy_minute: int | None, sfn_minute: int | None
+) -> None:
+    scn = Scenario("x", 20, Arm(), Arm(), bake_minutes=2)
+    periods = [Period(VersionSample(100, e1), VersionSample(900, e0)) for e1, e0 in errors]
+    for rule, minute in ((codedeploy, codedeploy_minute), (sfn2017, sfn_minute)):
+        outcome = rule(scn, periods, GatesConfig())
+        assert outcome.rolled_back == (minute is not None)
+        assert outcome.minute == (minute or 2)
