@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from coalmine.exceptions import InvalidInput
+from coalmine.strategies import resolve
 from coalmine.validation import parse_request
 from coalmine_cli.progress import HistoryReader, progress_lines
 
@@ -32,7 +33,8 @@ def find_state_machine(cloudformation: Any, stack_name: str) -> str:
 
 
 def start(sfn: Any, state_machine_arn: str, request: dict[str, Any], name: str | None) -> str:
-    parse_request(request)  # raises InvalidInput naming the field: nothing is started
+    # Both raise InvalidInput naming the field (an unknown strategy name included): nothing starts.
+    resolve(parse_request(request).strategy)
     kwargs: dict[str, Any] = {"stateMachineArn": state_machine_arn, "input": json.dumps(request)}
     if name:
         kwargs["name"] = name

@@ -1,4 +1,4 @@
-"""brand-api handler against a moto DynamoDB table: lookups and the two fault knobs."""
+"""brand-api handler against a moto DynamoDB table: lookups, the two fault knobs, the cache."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from typing import Any
 
 import boto3
 import pytest
+import time_machine
 from moto import mock_aws
 
-from brand_api import app, faults
+from brand_api import app, cache, faults
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 TABLE = "brands-test"
@@ -40,6 +41,14 @@ def get_event(brand_id: str) -> dict[str, Any]:
     event["path"] = f"/brands/{brand_id}"
     event["pathParameters"] = {"brandId": brand_id}
     return event
+
+
+@pytest.fixture(autouse=True)
+def fresh_brand_cache() -> Iterator[None]:
+    """`app.brand_cache` lives as long as the module: no test may see another's lookups."""
+    app.brand_cache.clear()
+    yield
+    app.brand_cache.clear()
 
 
 @pytest.fixture
@@ -221,3 +230,52 @@ def test_invalid_knob_is_warned_about_and_ignored(
     assert len(warnings) == 1
     assert warnings[0]["level"] == "WARNING"
     assert warnings[0]["knob"] == knob
+
+
+# The cache (brand_api/cache.py) is documented to serve what it read for BRAND_CACHE_TTL_SECONDS:
+# a change in the table shows up only once the entry has expired, misses included.
+@pytest.mark.parametrize(
+    ("brand_id", "change", "before", "after"),
+    [
+        (
+            "acme",
+            {"brandId": "acme", "name": "Acme Rebranded"},
+            (200, "Acme Corporation"),
+            (200, "Acme Rebranded"),
+        ),
+        ("newco", {"brandId": "newco", "name": "New Co"}, (404, None), (200, "New Co")),
+    ],
+    ids=["updated item", "item created after a 404"],
+)
+def test_a_change_is_served_stale_within_the_ttl_and_fresh_after(
+    table: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    brand_id: str,
+    change: dict[str, Any],
+    before: tuple[int, str | None],
+    after: tuple[int, str | None],
+) -> None:
+    monkeypatch.setenv(cache.TTL_ENV, "60")
+
+    def served() -> tuple[int, str | None]:
+        response = invoke(brand_id)
+        return response["statusCode"], json.loads(response["body"]).get("name")
+
+    with time_machine.travel(1_700_000_000, tick=False) as clock:
+        # Given the brand was read once
+        assert served() == before
+        # When the table changes
+        table.put_item(Item=change)
+        # Then the cached answer is served until the TTL runs out
+        clock.shift(59)
+        assert served() == before
+        # And the table's answer after it
+        clock.shift(1)
+        assert served() == after
+
+
+def test_ttl_zero_serves_every_change_at_once(table: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(cache.TTL_ENV, "0")
+    assert json.loads(invoke("acme")["body"])["name"] == "Acme Corporation"
+    table.put_item(Item={"brandId": "acme", "name": "Acme Rebranded"})
+    assert json.loads(invoke("acme")["body"])["name"] == "Acme Rebranded"

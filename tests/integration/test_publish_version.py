@@ -6,6 +6,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from coalmine.adapters.lambda_api import LambdaApi
@@ -57,8 +58,18 @@ def test_all_at_once_goes_straight_to_promote(world: Any, lambda_context: Any) -
     assert handler(event, lambda_context)["action"] == "PROMOTE"
 
 
+# What AWS answers PublishVersion when CodeSha256 no longer matches $LATEST (note "SHA").
+AWS_SHA_MISMATCH = (
+    "CodeSHA256 (sha-new) is different from current CodeSHA256 in $LATEST (sha-racer). "
+    "Please try again with the CodeSHA256 in $LATEST."
+)
+
+
 def _stubbed(
-    updates: list[str], publish_error: str | None = None, version: str = "3"
+    updates: list[str],
+    publish_error: str | None = None,
+    version: str = "3",
+    error_message: str = "CodeSha256 mismatch",
 ) -> tuple[LambdaApi, Stubber]:
     client = boto3.client("lambda", region_name="us-east-1")
     stubber = Stubber(client)
@@ -73,7 +84,7 @@ def _stubbed(
         )
     if updates[-1] == "Successful":
         if publish_error:
-            stubber.add_client_error("publish_version", publish_error, "CodeSha256 mismatch")
+            stubber.add_client_error("publish_version", publish_error, error_message)
         else:
             stubber.add_response(
                 "publish_version",
@@ -111,10 +122,28 @@ def test_a_failed_update_is_target_version_invalid() -> None:
         publish(Deployment.model_validate(_code_event()), api, sleep=lambda _: None)
 
 
-@pytest.mark.parametrize("code", ["PreconditionFailedException", "InvalidParameterValueException"])
-def test_a_racing_upload_is_code_sha_mismatch(code: str) -> None:
-    api, _ = _stubbed(["Successful"], publish_error=code)
-    with pytest.raises(CodeShaMismatch):
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("PreconditionFailedException", "The Revision Id provided does not match"),
+        ("InvalidParameterValueException", AWS_SHA_MISMATCH),
+        ("InvalidParameterValueException", "CodeSha256 mismatch"),
+    ],
+    ids=["precondition", "aws-message", "other-casing"],
+)
+def test_a_racing_upload_is_code_sha_mismatch(code: str, message: str) -> None:
+    api, _ = _stubbed(["Successful"], publish_error=code, error_message=message)
+    with pytest.raises(CodeShaMismatch, match=r"is different from current|mismatch|Revision"):
+        publish(Deployment.model_validate(_code_event()), api)
+
+
+def test_an_unrelated_invalid_parameter_on_publish_is_not_a_sha_mismatch() -> None:
+    api, _ = _stubbed(
+        ["Successful"],
+        publish_error="InvalidParameterValueException",
+        error_message="Description must be at most 256 characters",
+    )
+    with pytest.raises(ClientError, match="Description"):
         publish(Deployment.model_validate(_code_event()), api)
 
 

@@ -8,6 +8,7 @@ least recently used entry goes first.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections import OrderedDict
@@ -45,9 +46,10 @@ class TtlCache:
 
 
 def ttl_seconds() -> float:
+    """The TTL from the environment; unset, unparsable, negative or non-finite -> the default."""
     raw = os.environ.get(TTL_ENV, "")
     try:
         value = float(raw) if raw else DEFAULT_TTL_SECONDS
     except ValueError:
         return DEFAULT_TTL_SECONDS
-    return value if value >= 0 else DEFAULT_TTL_SECONDS
+    return value if math.isfinite(value) and value >= 0 else DEFAULT_TTL_SECONDS

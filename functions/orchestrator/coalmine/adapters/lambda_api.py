@@ -146,7 +146,9 @@ def _translated(
         if code == "ResourceNotFoundException":
             raise ResourceNotFound(what, f"{what} not found: {message}") from error
         if code == "InvalidParameterValueException" and invalid is CodeShaMismatch:
-            if "CodeSha256" in message:  # publish: the expected hash no longer matches $LATEST
+            # publish: the expected hash no longer matches $LATEST. AWS spells it "CodeSHA256"
+            # in this message ("CodeSHA256 (x) is different from current CodeSHA256 in $LATEST")
+            if "codesha256" in message.lower():
                 raise CodeShaMismatch(f"{what}: {message}") from error
         elif code == "InvalidParameterValueException" and invalid is not None:
             raise invalid(f"{what}: {message}") from error

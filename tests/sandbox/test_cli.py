@@ -1,0 +1,166 @@
+"""The `coalmine` command: `rehearse` (scenario files) and `deploy` (against a Sandbox)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from coalmine_cli.main import main
+from coalmine_sandbox import Sandbox, rehearsal
+
+REPO = Path(__file__).resolve().parents[2]
+FUNCTION = "brand-api"
+
+# ------------------------------------------------------------------ rehearse: malformed scenarios
+
+VALID = json.loads((REPO / "scenarios" / "healthy-canary.json").read_text())
+
+
+def _without(data: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k != key}
+
+
+# id -> (file text, what the message must name)
+MALFORMED: dict[str, tuple[str, str]] = {
+    "bad JSON": ('{"function": "brand-api", "traffic": {"rps": 20},', "not valid json"),
+    "unknown field": (json.dumps(VALID | {"trafic": {"rps": 5}}), "trafic"),
+    "unknown nested field": (
+        json.dumps(VALID | {"candidate": {"errorRate": 0.2, "latency": 20}}),
+        "candidate.latency",
+    ),
+    "deployment.targetVersion": (
+        json.dumps(VALID | {"deployment": VALID["deployment"] | {"targetVersion": "2"}}),
+        "deployment.targetVersion",
+    ),
+    "missing traffic": (json.dumps(_without(VALID, "traffic")), "traffic"),
+    "traffic out of range": (json.dumps(VALID | {"traffic": {"rps": -1}}), "traffic.rps"),
+    "not an object": ("[1, 2]", "(top level)"),
+}
+
+
+@pytest.mark.parametrize(("text", "named"), MALFORMED.values(), ids=MALFORMED.keys())
+def test_rehearse_refuses_a_malformed_scenario(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    text: str,
+    named: str,
+) -> None:
+    # Given a malformed scenario file, and a rehearsal that must never start
+    scenario = tmp_path / "scenario.json"
+    scenario.write_text(text)
+
+    def started(*_: Any, **__: Any) -> None:
+        raise AssertionError("a rehearsal started for a malformed scenario")
+
+    monkeypatch.setattr(rehearsal, "rehearse", started)
+    monkeypatch.setattr(Sandbox, "__enter__", started)
+    out_json = tmp_path / "out.json"
+    # When it is rehearsed
+    code = main(["rehearse", str(scenario), "--json", str(out_json)])
+    # Then it exits 2 naming the problem, and wrote nothing
+    printed = capsys.readouterr()
+    message = printed.out + printed.err
+    assert code == 2
+    assert "bad scenario" in message
+    assert str(scenario) in message
+    assert named.lower() in message.lower(), message
+    assert not out_json.exists()
+
+
+def test_rehearse_a_missing_file_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nope.json"
+    assert main(["rehearse", str(missing)]) == 2
+    assert "cannot read" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ rehearse: a real run
+
+
+@pytest.mark.slow
+def test_rehearse_the_faulty_canary_writes_a_rolled_back_result(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_json = tmp_path / "nested" / "faulty.json"
+    code = main(
+        ["rehearse", str(REPO / "scenarios" / "faulty-canary.json"), "--json", str(out_json)]
+    )
+    # Without --check-expectation a rollback is still a successful rehearsal
+    assert code == 0
+    result = json.loads(out_json.read_text())
+    assert result["outcome"] == "ROLLED_BACK"
+    assert str(out_json) in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ deploy against a Sandbox
+
+
+def _deploy_args(sb: Sandbox, *extra: str) -> list[str]:
+    return [
+        "deploy",
+        "--state-machine-arn",
+        sb.stack.state_machine_arn,
+        "--region",
+        "us-east-1",
+        "--function",
+        FUNCTION,
+        "--poll-seconds",
+        "0.01",
+        *extra,
+    ]
+
+
+def _executions(sb: Sandbox) -> list[dict[str, Any]]:
+    return sb.client("stepfunctions").list_executions(stateMachineArn=sb.stack.state_machine_arn)[
+        "executions"
+    ]
+
+
+def test_deploy_all_at_once_promotes_and_prints_progress(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a new published version of brand-api
+    stable = sandbox.alias(FUNCTION, "prod")["FunctionVersion"]
+    target = sandbox.publish_version(FUNCTION, {"CLI_TEST_MARKER": "v2"})
+    assert target != stable
+    # When it is deployed all at once
+    code = main(_deploy_args(sandbox, "--target-version", target, "--strategy", "AllAtOnce"))
+    # Then the command exits 0 after printing the execution's progress
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "started arn:aws:states:" in out
+    assert "[Prepare] plan AllAtOnce: no steps -> 100%" in out
+    assert f"[PublishVersion] new version {target} ready" in out
+    assert f"[Promote] promoted: 100% -> v{target}" in out
+    assert "[execution succeeded]" in out
+    assert out.rstrip().endswith("status SUCCEEDED")
+    # And the alias is wholly on the new version
+    alias = sandbox.alias(FUNCTION, "prod")
+    assert alias["FunctionVersion"] == target
+    assert not (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights")
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        (["--target-version", "2", "--strategy", "Nope"], "strategy"),
+        (["--target-version", "2", "--strategy", "Canary10Percent99999Minutes"], "strategy"),
+        (["--strategy", "AllAtOnce"], "targetVersion/code"),
+    ],
+    ids=["unknown strategy", "canary too long", "no target"],
+)
+def test_deploy_bad_input_exits_2_and_starts_nothing(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str], extra: list[str], field: str
+) -> None:
+    code = main(_deploy_args(sandbox, *extra))
+
+    printed = capsys.readouterr()
+    assert code == 2
+    assert printed.err.startswith(f"coalmine: invalid deployment input: {field}: "), printed.err
+    assert "started" not in printed.out
+    assert _executions(sandbox) == []
