@@ -1,6 +1,6 @@
 # coalmine: the two commands a new user needs are `make demo` and `make test`.
 # Both create what they need themselves (a Python 3.12 virtualenv in .venv, and aws-sam-cli in
-# its own virtualenv .venv-sam because it pins many packages).
+# its own virtualenv .venv-sam because it pins many packages; checkov likewise in .venv-checkov).
 SHELL := /bin/bash
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
 # A python3.12 that really runs: a pyenv shim named python3.12 can exist on PATH even when 3.12 is
@@ -37,7 +37,7 @@ demo: install
 rehearse: install
 	$(BIN)/coalmine rehearse $(SCENARIO)
 
-test: install sam-venv
+test: install sam-venv checkov-venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
@@ -53,6 +53,7 @@ bench: install
 	$(BIN)/python -m bench.rehearsal_speed
 
 clean:
-	rm -rf $(VENV) .venv-sam .aws-sam .pytest_cache .ruff_cache out
+	rm -rf $(VENV) .venv-sam .venv-checkov .aws-sam .pytest_cache .ruff_cache out
 
 include mk/sam.mk
+include mk/checkov.mk

@@ -3,6 +3,7 @@
 coalmine deploy   --stack coalmine --input events/execution-canary.json   (real AWS)
 coalmine rehearse scenarios/healthy-canary.json [--json out.json]        (sandbox)
 coalmine demo                                                             (sandbox)
+coalmine soak     [--deployments 300] [--seed S]                          (sandbox)
 """
 
 from __future__ import annotations
@@ -81,6 +82,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def cmd_soak(args: argparse.Namespace) -> int:
+    from coalmine_sandbox.soak import soak
+
+    return 1 if soak(args.deployments, args.seed).violations else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coalmine", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -106,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="a healthy and a faulty canary in the sandbox")
     demo.set_defaults(func=cmd_demo)
+
+    soak = sub.add_parser("soak", help="many deployments with random faults in one sandbox")
+    soak.add_argument("--deployments", type=int, default=300)
+    soak.add_argument("--seed", type=int, default=0)
+    soak.set_defaults(func=cmd_soak)
     return parser
 
 

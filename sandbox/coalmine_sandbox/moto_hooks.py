@@ -17,12 +17,15 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from . import routing
+from . import moto_hooks_api, moto_hooks_sfn, routing
 from .eventbridge import target_input
+from .moto_hooks_sfn import SfnEmulation
 from .runtime import FunctionSpec, Invocation
 
 if TYPE_CHECKING:
+    from .async_lambda import AsyncInvoker
     from .clock import SimClock
+    from .faults import FaultInjector
     from .runtime import Runtime
 
 SFN = "moto.stepfunctions.parser.asl.component"
@@ -40,12 +43,13 @@ HOOKS: tuple[tuple[str, str], ...] = (
     ("moto.awslambda.responses", "LambdaResponse.create_alias"),
     ("moto.awslambda.responses", "LambdaResponse.update_alias"),
     ("moto.awslambda.responses", "LambdaResponse.publish_version"),
-    ("moto.awslambda.responses", "LambdaResponse.update_function_code"),
     ("moto.awslambda.responses", "LambdaResponse.update_function_configuration"),
     ("moto.cloudwatch.responses", "CloudWatchResponse.get_metric_data"),
     ("moto.cloudwatch.responses", "CloudWatchResponse.get_metric_statistics"),
     ("moto.events.models", "Rule.send_to_targets"),
     ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend.start_execution"),
+    *moto_hooks_api.HOOKS,
+    *moto_hooks_sfn.HOOKS,
 )
 READS: tuple[tuple[str, str], ...] = (
     ("moto.awslambda.models", "lambda_backends"),
@@ -57,6 +61,8 @@ READS: tuple[tuple[str, str], ...] = (
     ("moto.core.responses", "ActionResult"),
     ("moto.core.responses", "BaseResponse._get_params"),
     ("moto.stepfunctions.parser.asl.eval.environment", "Environment.is_running"),
+    *moto_hooks_api.READS,
+    *moto_hooks_sfn.READS,
 )
 UPDATE_IN_PROGRESS = timedelta(seconds=2)  # LastUpdateStatus InProgress after an update
 _BUSY = "_coalmine_busy_until"
@@ -99,6 +105,9 @@ class MotoHooks:
         self.account_id, self.region = account_id, region
         self.event_errors: list[BaseException] = []
         self.names = random.Random(f"execution-names-{runtime.seed}")
+        self.sfn = SfnEmulation(clock, account_id, region)
+        self.faults: FaultInjector | None = None
+        self.async_invoker: AsyncInvoker | None = None
         self._saved: list[tuple[Any, str, Any]] = []
 
     # ------------------------------------------------------------------ install
@@ -135,6 +144,19 @@ class MotoHooks:
     def sim_now(self) -> datetime:
         return self.clock.now() + self.runtime.current_offset()
 
+    def invoke_function(self, function: str, event: Any) -> Invocation:
+        """Invoke a function (name or ARN, optionally qualified) the way an async event does."""
+        name, qualifier = _split_qualifier(function)
+        backend = self.backend()
+        alias = None
+        version = qualifier or "$LATEST"
+        if qualifier and qualifier != "$LATEST" and not qualifier.isdigit():
+            found = backend.get_alias(qualifier, name)
+            weights = routing.additional_weights(found.routing_config)
+            version, alias = self.runtime.pick(str(found.function_version), weights), qualifier
+        spec = spec_of(backend.get_function(name, version))
+        return self.runtime.invoke(spec, event, alias=alias)
+
 
 def spec_of(fn: Any) -> FunctionSpec:
     return FunctionSpec(
@@ -162,8 +184,13 @@ def _replacement(dotted: str, original: Any) -> Any:
 
 def _wait_interval(original: Any) -> Any:
     def wait(self: Any, env: Any, wait_seconds: int) -> None:
-        if wait_seconds > 0 and env.is_running():
-            _hooks().clock.advance(wait_seconds)
+        # Second by second, so a StopExecution or the execution's timeout ends the Wait at once.
+        remaining = float(wait_seconds)
+        clock = _hooks().clock
+        while remaining > 0 and env.is_running():
+            step = min(1.0, remaining)
+            clock.advance(step)
+            remaining -= step
 
     return wait
 
@@ -195,7 +222,12 @@ def _backend_invoke(original: Any) -> Any:
         if _header(headers, "x-amz-invocation-type") == "DryRun":
             return b""
         event = json.loads(body) if body else {}
-        result: Invocation = hooks.runtime.invoke(spec_of(fn), event, alias=alias)
+
+        def run() -> Invocation:
+            return hooks.runtime.invoke(spec_of(fn), event, alias=alias)
+
+        result = hooks.faults.on_invoke(name, event, run) if hooks.faults else run()
+        moto_hooks_sfn.note_task_duration(result.duration_ms)
         out["x-amz-executed-version"] = result.executed_version
         if result.error:
             out["x-amz-function-error"] = "Unhandled"
@@ -376,13 +408,18 @@ def _metric_statistics(original: Any) -> Any:
 
 def _send_to_targets(original: Any) -> Any:
     def send(self: Any, event: dict[str, Any], transform_input: bool = True) -> None:
-        ours = [t for t in self.targets if t["Arn"].split(":")[2:3] == ["states"]]
+        ours = [t for t in self.targets if t["Arn"].split(":")[2:3] in (["states"], ["lambda"])]
         if ours and self.state == "ENABLED" and self.event_pattern.matches_event(event):
             hooks = _hooks()
+            delivered = {k: v for k, v in event.items() if k != "ingestion-time"}
             for target in ours:
                 try:
-                    text = target_input(target, event, rule_arn=self.arn, rule_name=self.name)
-                    hooks.start_execution(target["Arn"], text)
+                    text = target_input(target, delivered, rule_arn=self.arn, rule_name=self.name)
+                    if target["Arn"].split(":")[2] == "states":
+                        hooks.start_execution(target["Arn"], text)
+                    elif hooks.async_invoker is not None:  # Lambda: an asynchronous invocation
+                        retries = (target.get("RetryPolicy") or {}).get("MaximumRetryAttempts", 2)
+                        hooks.async_invoker.submit(target["Arn"], json.loads(text), int(retries))
                 except Exception as exc:  # moto's S3 swallows errors: keep them visible
                     hooks.event_errors.append(exc)
                     raise
@@ -419,12 +456,13 @@ _FACTORIES: dict[str, Callable[[Any], Any]] = {
     "LambdaResponse.create_alias": lambda o: _validated_alias(o, updating=False),
     "LambdaResponse.update_alias": lambda o: _validated_alias(o, updating=True),
     "LambdaResponse.publish_version": _publish_response,
-    "LambdaResponse.update_function_code": _refusing_when_busy,
     "LambdaResponse.update_function_configuration": _refusing_when_busy,
     "CloudWatchResponse.get_metric_data": _metric_data,
     "CloudWatchResponse.get_metric_statistics": _metric_statistics,
     "Rule.send_to_targets": _send_to_targets,
     "StepFunctionsParserBackend.start_execution": _named_execution,
+    **moto_hooks_api.factories(_hooks, _refusing_when_busy),
+    **moto_hooks_sfn.factories(_hooks),
 }
 
 

@@ -20,8 +20,9 @@ from typing import Any
 
 from coalmine_cli.progress import HistoryReader, count_state_transitions, progress_lines
 
+from .rehearsal_events import EventPlayer
 from .samples import SAMPLES, Sample
-from .sandbox import TERMINAL, Sandbox
+from .sandbox import Sandbox
 from .scenario import Scenario, ScenarioError, load_scenario
 from .traffic import TrafficGenerator
 
@@ -53,6 +54,10 @@ def rehearse(scenario: Scenario, emit: Emit = print) -> dict[str, Any]:
     began = time.perf_counter()
     with Sandbox(seed=scenario.seed) as sb:
         baseline, candidate = _publish(sb, sample, scenario)
+        versions = {"baseline": baseline, "candidate": candidate}
+        if any(e.action == "tamper-alias" and e.version == "hotfix" for e in scenario.events):
+            env = {**scenario.baseline.environment(), "SAMPLE_RELEASE": "hotfix"}
+            versions["hotfix"] = sb.publish_version(sample.function_name, env)
         emit(
             f"== {scenario.name}: {sample.function_name}:{sample.alias} v{baseline} -> "
             f"v{candidate} at {scenario.traffic.rps:g} rps, strategy "
@@ -76,18 +81,24 @@ def rehearse(scenario: Scenario, emit: Emit = print) -> dict[str, Any]:
             "functionName": sample.function_name,
             "targetVersion": candidate,
         }
+        player = EventPlayer(sb, scenario.events, versions, request, emit)
+        player.before_start()
         started = sb.clock.now()
         arn = sb.start_execution(request, name=f"rehearsal-{scenario.seed}")
         reader = HistoryReader(sb.client("stepfunctions"), arn)
         reporter = _Reporter(sb, sample, reader, minute, started, emit)
         remove = sb.add_listener(reporter.on_clock)
+        remove_events = player.attach(arn, started)
         description = _wait(sb, arn, reporter)
         remove()
+        remove_events()
+        events = player.finish()
         # Traffic stops with the deployment; the drain lets CloudWatch's publishing delay pass
         # (and, for async functions, queued retries play out) before the counts are read back.
         stop_traffic()
         sb.clock.advance(scenario.drain_seconds)
-        return _result(sb, sample, scenario, description, reader, first, started, began)
+        result = _result(sb, sample, scenario, description, reader, first, started, began)
+        return {**result, "events": events} if scenario.events else result
 
 
 class _Reporter:
@@ -125,13 +136,11 @@ class _Reporter:
 
 
 def _wait(sb: Sandbox, arn: str, reporter: _Reporter) -> dict[str, Any]:
-    sfn = sb.client("stepfunctions")
-    while True:
-        description = sfn.describe_execution(executionArn=arn)
-        if description["status"] in TERMINAL:
-            reporter.flush_history()
-            return description
-        time.sleep(0.005)
+    """Until the execution ended and what its ending triggers (the status-change event's
+    cleanup, with its retries) has run."""
+    description = sb.wait_for_execution(arn, timeout_wall=3600)
+    reporter.flush_history()
+    return description
 
 
 def _publish(sb: Sandbox, sample: Sample, scenario: Scenario) -> tuple[str, str]:
@@ -161,7 +170,9 @@ def _outcome(description: dict[str, Any], output: dict[str, Any]) -> tuple[str, 
     if error == "DeploymentRolledBack":
         return "ROLLED_BACK", cause
     if error == "DeploymentAborted":
-        return "ABORTED", cause
+        return "ABORTED", _message(cause)
+    if description["status"] in {"ABORTED", "TIMED_OUT"}:  # a console stop, the timeout
+        return "STOPPED" if description["status"] == "ABORTED" else "TIMED_OUT", cause
     return "REJECTED", f"{error}: {_message(cause)}"
 
 

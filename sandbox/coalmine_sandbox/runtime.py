@@ -27,6 +27,14 @@ from .codeload import LOADER, CodePackage
 from .process_hooks import InvocationState
 from .routing import pick_version
 
+_calls = threading.local()  # the functions running in this thread, innermost last
+
+
+def current_function() -> str | None:
+    """The function whose handler is running in the calling thread (None outside one)."""
+    stack = getattr(_calls, "stack", None)
+    return stack[-1] if stack else None
+
 
 @dataclass(frozen=True, slots=True)
 class FunctionSpec:
@@ -147,6 +155,8 @@ class Runtime:
             )
             saved = _swap_environ(self._environment(spec, context))
             process_hooks.push(state)
+            calls = _calls.__dict__.setdefault("stack", [])
+            calls.append(spec.function_name)
             try:
                 sink.begin(request_id, spec.version)
                 handler = LOADER.handler(self._package(spec), spec.handler)
@@ -158,6 +168,7 @@ class Runtime:
                     duration = context._deadline_ms
                 sink.end(request_id, duration)
             finally:
+                calls.pop()
                 process_hooks.pop(state)
                 _restore_environ(saved)
             if self.metrics is not None:

@@ -23,8 +23,10 @@ from moto import mock_aws
 
 from . import process_hooks
 from .alarms import AlarmEvaluator
+from .async_lambda import AsyncInvoker
 from .clock import SimClock
 from .codeload import LOADER
+from .faults import FaultInjector
 from .metrics import MetricStore
 from .moto_hooks import MotoHooks
 from .runtime import Runtime
@@ -62,6 +64,8 @@ class Sandbox:
         self.stack = Stack(name=stack_name, root=REPO)
         self.hooks: MotoHooks | None = None
         self.alarms: AlarmEvaluator | None = None
+        self.faults = FaultInjector(self)
+        self.async_lambda: AsyncInvoker | None = None
         self.stand_up_seconds = 0.0
         self._clients: dict[str, Any] = {}
         self._saved_env: dict[str, str | None] = {}
@@ -84,6 +88,12 @@ class Sandbox:
                 self.clock, self.runtime, self.metrics, self._start_from_event, ACCOUNT_ID, REGION
             )
             self.hooks.install()
+            self.hooks.faults = self.faults
+            self.async_lambda = AsyncInvoker(self.clock, self.hooks.invoke_function)
+            self.hooks.async_invoker = self.async_lambda
+            # Step Functions' own clock (execution TimeoutSeconds), then queued async invokes.
+            self.clock.add_listener(self.hooks.sfn.on_clock)
+            self.clock.add_listener(self.async_lambda.on_clock)
             if self.template is not None:
                 self.stack = build_stack(
                     self.template, self.client, stack_name=self.stack_name, region=REGION
@@ -138,17 +148,41 @@ class Sandbox:
             stateMachineArn=self.stack.state_machine_arn, input=json.dumps(input), **kwargs
         )["executionArn"]
 
-    def wait_for_execution(self, arn: str, timeout_wall: float = 60.0) -> dict[str, Any]:
-        """Poll until the execution ends (it runs on moto's background thread)."""
+    def wait_for_execution(
+        self, arn: str, timeout_wall: float = 60.0, settle: bool = True
+    ) -> dict[str, Any]:
+        """Poll until the execution ends (it runs on moto's background thread); then, with
+        `settle`, let what its ending triggers (status-change event -> async Lambda targets,
+        with their retries in simulated time) play out, as a caller polling AWS eventually sees."""
         deadline = time.perf_counter() + timeout_wall
         sfn = self.client("stepfunctions")
         while True:
             described = sfn.describe_execution(executionArn=arn)
-            if described["status"] in TERMINAL:
+            if described["status"] in TERMINAL and (
+                self.hooks is None or arn in self.hooks.sfn.finished or not settle
+            ):
+                # (a stopped or timed-out execution's last state finishes in the background:
+                # its history is complete, and its side effects done, once the program returns)
+                if settle:
+                    self.settle()
                 return described
             if time.perf_counter() > deadline:
                 raise TimeoutError(f"{arn} still {described['status']} after {timeout_wall} s")
             process_hooks._real_sleep(0.002)
+
+    def settle(self, limit_seconds: float = 3600.0) -> None:
+        """Run queued asynchronous invocations (and their retries) until none is left."""
+        if self.async_lambda is not None:
+            self.async_lambda.settle(limit_seconds)
+
+    def stop_execution(self, arn: str, cause: str = "stopped by the sandbox") -> None:
+        """StopExecution (the console's Stop button): ABORTED at once; runs no Catch."""
+        self.faults.stop_execution(arn, cause)
+
+    @property
+    def status_events(self) -> list[dict[str, Any]]:
+        """Every `Step Functions Execution Status Change` event emitted so far."""
+        return self.hooks.sfn.events if self.hooks else []
 
     def alias(self, function: str, alias: str) -> dict[str, Any]:
         return self.client("lambda").get_alias(FunctionName=function, Name=alias)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
 
@@ -33,6 +33,28 @@ class Behaviour(_Model):
         }
 
 
+class Event(_Model):
+    """Something the world does during the rehearsal, `at_seconds` simulated seconds after the
+    execution started (faults.py performs it): an out-of-band alias change, a console stop, a
+    second deployment of the same alias, or a fault injected into a state."""
+
+    at_seconds: float = Field(ge=0, le=86_400)
+    action: Literal["tamper-alias", "stop-execution", "start-second-deployment", "inject-fault"]
+    version: str = Field(default="hotfix", pattern=r"^(baseline|candidate|hotfix|[0-9]+)$")
+    weights: dict[str, float] | None = None  # tamper-alias: AdditionalVersionWeights to set
+    cause: str = "stopped by the rehearsal"  # stop-execution
+    state: str | None = None  # inject-fault
+    kind: Literal["throttling", "service-error", "crash", "timeout"] | None = None
+    times: int | None = Field(default=1, ge=1)
+    at_step: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _fault_needs_state_and_kind(self) -> Event:
+        if self.action == "inject-fault" and (self.state is None or self.kind is None):
+            raise ValueError("inject-fault needs `state` and `kind`")
+        return self
+
+
 class Expect(_Model):
     outcome: str | None = None
 
@@ -49,6 +71,7 @@ class Scenario(_Model):
     warmup_seconds: int = Field(default=120, ge=0, le=3600)
     drain_seconds: int = Field(default=60, ge=0, le=3600)
     expect: Expect | None = None
+    events: list[Event] = Field(default_factory=list, max_length=100)
 
 
 class ScenarioError(ValueError):

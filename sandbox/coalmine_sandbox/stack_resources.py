@@ -84,6 +84,8 @@ def function(ctx: _Context, logical_id: str, props: dict[str, Any]) -> Created:
     }
     if p.get("TracingConfig"):
         kwargs["TracingConfig"] = p["TracingConfig"]
+    if p.get("Tags"):  # coalmine's opt-in tag (coalmine:managed) lives here
+        kwargs["Tags"] = {tag["Key"]: str(tag["Value"]) for tag in p["Tags"]}
     response = ctx.client("lambda").create_function(**kwargs)
     ctx.stack.functions[name] = FunctionCode(directory, p["Handler"], sha256_b64(data))
     return Created(name, {"Arn": response["FunctionArn"]})
@@ -131,7 +133,12 @@ def table(ctx: _Context, logical_id: str, props: dict[str, Any]) -> Created:
     for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes", "StreamSpecification"):
         if p.get(key):
             kwargs[key] = p[key]
-    description = ctx.client("dynamodb").create_table(**kwargs)["TableDescription"]
+    dynamodb = ctx.client("dynamodb")
+    description = dynamodb.create_table(**kwargs)["TableDescription"]
+    if (p.get("TimeToLiveSpecification") or {}).get("Enabled"):
+        dynamodb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification=p["TimeToLiveSpecification"]
+        )
     attrs = {"Arn": description["TableArn"]}
     if description.get("LatestStreamArn"):
         attrs["StreamArn"] = description["LatestStreamArn"]
@@ -228,6 +235,18 @@ def topic(ctx: _Context, logical_id: str, props: dict[str, Any]) -> Created:
     return Created(arn, {"TopicName": name, "TopicArn": arn})
 
 
+def event_invoke_config(ctx: _Context, logical_id: str, props: dict[str, Any]) -> Created:
+    """Async retries and destinations (Cleanup's OnFailure queue)."""
+    p = ctx.resolve(props)
+    kwargs = {k: p[k] for k in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds") if k in p}
+    if p.get("DestinationConfig"):
+        kwargs["DestinationConfig"] = p["DestinationConfig"]
+    ctx.client("lambda").put_function_event_invoke_config(
+        FunctionName=p["FunctionName"], Qualifier=p.get("Qualifier", "$LATEST"), **kwargs
+    )
+    return Created(f"{p['FunctionName']}:{p.get('Qualifier', '$LATEST')}", {})
+
+
 def _not_needed(ctx: _Context, logical_id: str, props: dict[str, Any]) -> None:
     return None
 
@@ -239,6 +258,9 @@ CREATORS: dict[str, Callable[[_Context, str, dict[str, Any]], Created | None]] =
     "AWS::Lambda::Version": version,
     "AWS::Lambda::Alias": alias,
     "AWS::Lambda::Permission": _not_needed,
+    "AWS::Lambda::EventInvokeConfig": event_invoke_config,
+    # SQS queue policies (who may send): moto does not enforce them locally.
+    "AWS::SQS::QueuePolicy": _not_needed,
     "AWS::DynamoDB::Table": table,
     "AWS::S3::Bucket": bucket,
     # moto evaluates bucket policies but sees every request as insecure transport, so the

@@ -27,15 +27,17 @@ ENVIRONMENT = {
     "POWERTOOLS_METRICS_NAMESPACE": "Coalmine",
     "POWERTOOLS_TRACE_DISABLED": "1",
     "POWERTOOLS_DEV": "false",
+    "LOCK_TABLE_NAME": "coalmine-deployment-locks",
 }
 os.environ.update(ENVIRONMENT)  # before coalmine.observability is first imported
 
 from moto import mock_aws  # noqa: E402
 
-from coalmine.adapters import cloudwatch, lambda_api  # noqa: E402
+from coalmine.adapters import cloudwatch, lambda_api, locks_table, stepfunctions  # noqa: E402
 from coalmine.observability import metrics  # noqa: E402
 
 FUNCTION = "brand-api"
+LOCK_TABLE = ENVIRONMENT["LOCK_TABLE_NAME"]
 ALARM = "brand-api-canary-errors"
 BUCKET = "coalmine-artifacts-123456789012"
 
@@ -49,7 +51,8 @@ def zip_of(source: str) -> bytes:
 
 @dataclass
 class World:
-    """A function with published versions 1 and 2 and alias prod -> 1, plus an alarm."""
+    """A function (opted in to coalmine) with published versions 1 and 2 and alias prod -> 1,
+    an alarm, and the empty deployment locks table."""
 
     lambda_client: Any
     cloudwatch: Any
@@ -73,6 +76,23 @@ class World:
     def set_alarm(self, state: str, name: str = ALARM) -> None:
         self.cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
 
+    def hold_lock(self, deployment_id: str = "deploy-brand-api-0001", alias: str = "prod") -> None:
+        """The alias's lock, as Prepare leaves it for the deployment the fixtures describe."""
+        boto3.client("dynamodb").put_item(
+            TableName=LOCK_TABLE,
+            Item={
+                "lockId": {"S": f"{self.function}:{alias}"},
+                "deploymentId": {"S": deployment_id},
+                "executionArn": {"S": ""},
+                "startedAt": {"N": "0"},
+                "expiresAt": {"N": "4102444800"},
+            },
+        )
+
+    def lock(self, alias: str = "prod") -> dict[str, Any] | None:
+        key = {"lockId": {"S": f"{self.function}:{alias}"}}
+        return boto3.client("dynamodb").get_item(TableName=LOCK_TABLE, Key=key).get("Item")
+
     def upload(self, key: str, source: str) -> None:
         self.s3.put_object(Bucket=BUCKET, Key=key, Body=zip_of(source))
 
@@ -94,8 +114,13 @@ def _fresh_metrics() -> Iterator[None]:
 @pytest.fixture
 def world() -> Iterator[World]:
     with mock_aws():
-        lambda_api.default_client.cache_clear()
-        cloudwatch.default_client.cache_clear()
+        _clear_client_caches()
+        boto3.client("dynamodb").create_table(
+            TableName=LOCK_TABLE,
+            AttributeDefinitions=[{"AttributeName": "lockId", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "lockId", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
         role = boto3.client("iam").create_role(
             RoleName="brand-api-role", AssumeRolePolicyDocument="{}"
         )["Role"]["Arn"]
@@ -106,6 +131,7 @@ def world() -> Iterator[World]:
             Role=role,
             Handler="app.handler",
             Code={"ZipFile": zip_of("VERSION = 1\n")},
+            Tags={"coalmine:managed": "true"},
         )
         client.publish_version(FunctionName=FUNCTION)
         client.update_function_code(FunctionName=FUNCTION, ZipFile=zip_of("VERSION = 2\n"))
@@ -127,5 +153,9 @@ def world() -> Iterator[World]:
         world = World(client, alarms, s3)
         world.set_alarm("OK")
         yield world
-        lambda_api.default_client.cache_clear()
-        cloudwatch.default_client.cache_clear()
+        _clear_client_caches()
+
+
+def _clear_client_caches() -> None:
+    for adapter in (lambda_api, cloudwatch, locks_table, stepfunctions):
+        adapter.default_client.cache_clear()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 import pytest
 
-from coalmine.exceptions import InvalidInput
+from coalmine.exceptions import DeploymentInProgress, InvalidInput
 from coalmine.handlers.prepare import handler
 from events import load_event
 
@@ -106,3 +107,68 @@ def test_an_already_weighted_alias_is_refused(world: Any, lambda_context: Any) -
         handler(load_event("prepare"), lambda_context)
     assert raised.value.field == "alias"
     assert world.alias() == {"version": "1", "weights": {"2": 0.3}}
+
+
+# ------------------------------------------------------------------ issue 5: lock, pre-flight
+def test_prepare_takes_the_alias_lock_and_a_retry_takes_it_again(
+    world: Any, lambda_context: Any
+) -> None:
+    handler(load_event("prepare"), lambda_context)
+    handler(load_event("prepare"), lambda_context)  # a retried Prepare: same deployment
+    held = world.lock()
+    assert held["deploymentId"]["S"] == "deploy-brand-api-0001"
+    assert int(held["expiresAt"]["N"]) > int(held["startedAt"]["N"]) + 300
+
+
+def test_a_second_deployment_is_refused_naming_the_running_one(
+    world: Any, lambda_context: Any
+) -> None:
+    # Given deployment 0001 holds prod's lock (its status unknown here, and not expired)
+    world.hold_lock("deploy-brand-api-0001")
+    # When another deployment of brand-api:prod is prepared, Then it is refused, nothing changed
+    event = load_event("prepare") | {"deploymentId": "deploy-brand-api-0002"}
+    with pytest.raises(DeploymentInProgress, match=r"brand-api:prod is already being deployed by"):
+        handler(event, lambda_context)
+    assert world.lock()["deploymentId"]["S"] == "deploy-brand-api-0001"
+    assert world.alias() == {"version": "1", "weights": {}}
+
+
+def test_a_refused_weighted_alias_frees_the_lock_it_took(world: Any, lambda_context: Any) -> None:
+    world.route("1", {"2": 0.3})
+    with pytest.raises(InvalidInput):
+        handler(load_event("prepare"), lambda_context)
+    assert world.lock() is None
+
+
+def test_a_function_not_opted_in_is_refused(world: Any, lambda_context: Any) -> None:
+    arn = world.lambda_client.get_function_configuration(FunctionName="brand-api")["FunctionArn"]
+    world.lambda_client.untag_resource(Resource=arn, TagKeys=["coalmine:managed"])
+    with pytest.raises(
+        InvalidInput, match=r"not opted in to coalmine: tag it coalmine:managed=true"
+    ):
+        handler(load_event("prepare"), lambda_context)
+    assert world.lock() is None
+
+
+def test_a_version_with_another_execution_role_is_refused(world: Any, lambda_context: Any) -> None:
+    # Given $LATEST moved to another role and was published as version 3
+    other = boto3.client("iam").create_role(RoleName="other", AssumeRolePolicyDocument="{}")
+    world.lambda_client.update_function_configuration(
+        FunctionName="brand-api", Role=other["Role"]["Arn"]
+    )
+    version = world.lambda_client.publish_version(FunctionName="brand-api")["Version"]
+    with pytest.raises(
+        InvalidInput, match=r"a weighted alias needs both versions on the same"
+    ) as raised:
+        handler(_event(targetVersion=version), lambda_context)
+    assert raised.value.field == "targetVersion"
+    assert "role/other" in raised.value.problem
+    assert "role/brand-api-role" in raised.value.problem
+
+
+def test_a_function_arn_is_refused_naming_the_field(world: Any, lambda_context: Any) -> None:
+    arn = "arn:aws:lambda:us-east-1:999999999999:function:brand-api"
+    with pytest.raises(InvalidInput) as raised:
+        handler(_event(functionName=arn), lambda_context)
+    assert raised.value.field == "functionName"
+    assert world.lock() is None

@@ -16,6 +16,13 @@ from coalmine.models import Deployment
 from events import load_event
 
 
+@pytest.fixture(autouse=True)
+def _lock_held(request: pytest.FixtureRequest) -> None:
+    # Prepare took the alias's lock for this deployment; PublishVersion records the version in it
+    if "world" in request.fixturenames:
+        request.getfixturevalue("world").hold_lock()
+
+
 def _code_event(key: str = "brand-api/v3.zip") -> dict[str, Any]:
     event = load_event("publish-version")
     event["toVersion"] = None

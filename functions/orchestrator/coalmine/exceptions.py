@@ -13,6 +13,10 @@ every error name in the ASL exists.
     ├── AwsThrottled               an AWS API throttled us (retried with back-off)
     ├── AliasChangedOutOfBand      someone else changed the alias mid-deployment: coalmine stops
     │                              shifting and never overwrites their change
+    ├── DeploymentInProgress       another execution holds the alias's lock (refused in Prepare,
+    │                              before any change; the message names the running execution)
+    ├── RollbackFailed             the alias could not be put back whole (Cleanup; the message
+    │                              carries the exact `aws lambda update-alias` command to finish)
     └── ResourceNotFound           an adapter found no such function/version/alias/alarm; the
                                    caller turns it into InvalidInput or TargetVersionInvalid
 """
@@ -51,6 +55,14 @@ class AwsThrottled(CoalmineError):
 
 class AliasChangedOutOfBand(CoalmineError):
     """The alias no longer matches what coalmine last set: someone else changed it."""
+
+
+class DeploymentInProgress(CoalmineError):
+    """Another deployment of the same function and alias is running (it holds the lock)."""
+
+
+class RollbackFailed(CoalmineError):
+    """The alias could not be restored to one whole version; the message says how to finish."""
 
 
 class ResourceNotFound(CoalmineError):

@@ -45,7 +45,14 @@ class Model(BaseModel):
 
 
 # ----------------------------------------------------------------------------- execution input
-class CodeLocation(Model):
+class InputModel(Model):
+    """What a user writes: strict JSON types, so ``"60"`` is not an integer and ``true`` is not
+    a weight (lax coercion could turn a typo into promoting at once)."""
+
+    model_config = ConfigDict(strict=True)
+
+
+class CodeLocation(InputModel):
     s3_bucket: Annotated[str, StringConstraints(min_length=3, max_length=63)]
     s3_key: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
     s3_object_version: Annotated[str, StringConstraints(min_length=1, max_length=1024)] | None = (
@@ -53,7 +60,7 @@ class CodeLocation(Model):
     )
 
 
-class CanaryStrategy(Model):
+class CanaryStrategy(InputModel):
     """Shift ``percent`` of traffic, bake, then promote."""
 
     type: Literal["canary"]
@@ -61,7 +68,7 @@ class CanaryStrategy(Model):
     interval_minutes: float = Field(gt=0, le=24 * 60)
 
 
-class LinearStrategy(Model):
+class LinearStrategy(InputModel):
     """Add ``percent`` every interval until 100%."""
 
     type: Literal["linear"]
@@ -69,19 +76,19 @@ class LinearStrategy(Model):
     interval_minutes: float = Field(gt=0, le=24 * 60)
 
 
-class StepSpec(Model):
+class StepSpec(InputModel):
     weight: float = Field(gt=0, le=1)
     bake_seconds: int = Field(ge=0, le=24 * 3600)
 
 
-class StepsStrategy(Model):
+class StepsStrategy(InputModel):
     """An explicit list of weights (fractions, strictly increasing) each with its bake time."""
 
     type: Literal["steps"]
     steps: list[StepSpec] = Field(min_length=1, max_length=50)
 
 
-class BlueGreenStrategy(Model):
+class BlueGreenStrategy(InputModel):
     """Cut over at once, keep the old version on the ``previous`` alias, bake, roll back if bad."""
 
     type: Literal["blueGreen"]
@@ -95,14 +102,14 @@ StrategySpec = Annotated[
 ]
 
 
-class AnalysisConfig(Model):
+class AnalysisConfig(InputModel):
     alarms: list[Annotated[str, StringConstraints(min_length=1, max_length=255)]] = Field(
         default_factory=list, max_length=50
     )
     interval_seconds: int = Field(default=60, ge=10, le=3600)
 
 
-class ExecutionInput(Model):
+class ExecutionInput(InputModel):
     function_name: FunctionName
     alias: AliasName = "prod"
     target_version: VersionNumber | None = None
@@ -231,3 +238,4 @@ class PrepareEvent(Model):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
     request: Any
     deployment_id: str
+    execution_arn: str | None = None  # the holder the deployment lock names (issue 5)

@@ -5,11 +5,13 @@ Error translation (nothing else is caught):
   ResourceConflictException                                   -> FunctionNotReady
   PreconditionFailedException  -> AliasChangedOutOfBand (alias updates) / CodeShaMismatch (publish)
   ResourceNotFoundException                                   -> ResourceNotFound
+  InvalidParameterValueException  -> InvalidInput(code.s3Key) (UpdateFunctionCode: not a zip,
+                                     no such object) / CodeShaMismatch (publish)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -25,8 +27,8 @@ from coalmine.exceptions import (
     CoalmineError,
     CodeShaMismatch,
     FunctionNotReady,
+    InvalidInput,
     ResourceNotFound,
-    TargetVersionInvalid,
 )
 from coalmine.models import AliasState
 
@@ -40,6 +42,10 @@ class FunctionState:
     last_update_status: str | None
     last_update_status_reason: str | None
     package_type: str
+    state: str | None = None
+    role: str = ""
+    dead_letter_target: str | None = None  # DeadLetterConfig.TargetArn
+    arn: str = ""
 
 
 @cache
@@ -103,13 +109,19 @@ class LambdaApi:
             response = self.client.get_function_configuration(FunctionName=function_name, **kwargs)
         return _function_state(response)
 
+    def list_tags(self, function_name: str) -> dict[str, str]:
+        """The function's tags (the opt-in tag lives here)."""
+        arn = self.get_function(function_name).arn
+        with _translated(f"function {function_name} tags"):
+            return dict(self.client.list_tags(Resource=arn).get("Tags") or {})
+
     def update_code(
         self, function_name: str, bucket: str, key: str, object_version: str | None
     ) -> FunctionState:
         kwargs = {"S3ObjectVersion": object_version} if object_version else {}
         source = f"s3://{bucket}/{key}" + (f"?versionId={object_version}" if object_version else "")
         what = f"function {function_name} code {source}"
-        with _translated(what, invalid=TargetVersionInvalid):
+        with _translated(what, invalid=_not_a_deployable_zip):
             response = self.client.update_function_code(
                 FunctionName=function_name, S3Bucket=bucket, S3Key=key, **kwargs
             )
@@ -123,14 +135,25 @@ class LambdaApi:
             response = self.client.publish_version(
                 FunctionName=function_name, CodeSha256=code_sha256, Description=description
             )
+        published = response.get("CodeSha256")
+        if published and published != code_sha256:
+            raise CodeShaMismatch(
+                f"function {function_name} version {response['Version']} has CodeSha256 "
+                f"{published}, not the uploaded artifact's {code_sha256}"
+            )
         return str(response["Version"])
+
+
+def _not_a_deployable_zip(message: str) -> CoalmineError:
+    """UpdateFunctionCode refused the object (not a zip, too big, no such key): bad input."""
+    return InvalidInput("code.s3Key", message)
 
 
 @contextmanager
 def _translated(
     what: str,
     precondition: type[CoalmineError] = AliasChangedOutOfBand,
-    invalid: type[CoalmineError] | None = None,
+    invalid: Callable[[str], CoalmineError] | None = None,
 ) -> Iterator[None]:
     try:
         yield
@@ -172,4 +195,13 @@ def _function_state(response: Mapping[str, Any]) -> FunctionState:
         last_update_status=response.get("LastUpdateStatus"),
         last_update_status_reason=response.get("LastUpdateStatusReason"),
         package_type=str(response.get("PackageType", "Zip")),
+        state=response.get("State"),
+        role=str(response.get("Role", "")),
+        dead_letter_target=(response.get("DeadLetterConfig") or {}).get("TargetArn") or None,
+        arn=_unqualified(str(response.get("FunctionArn", ""))),
     )
+
+
+def _unqualified(arn: str) -> str:
+    """arn:aws:lambda:r:a:function:name[:qualifier] -> without the qualifier."""
+    return ":".join(arn.split(":")[:7])

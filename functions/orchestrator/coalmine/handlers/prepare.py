@@ -1,15 +1,22 @@
-"""Prepare: validate the execution input, resolve the plan, read the alias. Changes nothing."""
+"""Prepare: validate the input, run the pre-flight checks, take the alias's lock, read the alias.
+
+Changes nothing but the lock: a second deployment of the same alias is refused here
+(DeploymentInProgress, naming the running execution), before anything moves.
+"""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from coalmine import deployment, strategies, validation
+from coalmine import deployment, lock, preflight, strategies, validation
 from coalmine.adapters.cloudwatch import CloudWatchApi
 from coalmine.adapters.lambda_api import AliasState, LambdaApi
+from coalmine.adapters.locks_table import LockTable
+from coalmine.adapters.stepfunctions import StepFunctionsApi
 from coalmine.exceptions import InvalidInput, ResourceNotFound
 from coalmine.models import Deployment, PrepareEvent
 from coalmine.observability import count, logger, metrics, tracer
@@ -21,13 +28,19 @@ from coalmine.observability import count, logger, metrics, tracer
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     prepare_event = parse(event=event, model=PrepareEvent)
     logger.set_correlation_id(prepare_event.deployment_id)
-    prepared = prepare(prepare_event, LambdaApi(), CloudWatchApi())
+    prepared = prepare(prepare_event, LambdaApi(), CloudWatchApi(), LockTable(), StepFunctionsApi())
     logger.info("deployment planned", extra={"plan": prepared.plan.to_json()})
     count("DeploymentStarted", prepared.function_name)
     return prepared.to_json()
 
 
-def prepare(event: PrepareEvent, lambda_api: LambdaApi, cloudwatch: CloudWatchApi) -> Deployment:
+def prepare(
+    event: PrepareEvent,
+    lambda_api: LambdaApi,
+    cloudwatch: CloudWatchApi,
+    locks: lock.LockStore,
+    executions: lock.Executions,
+) -> Deployment:
     request = validation.parse_request(event.request)
     plan = strategies.resolve(request.strategy)
     name = request.function_name
@@ -35,17 +48,19 @@ def prepare(event: PrepareEvent, lambda_api: LambdaApi, cloudwatch: CloudWatchAp
         function = lambda_api.get_function(name)
     except ResourceNotFound:
         raise InvalidInput("functionName", f"no Lambda function named {name!r}") from None
+    preflight.check_opted_in(name, lambda_api.list_tags(name))
     if request.code is not None and function.package_type != "Zip":
         raise InvalidInput("code", f"{name} is a {function.package_type} function, not a zip")
     try:
         alias = lambda_api.get_alias(name, request.alias)
     except ResourceNotFound:
         raise InvalidInput("alias", f"function {name} has no alias {request.alias!r}") from None
-    _check_alias(alias, f"{name}:{request.alias}")
+    where = f"{name}:{request.alias}"
+    _check_published(alias, where)
     if request.target_version is not None:
         _check_target(lambda_api, name, request.target_version, alias.function_version)
     _check_alarms(cloudwatch, request.analysis.alarms)
-    return deployment.prepared(
+    prepared = deployment.prepared(
         deployment_id=event.deployment_id,
         function_name=name,
         alias=request.alias,
@@ -56,13 +71,24 @@ def prepare(event: PrepareEvent, lambda_api: LambdaApi, cloudwatch: CloudWatchAp
         target_version=request.target_version,
         code=request.code,
     )
+    held = lock.new_lock(prepared, event.execution_arn, int(time.time()))
+    lock.acquire(locks, executions, held, held.started_at)
+    try:  # checked once the lock is ours: a running deployment is named, not its weights
+        _check_unweighted(alias, where)
+    except InvalidInput:
+        locks.release(held.lock_id, held.deployment_id)
+        raise
+    return prepared
 
 
-def _check_alias(alias: AliasState, where: str) -> None:
+def _check_published(alias: AliasState, where: str) -> None:
     if not alias.function_version.isdigit():
         raise InvalidInput(
             "alias", f"{where} points at {alias.function_version}; point it at a published version"
         )
+
+
+def _check_unweighted(alias: AliasState, where: str) -> None:
     if alias.weights:
         routes = ", ".join(f"{w * 100:g}% to version {v}" for v, w in alias.weights.items())
         raise InvalidInput(
@@ -78,9 +104,12 @@ def _check_target(lambda_api: LambdaApi, name: str, target: str, stable: str) ->
             "targetVersion", f"version {target} is the stable version the alias already serves"
         )
     try:
-        lambda_api.get_function(name, target)
+        version = lambda_api.get_function(name, target)
     except ResourceNotFound:
         raise InvalidInput("targetVersion", f"{name} has no published version {target}") from None
+    problems = preflight.version_problems(lambda_api.get_function(name, stable), version)
+    if problems:
+        raise InvalidInput("targetVersion", "; ".join(problems))
 
 
 def _check_alarms(cloudwatch: CloudWatchApi, alarms: list[str]) -> None:

@@ -1,5 +1,6 @@
 """Promote: the alias wholly on the new version, weights cleared (blue/green: keep the old one
-on the ``previous`` alias first)."""
+on the ``previous`` alias first). The promotion is recorded in the alias's lock, so a stop during
+a post-promotion bake leaves the alias on the new version instead of rolling it back."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from coalmine import deployment
 from coalmine.adapters.lambda_api import LambdaApi
+from coalmine.adapters.locks_table import LockTable
 from coalmine.models import Deployment
 from coalmine.observability import count, logger, metrics, tracer
 
@@ -21,6 +23,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     current = parse(event=event, model=Deployment)
     logger.set_correlation_id(current.deployment_id)
     result = promote(current, LambdaApi())
+    if not LockTable().record(result):
+        logger.warning("the alias's lock is no longer this deployment's; promotion not recorded")
     logger.info("promoted", extra={"toVersion": result.to_version, "action": result.action})
     count("Promoted", result.function_name)
     return result.to_json()

@@ -2,7 +2,9 @@
 
 No traffic moves here. While the function is still updating this raises FunctionNotReady, which
 the state machine retries; a re-run re-uploads the same zip (idempotent) unless an update is
-already in progress.
+already in progress. Before traffic can move, the version is checked against the stable one
+(pre-flight: ready, same role and DLQ config, CodeSha256 as uploaded) and recorded in the
+alias's lock, so Cleanup knows which version to take traffic away from after a stop.
 """
 
 from __future__ import annotations
@@ -14,9 +16,15 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from coalmine import deployment
+from coalmine import deployment, preflight
 from coalmine.adapters.lambda_api import LambdaApi
-from coalmine.exceptions import FunctionNotReady, ResourceNotFound, TargetVersionInvalid
+from coalmine.adapters.locks_table import LockTable
+from coalmine.exceptions import (
+    DeploymentInProgress,
+    FunctionNotReady,
+    ResourceNotFound,
+    TargetVersionInvalid,
+)
 from coalmine.models import Deployment
 from coalmine.observability import count, logger, metrics, tracer
 
@@ -32,7 +40,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     current = parse(event=event, model=Deployment)
     logger.set_correlation_id(current.deployment_id)
     budget = context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_SECONDS
-    result = publish(current, LambdaApi(), max_wait_seconds=min(MAX_WAIT_SECONDS, budget))
+    lambda_api = LambdaApi()
+    result = publish(current, lambda_api, max_wait_seconds=min(MAX_WAIT_SECONDS, budget))
+    check_and_record(result, lambda_api, LockTable())
     logger.info("version to deploy", extra={"toVersion": result.to_version})
     count("VersionPublished", result.function_name)
     return result.to_json()
@@ -63,6 +73,22 @@ def publish(
     if version == current.from_version:
         raise TargetVersionInvalid(f"code is identical to the stable version {version}")
     return deployment.published(current, version)
+
+
+def check_and_record(published: Deployment, lambda_api: LambdaApi, locks: LockTable) -> None:
+    """Pre-flight on the version about to take traffic, then record it in the alias's lock."""
+    name, version = published.function_name, str(published.to_version)
+    target = lambda_api.get_function(name, version)
+    problems = preflight.version_problems(
+        lambda_api.get_function(name, published.from_version), target
+    )
+    if problems:
+        raise TargetVersionInvalid("; ".join(problems))
+    if not locks.record(published):
+        raise DeploymentInProgress(
+            f"{name}:{published.alias}: deployment {published.deployment_id} no longer holds the "
+            f"alias's lock (cleared by hand, or taken over); no traffic was moved"
+        )
 
 
 def _differs(current: Deployment, target: str) -> Deployment:

@@ -1,0 +1,156 @@
+"""DynamoDB: the deployment locks table (one item per alias; coalmine/lock.py says what is in it).
+
+Every write is conditional; a failed condition is an answer (False), not an error. Throttling
+-> AwsThrottled (the state machine retries it); anything else propagates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from coalmine.exceptions import AwsThrottled
+from coalmine.lock import Lock
+from coalmine.models import Deployment
+
+TABLE_ENV = "LOCK_TABLE_NAME"
+THROTTLING_CODES = frozenset(
+    {"ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded"}
+)
+_MINE = "deploymentId = :me"
+
+
+@cache
+def default_client() -> Any:
+    return boto3.client("dynamodb", config=Config(retries={"mode": "standard"}))
+
+
+class LockTable:
+    def __init__(self, table_name: str | None = None, client: Any | None = None) -> None:
+        self.table = table_name or os.environ[TABLE_ENV]
+        self.client = client if client is not None else default_client()
+
+    def put_if_free(self, lock: Lock, now: int) -> bool:
+        """Free = no item, our own (a retry), or expired."""
+        return self._conditional(
+            "put_item",
+            Item=_item(lock),
+            ConditionExpression=f"attribute_not_exists(lockId) OR {_MINE} OR expiresAt <= :now",
+            ExpressionAttributeValues={":me": _s(lock.deployment_id), ":now": _n(now)},
+        )
+
+    def take_over(self, lock: Lock, holder_deployment_id: str) -> bool:
+        """Replace a dead holder's lock, only if that holder still has it."""
+        return self._conditional(
+            "put_item",
+            Item=_item(lock),
+            ConditionExpression="deploymentId = :holder",
+            ExpressionAttributeValues={":holder": _s(holder_deployment_id)},
+        )
+
+    def get(self, lock_id: str) -> Lock | None:
+        with _translated():
+            item = self.client.get_item(
+                TableName=self.table, Key={"lockId": _s(lock_id)}, ConsistentRead=True
+            ).get("Item")
+        return _lock(item) if item else None
+
+    def find(self, deployment_id: str) -> Lock | None:
+        """The lock a deployment holds, by its id (when its alias is not known): a Scan of a
+        table with one small item per alias being deployed."""
+        with _translated():
+            pages = self.client.get_paginator("scan").paginate(
+                TableName=self.table,
+                FilterExpression=_MINE,
+                ExpressionAttributeValues={":me": _s(deployment_id)},
+                ConsistentRead=True,
+            )
+            items = [item for page in pages for item in page.get("Items", [])]
+        return _lock(items[0]) if items else None
+
+    def record(self, deployment: Deployment) -> bool:
+        """Save the Deployment document in the lock, if ``deployment`` still holds it."""
+        return self._conditional(
+            "update_item",
+            Key={"lockId": _s(f"{deployment.function_name}:{deployment.alias}")},
+            UpdateExpression="SET deployment = :doc",
+            ConditionExpression=_MINE,
+            ExpressionAttributeValues={
+                ":doc": _s(json.dumps(deployment.to_json())),
+                ":me": _s(deployment.deployment_id),
+            },
+        )
+
+    def release(self, lock_id: str, deployment_id: str) -> bool:
+        """Delete the lock if ``deployment_id`` holds it (False: it was not, or no longer, held)."""
+        return self._conditional(
+            "delete_item",
+            Key={"lockId": _s(lock_id)},
+            ConditionExpression=_MINE,
+            ExpressionAttributeValues={":me": _s(deployment_id)},
+        )
+
+    def _conditional(self, operation: str, **kwargs: Any) -> bool:
+        try:
+            with _translated():
+                getattr(self.client, operation)(TableName=self.table, **kwargs)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in THROTTLING_CODES:
+            message = error.response.get("Error", {}).get("Message", str(error))
+            raise AwsThrottled(
+                f"DynamoDB throttled a request on the lock table: {message}"
+            ) from error
+        raise
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _n(value: int) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+def _item(lock: Lock) -> dict[str, Any]:
+    item = {
+        "lockId": _s(lock.lock_id),
+        "deploymentId": _s(lock.deployment_id),
+        "executionArn": _s(lock.execution_arn),
+        "startedAt": _n(lock.started_at),
+        "expiresAt": _n(lock.expires_at),
+    }
+    if lock.deployment is not None:
+        item["deployment"] = _s(json.dumps(lock.deployment.to_json()))
+    return item
+
+
+def _lock(item: dict[str, Any]) -> Lock:
+    document = item.get("deployment", {}).get("S")
+    return Lock(
+        lock_id=item["lockId"]["S"],
+        deployment_id=item.get("deploymentId", {}).get("S", ""),
+        execution_arn=item.get("executionArn", {}).get("S", ""),
+        started_at=int(item.get("startedAt", {}).get("N", "0")),
+        expires_at=int(item.get("expiresAt", {}).get("N", "0")),
+        deployment=Deployment.model_validate(json.loads(document)) if document else None,
+    )

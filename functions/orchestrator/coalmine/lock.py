@@ -1,0 +1,117 @@
+"""One deployment per alias: the lock, its record, and the decisions about it (no boto3 here).
+
+The lock is one item per alias in ``DeploymentLocksTable`` (adapters/locks_table.py):
+
+    lockId        "brand-api:prod"                  (function:alias, the table's key)
+    deploymentId  the holder's execution name       executionArn  its ARN (for DescribeExecution)
+    startedAt     epoch seconds                     expiresAt     epoch seconds (the table's TTL)
+    deployment    the Deployment document as last recorded (Prepare, PublishVersion, Promote):
+                  what Cleanup needs to put the alias back after a stop, a timeout or a crash
+
+Prepare acquires it (a conditional PutItem) before it reads the alias; the ``ReleaseLock`` state
+frees it on every ending the state machine runs (promoted, rolled back, aborted), ``Cleanup`` on
+the endings it cannot run (stopped, timed out, failed). A lock whose holder is no longer running
+(DescribeExecution), or that has expired, is taken over; a running holder's never is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Protocol
+
+from coalmine.exceptions import DeploymentInProgress
+from coalmine.models import Deployment, Plan
+
+#: Execution statuses (DescribeExecution) whose holder still owns the alias.
+ALIVE = frozenset({"RUNNING", "PENDING_REDRIVE"})
+#: The state machine's own TimeoutSeconds: no execution outlives it.
+MAX_EXECUTION_SECONDS = 7 * 24 * 3600
+#: Retries, Lambda start-up and PublishVersion's waits on top of the plan's bake time.
+MARGIN_SECONDS = 6 * 3600
+
+
+@dataclass(frozen=True)
+class Lock:
+    lock_id: str
+    deployment_id: str
+    execution_arn: str
+    started_at: int
+    expires_at: int
+    deployment: Deployment | None = None
+
+    def describe(self) -> str:
+        started = datetime.fromtimestamp(self.started_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return f"execution {self.execution_arn or self.deployment_id} (started {started})"
+
+
+class LockStore(Protocol):
+    def put_if_free(self, lock: Lock, now: int) -> bool: ...
+    def get(self, lock_id: str) -> Lock | None: ...
+    def take_over(self, lock: Lock, holder_deployment_id: str) -> bool: ...
+    def release(self, lock_id: str, deployment_id: str) -> bool: ...
+
+
+class Executions(Protocol):
+    def status(self, execution_arn: str) -> str | None: ...
+
+
+def lock_id(function_name: str, alias: str) -> str:
+    return f"{function_name}:{alias}"
+
+
+def plan_seconds(plan: Plan) -> int:
+    """Bake time the plan asks for: the least time a healthy deployment holds the lock."""
+    return sum(step.bake_seconds for step in plan.steps) + plan.post_promotion_bake_seconds
+
+
+def new_lock(deployment: Deployment, execution_arn: str | None, now: int) -> Lock:
+    """Expires after the plan's bake time + a margin, never before the execution's own timeout
+    could have ended it: a lock can only expire once its holder is surely dead."""
+    held_for = min(plan_seconds(deployment.plan), MAX_EXECUTION_SECONDS) + MARGIN_SECONDS
+    return Lock(
+        lock_id=lock_id(deployment.function_name, deployment.alias),
+        deployment_id=deployment.deployment_id,
+        execution_arn=execution_arn or "",
+        started_at=now,
+        expires_at=now + held_for,
+        deployment=deployment,
+    )
+
+
+def may_take(held: Lock, deployment_id: str, now: int, holder_status: str | None) -> bool:
+    """May ``deployment_id`` take a lock ``held`` by someone? Its own (a retried Prepare), a dead
+    holder's, or - when the holder's status cannot be known - an expired one."""
+    if held.deployment_id == deployment_id:
+        return True
+    if holder_status is not None:
+        return holder_status not in ALIVE
+    return held.expires_at <= now
+
+
+def acquire(store: LockStore, executions: Executions, lock: Lock, now: int) -> Lock:
+    """Take the alias's lock for ``lock.deployment_id`` or raise DeploymentInProgress."""
+    for _ in range(2):  # a second round only if the holder released it between our two calls
+        if store.put_if_free(lock, now):
+            return lock
+        held = store.get(lock.lock_id)
+        if held is None:
+            continue
+        status = executions.status(held.execution_arn) if held.execution_arn else None
+        if may_take(held, lock.deployment_id, now, status):
+            if store.take_over(lock, held.deployment_id):
+                return lock
+            held = store.get(lock.lock_id) or held  # another deployment was quicker
+        raise refused(lock.lock_id, held)
+    raise DeploymentInProgress(f"{lock.lock_id}: the lock is contended; try again")
+
+
+def refused(lock_id: str, held: Lock) -> DeploymentInProgress:
+    return DeploymentInProgress(
+        f"{lock_id} is already being deployed by {held.describe()}; wait for it to end or stop "
+        f"it (its cleanup puts the alias back and frees the lock), then start again"
+    )
+
+
+def recorded(lock: Lock, deployment: Deployment) -> Lock:
+    return replace(lock, deployment=deployment)

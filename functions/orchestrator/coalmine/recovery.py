@@ -1,0 +1,98 @@
+"""Cleanup after an execution ended where the state machine could not run its own Rollback:
+StopExecution (ABORTED), its TimeoutSeconds (TIMED_OUT), an unhandled error (FAILED).
+
+EventBridge delivers Step Functions' ``Execution Status Change`` event to the Cleanup handler.
+The alias's lock tells which deployment it was: if this execution still holds it, its recorded
+Deployment document (fromVersion, toVersion, plan, promoted or not) says what coalmine may have
+set on the alias. The alias is then put wholly back on the stable version by the same code and
+the same never-clobber rules as Rollback (``rollback.roll_back`` / ``deployment.claim_alias``):
+an alias someone else changed is left as they set it. A completed promotion is left in place.
+Idempotent: an execution that already rolled back (or released its lock) is a no-op.
+
+If the alias cannot be restored, RollbackFailed carries the exact command to finish by hand,
+and Lambda's async retries, then the OnFailure queue and its alarm, take it from there.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict, Field
+
+from coalmine import lock
+from coalmine.adapters.lambda_api import LambdaApi
+from coalmine.adapters.locks_table import LockTable
+from coalmine.exceptions import AliasChangedOutOfBand, CoalmineError, RollbackFailed
+from coalmine.handlers.rollback import roll_back
+from coalmine.models import Deployment, Outcome
+
+ENDED = frozenset({"ABORTED", "TIMED_OUT", "FAILED"})
+
+
+class StatusChange(BaseModel):
+    """The ``detail`` of a ``Step Functions Execution Status Change`` event (fields we use)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    execution_arn: str = Field(alias="executionArn")
+    name: str
+    status: str
+    input: str | None = None
+
+
+class ExecutionEnded(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    detail: StatusChange
+
+
+def manual_command(function_name: str, alias: str, version: str) -> str:
+    return (
+        f"aws lambda update-alias --function-name {function_name} --name {alias} "
+        f"--function-version {version} --routing-config AdditionalVersionWeights={{}}"
+    )
+
+
+def clean_up(change: StatusChange, lambda_api: LambdaApi, locks: LockTable) -> str:
+    """Restore the alias if this execution left it shifted, free its lock; say what was done."""
+    if change.status not in ENDED:
+        return f"nothing to do: the execution is {change.status}"
+    held = _held_lock(change, locks)
+    if held is None or held.deployment_id != change.name:
+        return "nothing to do: this execution holds no lock (it ended cleanly, or never got one)"
+    done = _restore(held.deployment, lambda_api) if held.deployment else "no deployment recorded"
+    locks.release(held.lock_id, held.deployment_id)
+    return f"{done}; lock {held.lock_id} released"
+
+
+def _restore(d: Deployment, lambda_api: LambdaApi) -> str:
+    where = f"{d.function_name}:{d.alias}"
+    if d.outcome == Outcome.PROMOTED:
+        return f"promotion had completed: {where} left on version {d.to_version}"
+    try:
+        roll_back(d, lambda_api)
+    except AliasChangedOutOfBand as changed:
+        return f"left as someone else set it: {changed}"
+    except (CoalmineError, ClientError) as error:
+        raise RollbackFailed(
+            f"could not put {where} back wholly on version {d.from_version}: {error}. "
+            f"Finish by hand: {manual_command(d.function_name, d.alias, d.from_version)}"
+        ) from error
+    return f"{where} wholly on the stable version {d.from_version}"
+
+
+def _held_lock(change: StatusChange, locks: LockTable) -> lock.Lock | None:
+    """By the execution input's function and alias; by a Scan when the input is not usable."""
+    request = _request(change.input)
+    name, alias = request.get("functionName"), request.get("alias", "prod")
+    if isinstance(name, str) and isinstance(alias, str) and name and alias:
+        return locks.get(lock.lock_id(name, alias))
+    return locks.find(change.name)
+
+
+def _request(text: str | None) -> dict[str, Any]:
+    try:
+        parsed = json.loads(text or "")
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}

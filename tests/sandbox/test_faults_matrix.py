@@ -1,0 +1,279 @@
+"""The fault-injection matrix (issue 5, point 6): every Task state x every fault kind x the step it
+happens at, then a stop, an out-of-band alias change at every step, racing deployments and an
+artifact replaced between upload and publish. Each cell asserts the invariant
+(coalmine_sandbox/invariants.py): the alias ends wholly on one version (the stable one unless
+promotion completed, or what a tamperer set), the execution is final and tells the truth, and the
+alias lock is free. One Sandbox for the whole module; the world is reset between cells.
+
+Cells that need product work not in the tree yet are xfail(strict=False) with the reason.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from coalmine_sandbox import Sandbox
+from coalmine_sandbox.invariants import World
+from coalmine_sandbox.stack import sha256_b64, zip_dir
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = (REPO / "template.yaml").read_text()
+HAS_CLEANUP = "CleanupOnEndRule:" in TEMPLATE and "CleanupFunction:" in TEMPLATE
+NEEDS_CLEANUP = pytest.mark.xfail(
+    not HAS_CLEANUP,
+    strict=False,
+    reason="product: no CleanupFunction/CleanupOnEndRule yet to restore the alias after an "
+    "ending the state machine cannot handle (stop, timeout, Rollback failing)",
+)
+PLAN = {
+    "type": "steps",
+    "steps": [{"weight": 0.1, "bakeSeconds": 60}, {"weight": 0.5, "bakeSeconds": 60}],
+}
+ANALYSIS = {"intervalSeconds": 60}
+# (state, step): where a fault lands. Rollback runs after a crash of Analyze at that step.
+POSITIONS = [
+    ("Prepare", 0),
+    ("PublishVersion", 0),
+    ("ShiftTraffic", 1),
+    ("Analyze", 1),
+    ("ShiftTraffic", 2),
+    ("Analyze", 2),
+    ("Promote", None),
+    ("Rollback", 1),
+    ("Rollback", 2),
+]
+# (kind, times, point): transient faults are retried away; persistent ones exhaust the retries.
+VARIANTS = [
+    ("throttling", 2, None),
+    ("throttling", None, None),
+    ("service-error", 2, None),
+    ("service-error", None, None),
+    ("crash", 1, "before"),
+    ("crash", 1, "after"),
+    ("timeout", 1, "after"),
+]
+RESULTS: dict[str, bool] = {}
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[World]:
+    with Sandbox(seed=5) as sb:
+        yield World(sb)
+
+
+def _run(world: World, cell: str, tampered_to: str | None = None, must_act: bool = False) -> None:
+    arn = world.sb.start_execution(world.request(PLAN, analysis=ANALYSIS))
+    described = world.sb.wait_for_execution(arn)
+    RESULTS[cell] = False
+    if must_act:
+        assert world.acted, "the stop/tamper moment was never reached"
+    problems = world.violations(described, tampered_to=tampered_to)
+    assert problems == []
+    RESULTS[cell] = True
+
+
+def _cell_marks(state: str, kind: str, times: int | None, point: str | None) -> list[Any]:
+    rollback_stuck = state == "Rollback" and (times is None or point == "before")
+    return [NEEDS_CLEANUP] if rollback_stuck else []
+
+
+FAULT_CELLS = [
+    pytest.param(
+        state,
+        step,
+        kind,
+        times,
+        point,
+        id=f"{state}@{step}-{kind}-{'x' + str(times) if times else 'always'}"
+        + (f"-{point}" if point else ""),
+        marks=_cell_marks(state, kind, times, point),
+    )
+    for state, step in POSITIONS
+    for kind, times, point in VARIANTS
+]
+
+
+@pytest.mark.parametrize(("state", "step", "kind", "times", "point"), FAULT_CELLS)
+def test_fault(
+    world: World, state: str, step: int | None, kind: str, times: int | None, point: str | None
+) -> None:
+    # Given a fault on that state at that step (a Rollback is caused by Analyze crashing)
+    world.reset()
+    if state == "Rollback":
+        world.sb.faults.inject("Analyze", "crash", at_step=step)
+    world.sb.faults.inject(
+        state, kind, at_step=step if state != "Rollback" else None, times=times, point=point
+    )
+    # When the deployment runs, Then the invariant holds
+    _run(world, f"fault:{state}@{step}:{kind}:{times}:{point}")
+
+
+# ---------------------------------------------------------------------- stop / tamper at a step
+# (World.at_moment: "during" a Task = in its retry back-off; "Bake" = in that step's bake)
+MOMENTS = [
+    ("Prepare", 0),
+    ("PublishVersion", 0),
+    ("ShiftTraffic", 1),
+    ("Bake", 1),
+    ("Analyze", 1),
+    ("ShiftTraffic", 2),
+    ("Bake", 2),
+    ("Analyze", 2),
+    ("Promote", None),
+    ("Rollback", 1),
+]
+
+
+def _stop_marks(state: str, step: int | None) -> list[Any]:
+    weighted = state in {"Bake", "Analyze", "Promote", "Rollback"} or (
+        state == "ShiftTraffic" and step == 2
+    )
+    return [NEEDS_CLEANUP] if weighted else []
+
+
+@pytest.mark.parametrize(
+    ("state", "step"),
+    [pytest.param(s, n, id=f"{s}@{n}", marks=_stop_marks(s, n)) for s, n in MOMENTS],
+)
+def test_stop(world: World, state: str, step: int | None) -> None:
+    # Given a console StopExecution at that moment
+    world.reset()
+    remove = world.at_moment(state, step, lambda arn: world.sb.stop_execution(arn, "console stop"))
+    try:
+        # Then the alias is whole again once the ABORTED event's cleanup has run
+        _run(world, f"stop:{state}@{step}", must_act=True)
+    finally:
+        remove()
+
+
+@pytest.mark.parametrize(("state", "step"), [pytest.param(s, n, id=f"{s}@{n}") for s, n in MOMENTS])
+def test_tamper(world: World, state: str, step: int | None) -> None:
+    # Given someone pins the alias wholly to a hotfix at that moment
+    world.reset()
+    remove = world.at_moment(
+        state,
+        step,
+        lambda arn: world.sb.faults.tamper_alias(world.function, world.alias, world.hotfix),
+    )
+    try:
+        # Then coalmine never overwrites it (before Prepare read the alias, it is the stable one)
+        tampered = None if state == "Prepare" else world.hotfix
+        if state == "Prepare":
+            world.baseline, saved = world.hotfix, world.baseline
+            try:
+                _run(world, f"tamper:{state}@{step}", must_act=True)
+            finally:
+                world.baseline = saved
+        else:
+            _run(world, f"tamper:{state}@{step}", tampered_to=tampered, must_act=True)
+    finally:
+        remove()
+
+
+# ---------------------------------------------------------------------- races
+def test_a_second_deployment_mid_canary_is_refused_and_the_first_promotes(world: World) -> None:
+    # Given deployment A is baking its first step
+    world.reset()
+    sb = world.sb
+    a = sb.start_execution(world.request(PLAN, analysis=ANALYSIS))
+    second: list[str] = []
+
+    def start_b(t_from: Any, t_to: Any) -> None:
+        if not second and world.routing()[1]:
+            second.append(sb.faults.start_second_deployment(world.request(PLAN)))
+
+    remove = sb.add_listener(start_b)
+    first = sb.wait_for_execution(a)
+    remove()
+    # Then B failed before changing anything and A promoted
+    b = sb.wait_for_execution(second[0])
+    assert b["status"] == "FAILED"
+    assert b["error"] in {"InvalidInput", "DeploymentInProgress"}
+    RESULTS["race:mid-canary"] = False
+    assert world.violations(first) == []
+    assert first["status"] == "SUCCEEDED"
+    RESULTS["race:mid-canary"] = True
+
+
+def test_two_deployments_started_together_end_with_one_whole_alias(world: World) -> None:
+    world.reset()
+    sb = world.sb
+    arns = [sb.start_execution(world.request(PLAN, analysis=ANALYSIS)) for _ in range(2)]
+    ended = [sb.wait_for_execution(arn) for arn in arns]
+    RESULTS["race:together"] = False
+    assert sum(e["status"] == "SUCCEEDED" for e in ended) <= 1
+    version, weights = world.routing()
+    assert weights == {}
+    promoted = any(e["status"] == "SUCCEEDED" for e in ended)
+    assert version == (world.candidate if promoted else world.baseline)
+    assert world.lock_holder() is None
+    RESULTS["race:together"] = True
+
+
+def test_an_artifact_replaced_between_upload_and_publish_is_never_promoted(world: World) -> None:
+    # Given a zip uploaded for deployment, and someone replacing $LATEST's code right before
+    # coalmine's PublishVersion
+    world.reset()
+    sb = world.sb
+    bucket = sb.stack["ArtifactBucket"]
+    code = zip_dir(REPO / "functions" / "brand_api")
+    sb.put_object(bucket, "uploads/brand-api.zip", code)
+    racer = _with_extra_file(code)
+    lam = sb.client("lambda")
+    versions_before = len(lam.list_versions_by_function(FunctionName=world.function)["Versions"])
+    raced: list[bool] = []
+
+    def race() -> None:
+        if not raced:
+            raced.append(True)
+            lam.update_function_code(FunctionName=world.function, ZipFile=racer)
+
+    sb.faults.before_api("PublishVersion", race, caller="PublishVersion")
+    request = {
+        "functionName": world.function,
+        "code": {"s3Bucket": bucket, "s3Key": "uploads/brand-api.zip"},
+        "strategy": PLAN,
+        "analysis": ANALYSIS,
+    }
+    described = sb.wait_for_execution(sb.start_execution(request))
+    # Then the racer's code is never published as coalmine's version, nor given traffic: either
+    # the publish is refused (CodeShaMismatch), or coalmine re-uploads its own zip first (the
+    # racer's update makes PublishVersion answer ResourceConflict -> FunctionNotReady, retried)
+    RESULTS["race:artifact"] = False
+    assert raced
+    assert world.violations(described) == []
+    versions = lam.list_versions_by_function(FunctionName=world.function)["Versions"]
+    racer_sha = sha256_b64(racer)
+    assert racer_sha not in {v["CodeSha256"] for v in versions[versions_before:]}
+    if described["status"] == "SUCCEEDED":
+        assert world.routing()[0] == versions[-1]["Version"]
+        assert versions[-1]["CodeSha256"] == sha256_b64(code)
+    else:
+        assert described["error"] == "CodeShaMismatch"
+        assert len(versions) == versions_before
+    RESULTS["race:artifact"] = True
+
+
+def _with_extra_file(code: bytes) -> bytes:
+    buffer = io.BytesIO(code)
+    with zipfile.ZipFile(buffer, "a") as archive:
+        archive.writestr("racer.txt", "someone else's build")
+    return buffer.getvalue()
+
+
+def test_zz_matrix_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    """Prints `fault matrix: N cells, P passed` (runs last in this module)."""
+    cells = len(FAULT_CELLS) + 2 * len(MOMENTS) + 3
+    passed = sum(RESULTS.values())
+    with capsys.disabled():
+        print(
+            f"\nfault matrix: {cells} cells, {passed} passed, {cells - passed} not passing "
+            f"(xfail/failed/not run)"
+        )
+    assert len(RESULTS) <= cells
