@@ -51,6 +51,7 @@ format: install
 
 bench: install
 	$(BIN)/python -m bench.rehearsal_speed
+	$(BIN)/python -m bench.canary_bench
 
 clean:
 	rm -rf $(VENV) .venv-sam .venv-checkov .aws-sam .pytest_cache .ruff_cache out

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from . import moto_hooks_api, moto_hooks_sfn, routing
+from . import moto_hooks_api, moto_hooks_async, moto_hooks_sfn, routing
 from .eventbridge import target_input
 from .moto_hooks_sfn import SfnEmulation
 from .runtime import FunctionSpec, Invocation
@@ -50,6 +50,7 @@ HOOKS: tuple[tuple[str, str], ...] = (
     ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend.start_execution"),
     *moto_hooks_api.HOOKS,
     *moto_hooks_sfn.HOOKS,
+    *moto_hooks_async.HOOKS,
 )
 READS: tuple[tuple[str, str], ...] = (
     ("moto.awslambda.models", "lambda_backends"),
@@ -63,6 +64,7 @@ READS: tuple[tuple[str, str], ...] = (
     ("moto.stepfunctions.parser.asl.eval.environment", "Environment.is_running"),
     *moto_hooks_api.READS,
     *moto_hooks_sfn.READS,
+    *moto_hooks_async.READS,
 )
 UPDATE_IN_PROGRESS = timedelta(seconds=2)  # LastUpdateStatus InProgress after an update
 _BUSY = "_coalmine_busy_until"
@@ -212,6 +214,8 @@ def _backend_invoke(original: Any) -> Any:
         hooks = _hooks()
         name, named_qualifier = _split_qualifier(function_name)
         qualifier = named_qualifier or qualifier or getattr(_tls, "qualifier", None)
+        if _header(headers, "x-amz-invocation-type") == "Event" and hooks.async_invoker:
+            return moto_hooks_async.accept_event(self, hooks, name, qualifier, body)
         alias = None
         version = qualifier or "$LATEST"
         if qualifier and qualifier != "$LATEST" and not qualifier.isdigit():
@@ -463,6 +467,7 @@ _FACTORIES: dict[str, Callable[[Any], Any]] = {
     "StepFunctionsParserBackend.start_execution": _named_execution,
     **moto_hooks_api.factories(_hooks, _refusing_when_busy),
     **moto_hooks_sfn.factories(_hooks),
+    **moto_hooks_async.factories(_hooks),
 }
 
 

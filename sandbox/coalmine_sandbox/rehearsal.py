@@ -20,6 +20,7 @@ from typing import Any
 
 from coalmine_cli.progress import HistoryReader, count_state_transitions, progress_lines
 
+from . import rehearsal_async
 from .rehearsal_events import EventPlayer
 from .samples import SAMPLES, Sample
 from .sandbox import Sandbox
@@ -46,8 +47,13 @@ class _MinuteCounts:
         return " | ".join(parts) or "no requests"
 
 
-def rehearse(scenario: Scenario, emit: Emit = print) -> dict[str, Any]:
-    """Run the scenario; return the result document (see README, "Rehearsal result")."""
+def rehearse(
+    scenario: Scenario,
+    emit: Emit = print,
+    inspect: Callable[[Sandbox, dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Run the scenario; return the result document (see README, "Rehearsal result").
+    `inspect(sandbox, result)` runs before the sandbox closes (tests read the queues there)."""
     sample = SAMPLES.get(scenario.function)
     if sample is None:
         raise ValueError(f"function: unknown sample {scenario.function!r}; one of {list(SAMPLES)}")
@@ -66,11 +72,17 @@ def rehearse(scenario: Scenario, emit: Emit = print) -> dict[str, Any]:
         minute = _MinuteCounts()
 
         def invoke(event: dict[str, Any]) -> None:
+            if sample.send is not None:  # async: the attempts are counted as they run
+                sample.send(sb, event)
+                return
             result = sb.runtime.invoke_alias(sample.function_name, sample.alias, event)
             minute.add(result.executed_version, result.error)
 
+        if sample.asynchronous and sb.async_lambda is not None:
+            sb.async_lambda.listeners.append(lambda a: minute.add(a.executed_version, a.error))
         rng = random.Random(scenario.seed)
-        traffic = TrafficGenerator(invoke, scenario.traffic.rps, rng, sample.events(sb))
+        factory = sample.events(sb, scenario.traffic)
+        traffic = TrafficGenerator(invoke, scenario.traffic.rps, rng, factory)
         stop_traffic = sb.add_listener(traffic.on_clock)
         first = sb.clock.now()
         sb.clock.advance(scenario.warmup_seconds)
@@ -93,12 +105,23 @@ def rehearse(scenario: Scenario, emit: Emit = print) -> dict[str, Any]:
         remove()
         remove_events()
         events = player.finish()
-        # Traffic stops with the deployment; the drain lets CloudWatch's publishing delay pass
-        # (and, for async functions, queued retries play out) before the counts are read back.
+        # Traffic stops with the deployment; queued async invocations (the ending's Cleanup, an
+        # async sample's uploads) play out with their retries; the drain lets CloudWatch's
+        # publishing delay pass before the counts are read back.
         stop_traffic()
-        sb.clock.advance(scenario.drain_seconds)
+        sb.settle()
+        drain = scenario.drain_seconds
+        if sample.asynchronous and "drain_seconds" not in scenario.model_fields_set:
+            drain = sample.drain_seconds
+        sb.clock.advance(drain)
         result = _result(sb, sample, scenario, description, reader, first, started, began)
-        return {**result, "events": events} if scenario.events else result
+        if sample.asynchronous:
+            versions = result["invocations"].keys()
+            result |= rehearsal_async.figures(sb, sample, versions, first, traffic.sent)
+        result = {**result, "events": events} if scenario.events else result
+        if inspect is not None:
+            inspect(sb, result)
+        return result
 
 
 class _Reporter:
@@ -138,7 +161,7 @@ class _Reporter:
 def _wait(sb: Sandbox, arn: str, reporter: _Reporter) -> dict[str, Any]:
     """Until the execution ended and what its ending triggers (the status-change event's
     cleanup, with its retries) has run."""
-    description = sb.wait_for_execution(arn, timeout_wall=3600)
+    description = sb.wait_for_execution(arn, timeout_wall=3600, settle=False)
     reporter.flush_history()
     return description
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -21,7 +22,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from . import process_hooks
+from . import moto_hooks_async, process_hooks
 from .alarms import AlarmEvaluator
 from .async_lambda import AsyncInvoker
 from .clock import SimClock
@@ -75,6 +76,9 @@ class Sandbox:
     def __enter__(self) -> Sandbox:
         began = time.perf_counter()
         self._saved_env = {k: os.environ.get(k) for k in _ENV}
+        # Handlers draw from the process-wide `random` (brand-api's error knob): seed it so the
+        # same seed gives the same run, whatever ran earlier in this process.
+        random.seed(f"sandbox-{self.seed}")
         # moto's interpreter logs every state failure with a full repr of the state; AWS shows
         # failures in the execution history, which is where the sandbox's users read them.
         logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
@@ -89,7 +93,15 @@ class Sandbox:
             )
             self.hooks.install()
             self.hooks.faults = self.faults
-            self.async_lambda = AsyncInvoker(self.clock, self.hooks.invoke_function)
+            self.async_lambda = AsyncInvoker(
+                self.clock,
+                self.hooks.invoke_function,
+                config=moto_hooks_async.config_lookup(self.hooks),
+                deliver=moto_hooks_async.deliver(ACCOUNT_ID, REGION),
+                metrics=self.metrics,
+                function_arn=moto_hooks_async.function_arn(ACCOUNT_ID, REGION),
+                seed=self.seed,
+            )
             self.hooks.async_invoker = self.async_lambda
             # Step Functions' own clock (execution TimeoutSeconds), then queued async invokes.
             self.clock.add_listener(self.hooks.sfn.on_clock)

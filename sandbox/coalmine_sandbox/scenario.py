@@ -18,6 +18,8 @@ class _Model(BaseModel):
 
 class Traffic(_Model):
     rps: float = Field(ge=0, le=2000, description="requests per second hitting the alias")
+    # async samples: the share of uploads that are bad objects (the function raises on them)
+    poison_rate: float = Field(default=0.0, ge=0, le=1)
 
 
 class Behaviour(_Model):
@@ -69,6 +71,7 @@ class Scenario(_Model):
     candidate: Behaviour = Field(default_factory=Behaviour)
     deployment: dict[str, Any] = Field(default_factory=dict)
     warmup_seconds: int = Field(default=120, ge=0, le=3600)
+    # default 60 s; for async samples (unset) the sample's own, long enough for the retries
     drain_seconds: int = Field(default=60, ge=0, le=3600)
     expect: Expect | None = None
     events: list[Event] = Field(default_factory=list, max_length=100)

@@ -153,10 +153,22 @@ def bucket(ctx: _Context, logical_id: str, props: dict[str, Any]) -> Created:
     if p.get("VersioningConfiguration"):
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=p["VersioningConfiguration"])
     notification = p.get("NotificationConfiguration") or {}
+    config: dict[str, Any] = {}
     if (notification.get("EventBridgeConfiguration") or {}).get("EventBridgeEnabled"):
-        s3.put_bucket_notification_configuration(
-            Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}}
-        )
+        config["EventBridgeConfiguration"] = {}
+    if notification.get("LambdaConfigurations"):  # S3 -> Lambda (a SAM S3 event: the alias)
+        config["LambdaFunctionConfigurations"] = [
+            {
+                "LambdaFunctionArn": c["Function"],
+                "Events": [c["Event"]],
+                "Filter": {"Key": {"FilterRules": c.get("Filter", {}).get("S3Key", {})["Rules"]}},
+            }
+            if c.get("Filter")
+            else {"LambdaFunctionArn": c["Function"], "Events": [c["Event"]]}
+            for c in notification["LambdaConfigurations"]
+        ]
+    if config:
+        s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration=config)
     arn = f"arn:aws:s3:::{name}"
     return Created(name, {"Arn": arn, "DomainName": f"{name}.s3.amazonaws.com"})
 

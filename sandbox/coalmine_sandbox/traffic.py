@@ -177,3 +177,37 @@ def api_gateway_event(
         "body": body,
         "isBase64Encoded": False,
     }
+
+
+GOOD_MANIFEST = {
+    "brandId": "acme",
+    "name": "Acme Corp",
+    "logo": {"format": "svg", "width": 512, "height": 512},
+    "colors": ["#FF6600", "#1A1A1A"],
+}
+POISON = (  # bad objects the asset processor must reject (each fails every attempt)
+    b'{"brandId": "acme", "name": "Acme',  # truncated JSON
+    b'{"name": "No Brand", "logo": {"format": "svg", "width": 64, "height": 64}}',
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",  # an image where a manifest belongs
+)
+
+
+def asset_uploads(poison_rate: float) -> Callable[[random.Random], dict[str, Any]]:
+    """A factory of uploads `{"key", "body"}` to manifests/: a bad object with probability
+    `poison_rate`, else a valid brand asset manifest (a random brand and palette)."""
+    if not 0 <= poison_rate <= 1:
+        raise ValueError(f"poison_rate must be within 0..1: {poison_rate}")
+    import json
+
+    def factory(rng: random.Random) -> dict[str, Any]:
+        key = f"manifests/{rng.getrandbits(64):016x}.json"
+        if rng.random() < poison_rate:
+            return {"key": key, "body": POISON[rng.randrange(len(POISON))], "poison": True}
+        doc = {
+            **GOOD_MANIFEST,
+            "brandId": f"brand-{rng.randrange(500):03d}",
+            "colors": [f"#{rng.getrandbits(24):06X}" for _ in range(1 + rng.randrange(4))],
+        }
+        return {"key": key, "body": json.dumps(doc).encode(), "poison": False}
+
+    return factory

@@ -21,7 +21,8 @@ def test_ok_alarm_bakes_on(world: Any, lambda_context: Any, shifted: dict) -> No
     out = handler(shifted, lambda_context)
     tick = out["steps"][0]["ticks"][-1]
     assert (tick["verdict"], tick["elapsedSeconds"]) == ("PASS", 60)
-    assert tick["gates"][0]["evidence"]["states"] == {"brand-api-canary-errors": "OK"}
+    alarms = next(g for g in tick["gates"] if g["gate"] == "alarms")
+    assert alarms["evidence"]["states"] == {"brand-api-canary-errors": "OK"}
     assert (out["action"], out["bake"]["elapsedSeconds"]) == ("BAKE", 60)
 
 

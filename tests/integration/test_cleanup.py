@@ -101,12 +101,25 @@ def test_an_unreadable_input_finds_the_lock_by_execution_name(
     assert world.lock() is None
 
 
-def test_running_and_succeeded_are_ignored(world: Any, lambda_context: Any) -> None:
+def test_running_is_ignored(world: Any, lambda_context: Any) -> None:
     _record(world)
     world.route("1", {"2": 0.1})
-    for status in ("RUNNING", "SUCCEEDED"):
-        assert "nothing to do" in handler(_ended(status), lambda_context)["done"]
+    assert "nothing to do" in handler(_ended("RUNNING"), lambda_context)["done"]
     assert world.lock() is not None
+
+
+def test_succeeded_frees_a_lock_left_held_and_never_touches_the_alias(
+    world: Any, lambda_context: Any
+) -> None:
+    # Given a promoted execution whose ReleaseLock step failed for good (the lock is still held)
+    _record(world, outcome=Outcome.PROMOTED)
+    world.route("2")
+    # When Cleanup gets its SUCCEEDED event
+    out = handler(_ended("SUCCEEDED"), lambda_context)
+    # Then the lock is free and the alias is as the promotion left it
+    assert world.lock() is None
+    assert world.alias() == {"version": "2", "weights": {}}
+    assert "succeeded" in out["done"]
 
 
 def test_when_the_alias_cannot_be_restored_the_error_names_the_manual_command(

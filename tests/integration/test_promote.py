@@ -41,7 +41,12 @@ def test_blue_green_keeps_the_old_version_on_previous(
     assert world.alias() == {"version": "2", "weights": {}}
     assert world.alias("previous") == {"version": "1", "weights": {}}
     assert out["action"] == "BAKE"
-    assert out["bake"] == {"bakeSeconds": 600, "elapsedSeconds": 0, "waitSeconds": 60}
+    assert out["bake"] == {
+        "bakeSeconds": 600,
+        "elapsedSeconds": 0,
+        "waitSeconds": 60,
+        "extendedSeconds": 0,
+    }
     assert out["steps"][-1]["index"] == -1
 
 

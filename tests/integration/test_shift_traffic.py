@@ -19,7 +19,12 @@ def test_first_shift_routes_the_canary_weight(world: Any, lambda_context: Any) -
     out = handler(load_event("shift-traffic"), lambda_context)
     assert world.alias() == {"version": "1", "weights": {"2": 0.1}}
     assert (out["stepIndex"], out["weight"], out["action"]) == (0, 0.1, "BAKE")
-    assert out["bake"] == {"bakeSeconds": 300, "elapsedSeconds": 0, "waitSeconds": 60}
+    assert out["bake"] == {
+        "bakeSeconds": 300,
+        "elapsedSeconds": 0,
+        "waitSeconds": 60,
+        "extendedSeconds": 0,
+    }
     assert out["steps"][0]["index"] == 0
 
 

@@ -47,7 +47,7 @@ def test_a_second_deployment_is_refused_naming_the_running_one(sandbox: Sandbox)
         "functionName": FUNCTION,
         "targetVersion": candidate,
         "strategy": LONG_BAKE,
-        "analysis": {"intervalSeconds": 3600},
+        "analysis": {"intervalSeconds": 3600, "minInvocations": 0},  # no traffic here
     }
     first = sandbox.start_execution(request, name="first-deployment")
     _wait_until_weighted(sandbox)

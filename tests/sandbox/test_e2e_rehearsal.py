@@ -129,7 +129,7 @@ def test_a_healthy_canary_is_promoted_with_the_alias_wholly_on_the_new_version(
     assert len(result["steps"][0]["ticks"]) == CANARY_BAKE_SECONDS // 60
 
 
-def test_a_canary_failing_20_percent_is_rolled_back_by_the_errors_alarm(faulty: Rehearsed) -> None:
+def test_a_canary_failing_20_percent_is_rolled_back_by_the_errors_gate(faulty: Rehearsed) -> None:
     result = faulty.result
     assert result["status"] == "FAILED"
     assert result["outcome"] == "ROLLED_BACK"
@@ -138,8 +138,11 @@ def test_a_canary_failing_20_percent_is_rolled_back_by_the_errors_alarm(faulty: 
         "functionVersion": result["fromVersion"],
         "additionalVersionWeights": {},
     }
-    assert ERRORS_ALARM in result["reason"]
-    # rolled back at the first tick that saw the alarm, well before the bake's end
+    # by the errors comparison gate (the alarm is configured too, and recorded at every tick)
+    assert "failed analysis: errors: new version's error rate" in result["reason"]
+    ticks = result["steps"][0]["ticks"]
+    assert all(ERRORS_ALARM in _alarms(t)["evidence"]["states"] for t in ticks)
+    # at the first tick that proves it, well before the bake's end
     assert 60 <= result["decisionAtSeconds"] < CANARY_BAKE_SECONDS
     assert result["steps"][0]["verdict"] == "FAIL"
     # the candidate failed about its 20%, the baseline never
@@ -148,6 +151,10 @@ def test_a_canary_failing_20_percent_is_rolled_back_by_the_errors_alarm(faulty: 
     assert faulty.baseline["errors"] == 0
     # and the run said so as it happened: the execution's own error
     assert any("DeploymentRolledBack" in line for line in faulty.lines)
+
+
+def _alarms(tick: dict[str, Any]) -> dict[str, Any]:
+    return next(g for g in tick["gates"] if g["gate"] == "alarms")
 
 
 def test_the_rollback_costs_fewer_transitions_than_the_promotion(

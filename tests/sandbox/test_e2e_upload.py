@@ -21,6 +21,7 @@ from e2e_helpers import (
     routing,
     run,
     sha256_b64,
+    start_traffic,
     unknown_brand_request,
 )
 
@@ -46,6 +47,9 @@ def test_an_upload_under_the_layout_deploys_and_promotes_that_code(sandbox: Sand
     bucket = sandbox.stack["ArtifactBucket"]
     key = "deployments/brand-api/build-42.zip"
 
+    # And 20 rps on the alias (the default analysis needs traffic to judge before promoting)
+    _, stop_traffic = start_traffic(sandbox, rps=20)
+
     # When the zip is uploaded under deployments/brand-api/
     put = sandbox.put_object(bucket, key, archive)
 
@@ -53,7 +57,10 @@ def test_an_upload_under_the_layout_deploys_and_promotes_that_code(sandbox: Sand
     assert sandbox.event_errors == []
     started = executions(sandbox)
     assert len(started) == 1
-    done = finish(sandbox, started[0]["executionArn"])
+    try:
+        done = finish(sandbox, started[0]["executionArn"])
+    finally:
+        stop_traffic()
     request = json.loads(done.description["input"])
     assert request["functionName"] == FUNCTION
     assert request["code"] == {

@@ -35,7 +35,9 @@ PLAN = {
     "type": "steps",
     "steps": [{"weight": 0.1, "bakeSeconds": 60}, {"weight": 0.5, "bakeSeconds": 60}],
 }
-ANALYSIS = {"intervalSeconds": 60}
+# No synthetic traffic here: opt out of the minimum sample (minInvocations 0: a bake without
+# enough traffic may pass), or every deployment would (correctly) refuse to promote blind.
+ANALYSIS = {"intervalSeconds": 60, "minInvocations": 0}
 # (state, step): where a fault lands. Rollback runs after a crash of Analyze at that step.
 POSITIONS = [
     ("Prepare", 0),
@@ -47,6 +49,8 @@ POSITIONS = [
     ("Promote", None),
     ("Rollback", 1),
     ("Rollback", 2),
+    ("ReleaseLock", None),  # after promotion
+    ("ReleaseLock", -1),  # after a rollback (Analyze crashes at step 1)
 ]
 # (kind, times, point): transient faults are retried away; persistent ones exhaust the retries.
 VARIANTS = [
@@ -107,8 +111,14 @@ def test_fault(
     world.reset()
     if state == "Rollback":
         world.sb.faults.inject("Analyze", "crash", at_step=step)
+    if state == "ReleaseLock" and step == -1:
+        world.sb.faults.inject("Analyze", "crash", at_step=1)
     world.sb.faults.inject(
-        state, kind, at_step=step if state != "Rollback" else None, times=times, point=point
+        state,
+        kind,
+        at_step=step if state not in ("Rollback", "ReleaseLock") else None,
+        times=times,
+        point=point,
     )
     # When the deployment runs, Then the invariant holds
     _run(world, f"fault:{state}@{step}:{kind}:{times}:{point}")

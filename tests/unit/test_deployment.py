@@ -56,7 +56,12 @@ def test_shift_starts_a_bake_of_one_interval() -> None:
     d = deployment.shifted(_published("Canary10Percent5Minutes"), "rev-1")
     # Then the alias routes 10%, one step record exists, and the first wait is one interval
     assert (d.step_index, d.weight, d.revision_id, d.action) == (0, 0.1, "rev-1", Action.BAKE)
-    assert d.bake.model_dump() == {"bake_seconds": 300, "elapsed_seconds": 0, "wait_seconds": 60}
+    assert d.bake.model_dump() == {
+        "bake_seconds": 300,
+        "elapsed_seconds": 0,
+        "wait_seconds": 60,
+        "extended_seconds": 0,
+    }
     assert [(s.index, s.weight, s.verdict) for s in d.steps] == [(0, 0.1, None)]
 
 

@@ -12,6 +12,7 @@ from math import isclose
 
 from coalmine import analysis
 from coalmine.exceptions import AliasChangedOutOfBand
+from coalmine.gates import TickAction
 from coalmine.models import (
     Action,
     AliasState,
@@ -79,25 +80,50 @@ def shifted(deployment: Deployment, revision_id: str) -> Deployment:
     return _start_bake(d, record)
 
 
-def ticked(deployment: Deployment, gates: list[GateResult]) -> Deployment:
-    """One analysis of the current step: record it, then bake on, move on, or roll back."""
+def ticked(
+    deployment: Deployment, gates: list[GateResult], new_invocations: float = 0
+) -> Deployment:
+    """One analysis of the current step: record it, then bake on, extend, move on or roll back.
+
+    ``gates`` are every gate's results (metric gates and alarms); ``new_invocations`` is what the
+    new version served in this step (the low-traffic reason quotes it).
+    """
     d = deployment.model_copy(deep=True)
     elapsed = d.bake.elapsed_seconds + d.bake.wait_seconds
-    verdict = analysis.combine(gates)
     record = d.steps[-1]
-    record.ticks.append(Tick(elapsed_seconds=elapsed, verdict=verdict, gates=gates))
+    bake_over = elapsed >= d.bake.bake_seconds + d.bake.extended_seconds
+    recorded, decision = analysis.decide(
+        gates,
+        d.analysis,
+        promoted=d.outcome == Outcome.PROMOTED,
+        bake_over=bake_over,
+        extended_seconds=d.bake.extended_seconds,
+        new_invocations=new_invocations,
+    )
+    done = analysis.enforce(decision, d.analysis, bake_over=bake_over)
+    enforced = done == decision
+    verdict = analysis.tick_verdict(recorded, decision)
+    tick = Tick(elapsed_seconds=elapsed, verdict=verdict, gates=recorded,
+                action=decision.action, reason=decision.reason, enforced=enforced)  # fmt: skip
+    record.ticks.append(tick)
     d.bake = d.bake.model_copy(update={"elapsed_seconds": elapsed})
-    if verdict == Verdict.FAIL:
-        reason = f"{_step_name(record)} failed analysis: {analysis.failure_reason(gates)}"
+    if not enforced and d.reason is None:
+        d.reason = f"dry run: {_step_name(record)} would have failed: {decision.reason}"
+    if done.action == TickAction.ROLLBACK:
+        reason = f"{_step_name(record)} failed analysis: {done.reason}"
         record.verdict, record.reason = Verdict.FAIL, reason
         d.action, d.reason = Action.ROLLBACK, reason
         return d
-    remaining = d.bake.bake_seconds - elapsed
-    if remaining > 0:
+    if done.action == TickAction.EXTEND:
+        d.bake.extended_seconds += done.extend_seconds
+    if done.action in {TickAction.CONTINUE, TickAction.EXTEND}:
+        remaining = d.bake.bake_seconds + d.bake.extended_seconds - elapsed
         d.bake.wait_seconds = min(d.analysis.interval_seconds, remaining)
         d.action = Action.BAKE
         return d
-    record.verdict, record.reason = analysis.step_verdict(record.ticks)
+    record.verdict, record.reason = decision.verdict, done.reason
+    if decision.verdict == Verdict.FAIL:  # a dry run: recorded, not enforced
+        record.reason = f"dry run: {decision.reason}"
     d.bake.wait_seconds = 0
     d.action = _after_step(d)
     return d

@@ -6,11 +6,10 @@ so a deployment with no ``analysis`` field is still judged version against versi
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
-
-from coalmine.models import Model
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
 
 # Latency thresholds (ms) at which the versions' shares of slower requests are compared, each
 # read as CloudWatch's percentile rank ``PR(:t)`` of Duration: a fixed 1-2-5 ladder, so the one
@@ -29,7 +28,12 @@ LATENCY_LADDER_MS: tuple[float, ...] = (
 )
 
 
-class GatesConfig(Model):
+class GatesConfig(BaseModel):
+    """camelCase on the wire (``minInvocations``); no import of models.py, which builds
+    ``AnalysisConfig`` on top of this class."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
     false_rollback_rate: float = Field(default=0.01, gt=0, lt=0.5)
     tolerated_increase: float = Field(default=0.0, ge=0, le=10)
     latency_tolerated_increase: float = Field(default=0.25, ge=0, le=10)
@@ -42,6 +46,9 @@ class GatesConfig(Model):
     latency_percentile: float = Field(default=99.0, gt=0, lt=100)
     max_error_rate: float | None = Field(default=None, gt=0, lt=1)
     max_throttles: int | None = Field(default=None, ge=0)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
 
     def latency_thresholds(self) -> tuple[float, ...]:
         """Every ``PR(:t)`` the metric query must ask for (ladder plus the absolute limit)."""

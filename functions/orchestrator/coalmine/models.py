@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
+from coalmine.gates_config import GatesConfig
+
 FunctionName = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 ]
@@ -102,11 +104,16 @@ StrategySpec = Annotated[
 ]
 
 
-class AnalysisConfig(InputModel):
+class AnalysisConfig(InputModel, GatesConfig):
+    """How the new version is judged: the metric gates' settings (``GatesConfig``, all on by
+    default, so no ``analysis`` field still means a judged deployment), the alarms gate, the
+    tick and dry run (README: "The analysis")."""
+
     alarms: list[Annotated[str, StringConstraints(min_length=1, max_length=255)]] = Field(
         default_factory=list, max_length=50
     )
     interval_seconds: int = Field(default=60, ge=10, le=3600)
+    dry_run: bool = False
 
 
 class ExecutionInput(InputModel):
@@ -166,11 +173,15 @@ class GateResult(Model):
 
 
 class Tick(Model):
-    """One analysis of one step: when (seconds into the step's bake) and what each gate said."""
+    """One analysis of one step: when (seconds into the step's bake), what each gate said, and
+    what the tick decided (``action``: CONTINUE, EXTEND, PASS, ROLLBACK) and why."""
 
     elapsed_seconds: int
     verdict: Verdict
     gates: list[GateResult]
+    action: str | None = None
+    reason: str | None = None
+    enforced: bool = True  # False in a dry run: the decision was recorded, not acted on
 
 
 class StepRecord(Model):
@@ -188,6 +199,7 @@ class Bake(Model):
     bake_seconds: int = 0
     elapsed_seconds: int = 0
     wait_seconds: int = 0
+    extended_seconds: int = 0  # added to the bake for too little traffic (<= maxBakeExtension)
 
 
 class AliasState(Model):

@@ -1,5 +1,6 @@
 """Cleanup after an execution ended where the state machine could not run its own Rollback:
-StopExecution (ABORTED), its TimeoutSeconds (TIMED_OUT), an unhandled error (FAILED).
+StopExecution (ABORTED), its TimeoutSeconds (TIMED_OUT), an unhandled error (FAILED); and the
+lock of a SUCCEEDED execution whose own ReleaseLock step failed for good.
 
 EventBridge delivers Step Functions' ``Execution Status Change`` event to the Cleanup handler.
 The alias's lock tells which deployment it was: if this execution still holds it, its recorded
@@ -29,6 +30,9 @@ from coalmine.handlers.rollback import roll_back
 from coalmine.models import Deployment, Outcome
 
 ENDED = frozenset({"ABORTED", "TIMED_OUT", "FAILED"})
+#: A SUCCEEDED execution promoted; its ReleaseLock step can still have failed for good (it is
+#: caught so the promotion stands): Cleanup then frees the lock and never touches the alias.
+SUCCEEDED = "SUCCEEDED"
 
 
 class StatusChange(BaseModel):
@@ -55,12 +59,17 @@ def manual_command(function_name: str, alias: str, version: str) -> str:
 
 def clean_up(change: StatusChange, lambda_api: LambdaApi, locks: LockTable) -> str:
     """Restore the alias if this execution left it shifted, free its lock; say what was done."""
-    if change.status not in ENDED:
+    if change.status not in ENDED | {SUCCEEDED}:
         return f"nothing to do: the execution is {change.status}"
     held = _held_lock(change, locks)
     if held is None or held.deployment_id != change.name:
         return "nothing to do: this execution holds no lock (it ended cleanly, or never got one)"
-    done = _restore(held.deployment, lambda_api) if held.deployment else "no deployment recorded"
+    if change.status == SUCCEEDED:
+        done = "the execution succeeded (promoted): alias left as it is"
+    elif held.deployment:
+        done = _restore(held.deployment, lambda_api)
+    else:
+        done = "no deployment recorded"
     locks.release(held.lock_id, held.deployment_id)
     return f"{done}; lock {held.lock_id} released"
 

@@ -1,9 +1,10 @@
-"""CloudWatch: alarm states (issue 4 adds GetMetricData for the version-vs-version analysis)."""
+"""CloudWatch: alarm states, and the one GetMetricData call per analysis tick."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -40,13 +41,33 @@ class CloudWatchApi:
                         states[alarm["AlarmName"]] = alarm["StateValue"]
         return states
 
+    def get_metric_data(
+        self, queries: Sequence[dict[str, Any]], start: datetime, end: datetime
+    ) -> list[dict[str, Any]]:
+        """Every MetricDataResult of one GetMetricData request (its NextToken pages joined)."""
+        results: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "MetricDataQueries": list(queries),
+            "StartTime": start,
+            "EndTime": end,
+            "ScanBy": "TimestampAscending",
+        }
+        while True:
+            with _translated("GetMetricData"):
+                page = self.client.get_metric_data(**kwargs)
+            results.extend(page.get("MetricDataResults", []))
+            token = page.get("NextToken")
+            if not token:
+                return results
+            kwargs["NextToken"] = token
+
 
 @contextmanager
-def _translated() -> Iterator[None]:
+def _translated(operation: str = "DescribeAlarms") -> Iterator[None]:
     try:
         yield
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         if code in THROTTLING_CODES:
-            raise AwsThrottled(f"CloudWatch throttled DescribeAlarms: {error}") from error
+            raise AwsThrottled(f"CloudWatch throttled {operation}: {error}") from error
         raise

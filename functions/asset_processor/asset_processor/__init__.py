@@ -1,0 +1,1 @@
+"""brand-asset-processor: the async sample (S3 -> brand-asset-processor:prod)."""

@@ -1,0 +1,99 @@
+"""Pure: the one GetMetricData request a tick makes, and its answer turned into ``gates.Period``s.
+
+Per version (``n`` = new, ``o`` = old) the request asks, per 60-s period, for Invocations,
+Errors and Throttles (Sum), Duration ``p99`` and Duration ``PR(:t)`` for every latency threshold
+(the 1-2-5 ladder plus ``latencyLimitMs``), all with the dimensions
+``{FunctionName, Resource=function:alias, ExecutedVersion}`` -- the alias's traffic split by the
+version that served it. Query Ids are ``<version>_<metric>`` (``n_inv``, ``o_pr3``): GetMetricData
+wants them to start with a lower-case letter and hold only letters, digits and ``_``.
+
+A period is kept when either version has Invocations in it; a metric missing from a period (no
+datapoint) counts as 0 for the sums and as "no datapoint" for the latency statistics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from coalmine.gates import Period, VersionSample
+from coalmine.gates_config import GatesConfig
+
+PERIOD_SECONDS = 60
+NAMESPACE = "AWS/Lambda"
+_SUMS = {"inv": "Invocations", "err": "Errors", "thr": "Throttles"}
+
+
+def start_time(step_started: datetime) -> datetime:
+    """The step's start floored to the minute (the metric periods' boundaries)."""
+    return step_started.replace(second=0, microsecond=0)
+
+
+def queries(
+    function_name: str, alias: str, versions: Mapping[str, str], cfg: GatesConfig
+) -> list[dict[str, Any]]:
+    """``versions`` maps a prefix (``n``, ``o``) to a version number."""
+    out: list[dict[str, Any]] = []
+    for prefix, version in versions.items():
+        dims = [
+            {"Name": "FunctionName", "Value": function_name},
+            {"Name": "Resource", "Value": f"{function_name}:{alias}"},
+            {"Name": "ExecutedVersion", "Value": version},
+        ]
+        for key, metric in _SUMS.items():
+            out.append(_query(f"{prefix}_{key}", metric, dims, "Sum"))
+        out.append(_query(f"{prefix}_p99", "Duration", dims, "p99"))
+        for i, t in enumerate(cfg.latency_thresholds()):
+            out.append(_query(f"{prefix}_pr{i}", "Duration", dims, f"PR(:{t:g})"))
+    return out
+
+
+def _query(qid: str, metric: str, dims: list[dict[str, str]], stat: str) -> dict[str, Any]:
+    return {
+        "Id": qid,
+        "MetricStat": {
+            "Metric": {"Namespace": NAMESPACE, "MetricName": metric, "Dimensions": dims},
+            "Period": PERIOD_SECONDS,
+            "Stat": stat,
+        },
+        "ReturnData": True,
+    }
+
+
+def periods(results: Iterable[Mapping[str, Any]], cfg: GatesConfig) -> list[Period]:
+    """GetMetricDataResults (any page order, any timestamp order) -> Periods, oldest first."""
+    series: dict[str, dict[datetime, float]] = {}
+    for result in results:
+        points = series.setdefault(result["Id"], {})
+        for when, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=True):
+            points[when] = float(value)
+    thresholds = cfg.latency_thresholds()
+    times = sorted({t for key in ("n_inv", "o_inv") for t in series.get(key, {})})
+    out = [
+        Period(
+            new=_sample(series, "n", when, thresholds),
+            old=_sample(series, "o", when, thresholds),
+        )
+        for when in times
+    ]
+    return [p for p in out if p.new.invocations > 0 or p.old.invocations > 0]
+
+
+def _sample(
+    series: Mapping[str, Mapping[datetime, float]],
+    prefix: str,
+    when: datetime,
+    thresholds: Sequence[float],
+) -> VersionSample:
+    def value(key: str) -> float | None:
+        return series.get(f"{prefix}_{key}", {}).get(when)
+
+    pr = {t: v for i, t in enumerate(thresholds) if (v := value(f"pr{i}")) is not None}
+    return VersionSample(
+        invocations=value("inv") or 0.0,
+        errors=value("err") or 0.0,
+        throttles=value("thr") or 0.0,
+        pr=pr,
+        p99_ms=value("p99"),
+    )
