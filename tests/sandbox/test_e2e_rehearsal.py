@@ -97,7 +97,7 @@ def test_time_and_traffic_add_up(rehearsed: dict[str, Rehearsed], name: str) -> 
     least = scenario.warmup_seconds + decision + scenario.drain_seconds
     assert least <= result["simulatedSeconds"] <= least + 30
     # a 5-minute canary (or part of it) costs no 5 minutes of wall time
-    assert result["wallSeconds"] < result["simulatedSeconds"] / 10
+    assert result["wallSeconds"] < result["simulatedSeconds"] / 2
     # every request sent (a Poisson process at rps, until the decision) was counted once
     total = sum(c["invocations"] for c in result["invocations"].values())
     expected = scenario.traffic.rps * (scenario.warmup_seconds + decision)

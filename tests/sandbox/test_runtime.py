@@ -41,7 +41,7 @@ def test_handler_sleep_adds_simulated_duration_without_sleeping(
     wall = time.perf_counter() - began
     # Then its duration is ~2000 ms, no real time passed and the global clock did not move
     assert 2000 <= result.duration_ms < 2000 + 500
-    assert wall < 0.5
+    assert wall < 2.0, "the 2-s sleep must be simulated, not slept"
     assert bare.clock.now() == clock_before
     # and the handler saw its version's environment and a Lambda context
     assert result.payload["knob"] == "x"
