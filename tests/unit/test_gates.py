@@ -125,23 +125,36 @@ def test_throttles_gate(throttles: int, verdict: Verdict) -> None:
 
 
 @pytest.mark.parametrize(
-    ("config", "names", "alpha"),
+    ("config", "names", "alphas"),
     [
-        ({}, ["errors", "latency"], 0.005),
-        ({"compareLatency": False}, ["errors"], 0.01),
+        ({}, ["errors", "latency"], {"errors": 0.009, "latency": 0.001}),
+        ({"compareLatency": False}, ["errors"], {"errors": 0.01}),
         (
             {"latencyLimitMs": 2000, "maxErrorRate": 0.1, "maxThrottles": 0},
             ["errors", "latency", "latency-limit", "error-rate-limit", "throttles"],
-            0.0025,
+            {"errors": 0.0075, "latency": 0.01 / 12, "latency-limit": 0.01 / 12},
         ),
-        ({"compareErrors": False, "compareLatency": False}, [], 0.01),
+        ({"compareErrors": False, "compareLatency": False}, [], {"errors": 0.01}),
+        ({"compareErrors": False}, ["latency"], {"latency": 0.01}),
     ],
 )
-def test_evaluate_runs_the_configured_gates(config: dict, names: list[str], alpha: float) -> None:
+def test_evaluate_runs_the_configured_gates(
+    config: dict, names: list[str], alphas: dict[str, float]
+) -> None:
     cfg = GatesConfig.model_validate(config)
     periods = _minutes(5, VersionSample(120, 1, pr=_pr({})), VersionSample(1080, 10, pr=_pr({})))
-    assert [g.gate for g in evaluate(periods, cfg)] == names
-    assert gate_alpha(cfg) == pytest.approx(alpha)
+    results = evaluate(periods, cfg)
+    assert [g.gate for g in results] == names
+    for gate, alpha in alphas.items():
+        assert gate_alpha(cfg, gate) == pytest.approx(alpha)
+    # every statistical gate reports the threshold its share of alpha sets
+    for g in results:
+        if "rejectAt" in g.evidence:
+            assert g.evidence["rejectAt"] == pytest.approx(1 / gate_alpha(cfg, g.gate), rel=1e-3)
+    # the shares add up to the whole false-rollback rate
+    stat = [g.gate for g in results if "rejectAt" in g.evidence]
+    if stat:
+        assert sum(gate_alpha(cfg, n) for n in stat) == pytest.approx(cfg.false_rollback_rate)
 
 
 def _gate(verdict: Verdict) -> GateResult:

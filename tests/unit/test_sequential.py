@@ -161,3 +161,84 @@ def test_power_on_clear_regressions(
             crossed = crossed or test.log_e >= bar
         hits += crossed
     assert hits / runs >= share
+
+
+def _noncentral_hypergeometric_llr(n1: int, x1: int, n0: int, x0: int, psi: float) -> float:
+    """Brute force: ln P_psi(x1 | x) - ln P_1(x1 | x) from the textbook pmf (math.comb)."""
+    x = x1 + x0
+    support = range(max(0, x - n0), min(n1, x) + 1)
+
+    def pmf(p: float) -> float:
+        norm = sum(math.comb(n1, k) * math.comb(n0, x - k) * p**k for k in support)
+        return math.comb(n1, x1) * math.comb(n0, x0) * p**x1 / norm
+
+    return math.log(pmf(psi) / pmf(1.0))
+
+
+@pytest.mark.parametrize(
+    ("periods", "m"),
+    [
+        ([(10, 3, 90, 5)], 2.0),
+        ([(30, 18, 30, 15)], 1.5),  # large rates: half the requests fail
+        ([(5, 5, 5, 0)], 10.0),  # the whole support at one end
+        ([(120, 2, 1080, 11), (40, 20, 60, 30)], 2.5),  # periods multiply
+    ],
+)
+def test_exact_ratio_test_matches_the_noncentral_hypergeometric_law(
+    periods: list[tuple[int, int, int, int]], m: float
+) -> None:
+    test = RatioTest(0.0, (m,), exact=True)
+    for period in periods:
+        test.update(*period)
+    expected = sum(_noncentral_hypergeometric_llr(*p, m) for p in periods)
+    assert test.log_e == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
+def test_exact_ratio_test_with_a_tolerance_is_judged_against_the_tolerated_odds() -> None:
+    # the null's odds ratio is 1.5: the alternative m=2 means psi = 3
+    test = RatioTest(0.5, (2.0,), exact=True)
+    test.update(20, 8, 40, 6)
+    expected = _noncentral_hypergeometric_llr(20, 8, 40, 6, 3.0) - _noncentral_hypergeometric_llr(
+        20, 8, 40, 6, 1.5
+    )
+    assert test.log_e == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("n1", "n0", "r1", "r0", "tol"),
+    [
+        (40, 40, 0.5, 0.5, 0.0),  # A/A, half the requests failing (poison retries)
+        (30, 270, 0.3, 0.3, 0.0),
+        # on the null's boundary at a large rate: odds 0.5/0.5 * 1.5 -> rate 0.6
+        (50, 50, 0.6, 0.5, 0.5),
+    ],
+)
+def test_exact_test_holds_alpha_at_large_rates_under_peeking(
+    n1: int, n0: int, r1: float, r0: float, tol: float
+) -> None:
+    alpha, runs, rng = 0.2, 1500, random.Random(11)
+    rejected = 0
+    for _ in range(runs):
+        test = RatioTest(tol, exact=True)
+        for _ in range(30):
+            test.update(n1, rng.binomialvariate(n1, r1), n0, rng.binomialvariate(n0, r0))
+            if test.log_e >= threshold(alpha):
+                rejected += 1
+                break
+    assert rejected / runs <= alpha + 3 * math.sqrt(alpha * (1 - alpha) / runs)
+
+
+def test_exact_test_tells_60_from_50_percent_where_the_poisson_form_cannot() -> None:
+    # 65% vs 50% errors, 150 requests a period on each version, 5 periods, alpha 1%
+    rng, bar, runs = random.Random(3), threshold(0.01), 300
+    hits = {True: 0, False: 0}
+    for _ in range(runs):
+        tests = {exact: RatioTest(exact=exact) for exact in (True, False)}
+        for _ in range(5):
+            x1, x0 = rng.binomialvariate(150, 0.65), rng.binomialvariate(150, 0.5)
+            for t in tests.values():
+                t.update(150, x1, 150, x0)
+        for exact, t in tests.items():
+            hits[exact] += t.log_e >= bar
+    assert hits[True] / runs >= 0.9
+    assert hits[False] / runs <= 0.5

@@ -26,6 +26,14 @@ likelihood ratios ``prod_t LR_t(rho) / LR_t(rho0)`` across periods (Robbins 1970
   requests over a latency threshold; for ``r0 < r1 <= rho0*r0`` it relies on small rates
   (odds ratio ~= rate ratio), which is why it is stated for errors, throttles and tails.
 
+Exact variant (``RatioTest(exact=True)``, the errors gate): condition the same way on the
+binomial counts themselves. Given ``x``, ``x1`` follows Fisher's noncentral hypergeometric law
+with the versions' odds ratio ``psi`` (Fisher 1935; the old version's rate again cancels out);
+the null is ``psi <= psi0 = 1 + tolerated increase`` and each fixed-alternative likelihood ratio
+is a supermartingale under it at every rate (the family has a monotone likelihood ratio in
+``x1``). For small rates odds ratio ~= rate ratio; at large ones (half the requests failing) the
+Poisson form above is valid but blunt, and the exact form is what can still tell 60% from 50%.
+
 Periods in which either version had no traffic, or no events happened, carry no information
 (their likelihood ratio is exactly 1), so missing CloudWatch datapoints are harmless.
 
@@ -41,18 +49,33 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-# Prior over alternatives: multiples ``m`` of the null ratio (or odds), equal weights. A discrete
-# mixture costs at most ``ln(6)`` in log-evidence against the best of them and needs no numerical
-# integration. Tuned on the benchmark (bench/): finer or wider grids (10 points, 1.2x-100x)
-# detected a 2x regression later; 30x keeps a wholly broken version at low traffic fast to catch.
-DEFAULT_ALTERNATIVES: tuple[float, ...] = (1.5, 2.0, 3.0, 5.0, 10.0, 30.0)
+# Prior over alternatives: multiples ``m`` of the null ratio (or odds) and their weights. A
+# discrete mixture costs ``ln(1/w)`` in log-evidence against alternative ``m`` alone and needs no
+# numerical integration. Chosen on the benchmark (bench/, README "The benchmark"): with a 5-minute
+# bake the evidence must cross ``ln(1/alpha)`` within a few hundred requests, so most weight sits
+# on 2.5x (the regression a short canary at modest traffic can hope to prove; an equal-weight grid
+# 1.5x-30x caught a 2x regression at 20 rps in 12% of runs, this prior in 18%); 10x keeps a broken
+# version at low traffic fast to catch; 1.5x keeps small regressions at high traffic catchable.
+DEFAULT_ALTERNATIVES: tuple[float, ...] = (1.5, 2.5, 10.0)
+DEFAULT_WEIGHTS: tuple[float, ...] = (0.05, 0.85, 0.10)
 
 
-def _prior(alternatives: Sequence[float]) -> tuple[tuple[float, float], ...]:
+def _prior(
+    alternatives: Sequence[float], weights: Sequence[float] | None
+) -> tuple[tuple[float, float], ...]:
+    """``(m, ln w)`` pairs; no ``weights``: equal weights."""
     if not alternatives or any(m <= 1 for m in alternatives):
         raise ValueError("alternatives must be multiples > 1 of the null")
-    log_w = -math.log(len(alternatives))
-    return tuple((m, log_w) for m in alternatives)
+    if weights is None:
+        weights = [1 / len(alternatives)] * len(alternatives)
+    if len(weights) != len(alternatives) or any(w <= 0 for w in weights):
+        raise ValueError("weights must be positive, one per alternative")
+    total = sum(weights)
+    return tuple((m, math.log(w / total)) for m, w in zip(alternatives, weights, strict=True))
+
+
+def _default_weights(alternatives: Sequence[float]) -> Sequence[float] | None:
+    return DEFAULT_WEIGHTS if tuple(alternatives) == DEFAULT_ALTERNATIVES else None
 
 
 def _logsumexp(values: Iterable[float]) -> float:
@@ -81,15 +104,50 @@ def _ratio_period(
     return tuple(x1 * math.log(m) + (x1 + x0) * (math.log1p(a0) - math.log1p(a0 * m)) for m in ms)
 
 
+def _log_binom(n: int, k: int) -> float:
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+
+@functools.lru_cache(maxsize=4096)
+def _log_norms(n1: int, n0: int, x: int, psis: tuple[float, ...]) -> tuple[float, ...]:
+    """``ln sum_k C(n1,k) C(n0,x-k) psi^k`` for each ``psi``: the normalizer of Fisher's
+    noncentral hypergeometric law (the law of ``x1`` given ``x1 + x0 = x``, odds ratio psi)."""
+    lo, hi = max(0, x - n0), min(n1, x)
+    base, term = [], _log_binom(n1, lo) + _log_binom(n0, x - lo)
+    for k in range(lo, hi + 1):
+        base.append(term)
+        if k < hi:  # C(n1,k+1)C(n0,x-k-1) / C(n1,k)C(n0,x-k)
+            term += math.log((n1 - k) * (x - k) / ((k + 1) * (n0 - x + k + 1)))
+    return tuple(
+        _logsumexp(b + k * math.log(psi) for k, b in zip(range(lo, hi + 1), base, strict=True))
+        for psi in psis
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _odds_period(
+    n1: int, x1: int, n0: int, x0: int, psi0: float, ms: tuple[float, ...]
+) -> tuple[float, ...]:
+    """Exact: one period's log likelihood ratio per alternative odds ratio ``psi0 * m``."""
+    norms = _log_norms(n1, n0, x1 + x0, (psi0, *(psi0 * m for m in ms)))
+    return tuple(x1 * math.log(m) + norms[0] - norm for m, norm in zip(ms, norms[1:], strict=True))
+
+
 @dataclass
 class RatioTest:
     """H0: the new version's event rate <= (1 + tolerated_increase) x the old version's.
 
     Feed it one metric period at a time with ``update``; ``log_e`` is the log e-value so far.
+    ``exact``: judge the odds ratio with Fisher's noncentral hypergeometric law instead of the
+    Poisson approximation -- valid and sharper whatever the rates (errors of a function whose
+    requests often fail, e.g. retried poison events), at the cost of a sum over the period's
+    possible splits (counts are rounded to whole requests).
     """
 
     tolerated_increase: float = 0.0
     alternatives: Sequence[float] = DEFAULT_ALTERNATIVES
+    weights: Sequence[float] | None = None
+    exact: bool = False
     _loglik: list[float] = field(init=False, repr=False)
     _prior: tuple[tuple[float, float], ...] = field(init=False, repr=False)
     _ms: tuple[float, ...] = field(init=False, repr=False)
@@ -98,7 +156,8 @@ class RatioTest:
     def __post_init__(self) -> None:
         if self.tolerated_increase < 0:
             raise ValueError("tolerated_increase must be >= 0")
-        self._prior = _prior(self.alternatives)
+        weights = self.weights if self.weights is not None else _default_weights(self.alternatives)
+        self._prior = _prior(self.alternatives, weights)
         self._ms = tuple(self.alternatives)
         self._loglik = [0.0] * len(self._prior)
         self.totals = [0.0, 0.0, 0.0, 0.0]
@@ -110,7 +169,14 @@ class RatioTest:
             self.totals[i] += v
         if n1 == 0 or n0 == 0 or x1 + x0 == 0:
             return  # no information: the likelihood ratio is exactly 1
-        period = _ratio_period(n1, x1, n0, x0, 1.0 + self.tolerated_increase, self._ms)
+        rho0 = 1.0 + self.tolerated_increase
+        if self.exact:
+            counts = (round(n1), round(x1), round(n0), round(x0))
+            if counts[0] == 0 or counts[2] == 0 or counts[1] + counts[3] == 0:
+                return
+            period = _odds_period(*counts, rho0, self._ms)
+        else:
+            period = _ratio_period(n1, x1, n0, x0, rho0, self._ms)
         self._loglik = [a + b for a, b in zip(self._loglik, period, strict=True)]
 
     @property
@@ -132,6 +198,7 @@ class RateTest:
 
     limit: float
     alternatives: Sequence[float] = DEFAULT_ALTERNATIVES
+    weights: Sequence[float] | None = None
     _loglik: list[float] = field(init=False, repr=False)
     _prior: tuple[tuple[float, float], ...] = field(init=False, repr=False)
     n: float = field(init=False, default=0.0)
@@ -140,7 +207,8 @@ class RateTest:
     def __post_init__(self) -> None:
         if not 0 < self.limit < 1:
             raise ValueError("limit must be in (0, 1)")
-        self._prior = _prior(self.alternatives)
+        weights = self.weights if self.weights is not None else _default_weights(self.alternatives)
+        self._prior = _prior(self.alternatives, weights)
         self._loglik = [0.0] * len(self._prior)
 
     def update(self, n: float, x: float) -> None:
