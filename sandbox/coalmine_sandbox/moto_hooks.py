@@ -143,6 +143,10 @@ class MotoHooks:
     def function_spec(self, function_name: str, qualifier: str) -> FunctionSpec:
         return spec_of(self.backend().get_function(function_name, qualifier))
 
+    def reserved_concurrency(self, function_name: str) -> int | None:
+        reserved = self.backend().get_function(function_name).reserved_concurrency
+        return None if reserved is None else int(reserved)
+
     def sim_now(self) -> datetime:
         return self.clock.now() + self.runtime.current_offset()
 

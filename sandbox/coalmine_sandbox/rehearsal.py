@@ -32,17 +32,22 @@ Emit = Callable[[str], None]
 
 @dataclass
 class _MinuteCounts:
-    """Per-version invocations and errors of the current simulated minute (progress only)."""
+    """Per-version requests, errors and throttles of the current simulated minute (progress
+    only)."""
 
     counts: dict[str, list[int]] = field(default_factory=dict)
 
-    def add(self, version: str, error: bool) -> None:
-        pair = self.counts.setdefault(version, [0, 0])
-        pair[0] += 1
-        pair[1] += int(error)
+    def add(self, version: str, error: bool, throttled: bool = False) -> None:
+        row = self.counts.setdefault(version, [0, 0, 0])
+        row[0] += 1
+        row[1] += int(error and not throttled)
+        row[2] += int(throttled)
 
     def line(self) -> str:
-        parts = [f"v{v}: {n} req, {e} err" for v, (n, e) in sorted(self.counts.items())]
+        parts = [
+            f"v{v}: {n} req, {e} err" + (f", {t} throttled" if t else "")
+            for v, (n, e, t) in sorted(self.counts.items())
+        ]
         self.counts.clear()
         return " | ".join(parts) or "no requests"
 
@@ -76,7 +81,7 @@ def rehearse(
                 sample.send(sb, event)
                 return
             result = sb.runtime.invoke_alias(sample.function_name, sample.alias, event)
-            minute.add(result.executed_version, result.error)
+            minute.add(result.executed_version, result.error, result.throttled)
 
         if sample.asynchronous and sb.async_lambda is not None:
             sb.async_lambda.listeners.append(lambda a: minute.add(a.executed_version, a.error))
@@ -182,6 +187,11 @@ def _publish(sb: Sandbox, sample: Sample, scenario: Scenario) -> tuple[str, str]
     )
     candidate_env = {**scenario.candidate.environment(), "SAMPLE_RELEASE": "candidate"}
     candidate = sb.publish_version(sample.function_name, candidate_env)
+    if scenario.reserved_concurrency is not None:
+        lam.put_function_concurrency(
+            FunctionName=sample.function_name,
+            ReservedConcurrentExecutions=scenario.reserved_concurrency,
+        )
     return baseline, candidate
 
 

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from . import process_hooks
 from .codeload import LOADER, CodePackage
+from .concurrency import Concurrency
 from .process_hooks import InvocationState
 from .routing import pick_version
 
@@ -60,6 +61,7 @@ class Invocation:
     duration_ms: float
     request_id: str = ""
     logs: str = ""
+    throttled: bool = False  # refused for concurrency: the handler did not run
 
 
 class LambdaView(Protocol):
@@ -68,6 +70,8 @@ class LambdaView(Protocol):
     def alias_routing(self, function_name: str, alias: str) -> tuple[str, dict[str, float]]: ...
 
     def function_spec(self, function_name: str, qualifier: str) -> FunctionSpec: ...
+
+    def reserved_concurrency(self, function_name: str) -> int | None: ...
 
 
 class MetricSink(Protocol):
@@ -104,6 +108,7 @@ class Runtime:
     code_dirs: dict[str, Path] = field(default_factory=dict)  # CodeSha256 -> template dir
     view: LambdaView | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock)
+    concurrency: Concurrency = field(default_factory=Concurrency)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -114,14 +119,37 @@ class Runtime:
     def invoke_alias(
         self, function_name: str, alias: str, event: Any, *, start: datetime | None = None
     ) -> Invocation:
-        """Invoke through an alias the way API Gateway / S3 reach Lambda (weights honoured)."""
+        """Invoke through an alias the way API Gateway reaches Lambda (weights honoured; a
+        request over the function's reserved concurrency is throttled, concurrency.py)."""
         if self.view is None:
             raise RuntimeError("Runtime is not attached to a Sandbox")
         with self._lock:
             primary, weights = self.view.alias_routing(function_name, alias)
             version = pick_version(primary, weights, self.rng.random()) if weights else primary
             spec = self.view.function_spec(function_name, version)
-            return self.invoke(spec, event, alias=alias, start=start)
+            start = start or self.now()
+            at = start.timestamp()
+            if not self.concurrency.admits(
+                function_name, at, self.view.reserved_concurrency(function_name)
+            ):
+                return self._throttled(spec, alias, start)
+            result = self.invoke(spec, event, alias=alias, start=start)
+            self.concurrency.occupy(function_name, at, result.duration_ms)
+            return result
+
+    def _throttled(self, spec: FunctionSpec, alias: str, start: datetime) -> Invocation:
+        if self.metrics is not None:
+            self.metrics.record_invocation(
+                function_name=spec.function_name,
+                alias=alias,
+                executed_version=spec.version,
+                start=start,
+                duration_ms=0.0,
+                error=False,
+                throttled=True,
+            )
+        payload = {"errorType": "TooManyRequestsException", "errorMessage": "Rate Exceeded."}
+        return Invocation(spec.version, payload, True, 0.0, throttled=True)
 
     def pick(self, primary: str, weights: Mapping[str, float]) -> str:
         with self._lock:

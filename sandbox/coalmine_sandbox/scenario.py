@@ -71,6 +71,9 @@ class Scenario(_Model):
     candidate: Behaviour = Field(default_factory=Behaviour)
     deployment: dict[str, Any] = Field(default_factory=dict)
     warmup_seconds: int = Field(default=120, ge=0, le=3600)
+    # the function's reserved concurrency (PutFunctionConcurrency) during the rehearsal: requests
+    # beyond it are throttled (sync traffic only; concurrency.py)
+    reserved_concurrency: int | None = Field(default=None, ge=0, le=1000)
     # default 60 s; for async samples (unset) the sample's own, long enough for the retries
     drain_seconds: int = Field(default=60, ge=0, le=3600)
     expect: Expect | None = None

@@ -19,6 +19,8 @@ NAMES = [
     "errors-5x",
     "latency-3x",
     "max-error-rate",
+    "latency-limit",
+    "throttles",
     "alarms",
     "a-a-healthy",
     "low-traffic",
@@ -52,6 +54,8 @@ def _gate(tick: dict[str, Any], name: str) -> dict[str, Any]:
         ("errors-5x", "errors"),
         ("latency-3x", "latency"),
         ("max-error-rate", "error-rate-limit"),
+        ("latency-limit", "latency-limit"),
+        ("throttles", "throttles"),
         ("alarms", "alarms"),
     ],
 )
@@ -75,6 +79,18 @@ def test_the_comparison_gate_records_its_evidence(rehearsed: dict[str, dict[str,
     # 1 / (1% x 9/10): the errors gate's share of the false-rollback rate beside latency's
     assert evidence["eValue"] >= evidence["rejectAt"] == pytest.approx(111.111)
     assert evidence["newInvocations"] > 0 < evidence["oldInvocations"]
+
+
+def test_throttles_are_counted_for_the_version_that_was_throttled(
+    rehearsed: dict[str, dict[str, Any]],
+) -> None:
+    # Given a reserved concurrency of 2 and a new version that holds an environment for 1.5 s
+    last = _ticks(rehearsed["throttles"])[-1]
+    evidence = _gate(last, "throttles")["evidence"]
+    # Then the new version's requests were refused by Lambda, and counted against it
+    assert evidence["newThrottles"] > evidence["maxThrottles"] == 5
+    # while errors stay errors: a throttled request is not an invocation
+    assert _gate(last, "errors")["evidence"]["newErrors"] == 0
 
 
 def test_a_healthy_version_passes_every_gate(rehearsed: dict[str, dict[str, Any]]) -> None:

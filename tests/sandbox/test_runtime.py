@@ -115,3 +115,64 @@ def test_invocations_are_recorded_and_served_as_percentiles(
     )["MetricDataResults"][0]
     assert len(result["Values"]) == 1
     assert 890 <= result["Values"][0] <= 960
+
+
+def test_requests_beyond_reserved_concurrency_are_throttled(
+    bare: Sandbox, make_function: Any
+) -> None:
+    make_function(bare, "sleeper", SLEEPER, "sleeper.handler")
+    lam = bare.client("lambda")
+    lam.publish_version(FunctionName="sleeper")
+    lam.create_alias(FunctionName="sleeper", Name="live", FunctionVersion="1")
+    lam.put_function_concurrency(FunctionName="sleeper", ReservedConcurrentExecutions=1)
+    start = bare.clock.now()
+    # When a 2-s request holds the one environment and a second arrives 1 s later
+    first = bare.runtime.invoke_alias("sleeper", "live", {"sleep": 2}, start=start)
+    second = bare.runtime.invoke_alias(
+        "sleeper", "live", {"sleep": 0}, start=start + timedelta(seconds=1)
+    )
+    # and a third once the first has finished
+    third = bare.runtime.invoke_alias(
+        "sleeper", "live", {"sleep": 0}, start=start + timedelta(seconds=2.5)
+    )
+    # Then only the second is throttled, with Lambda's error, and the handler did not run for it
+    assert (first.throttled, second.throttled, third.throttled) == (False, True, False)
+    assert second.error
+    assert second.payload["errorType"] == "TooManyRequestsException"
+    assert second.duration_ms == 0
+    # and it is a Throttles datapoint of the version it was routed to, not an invocation
+    bare.clock.advance(120)
+    dims = [
+        {"Name": "FunctionName", "Value": "sleeper"},
+        {"Name": "Resource", "Value": "sleeper:live"},
+        {"Name": "ExecutedVersion", "Value": "1"},
+    ]
+    cw = bare.client("cloudwatch")
+
+    def total(metric: str) -> float:
+        points = cw.get_metric_statistics(
+            Namespace="AWS/Lambda",
+            MetricName=metric,
+            Dimensions=dims,
+            StartTime=start - timedelta(minutes=1),
+            EndTime=start + timedelta(minutes=2),
+            Period=60,
+            Statistics=["Sum"],
+        )["Datapoints"]
+        return sum(p["Sum"] for p in points)
+
+    assert total("Throttles") == 1
+    assert total("Invocations") == 2
+
+
+def test_without_reserved_concurrency_nothing_is_throttled(
+    bare: Sandbox, make_function: Any
+) -> None:
+    make_function(bare, "sleeper", SLEEPER, "sleeper.handler")
+    bare.client("lambda").publish_version(FunctionName="sleeper")
+    bare.client("lambda").create_alias(FunctionName="sleeper", Name="live", FunctionVersion="1")
+    start = bare.clock.now()
+    results = [
+        bare.runtime.invoke_alias("sleeper", "live", {"sleep": 5}, start=start) for _ in range(50)
+    ]
+    assert not any(r.throttled for r in results)
