@@ -29,21 +29,37 @@ def describe_state_exit(state: str, output: dict[str, Any]) -> str | None:
         )
     if state == "PublishVersion":
         return f"new version {output.get('toVersion')} ready"
+    if state in {"ShiftTraffic", "Promote"} and output.get("action") == "ROLLBACK":  # a hook
+        if output.get("outcome") == "PROMOTED":
+            return f"100% -> v{output.get('toVersion')}, then {output.get('reason')}"
+        return f"not {'shifted' if state == 'ShiftTraffic' else 'promoted'}: {output.get('reason')}"
     if state == "ShiftTraffic":
         total = len(plan.get("steps", []))
         return (
             f"step {output.get('stepIndex', 0) + 1}/{total}: {_pct(output.get('weight', 0))} "
             f"-> v{output.get('toVersion')}, bake {output.get('bake', {}).get('bakeSeconds')} s"
+            + (_hooks(output, "pre-traffic-hook") if output.get("stepIndex") == 0 else "")
         )
     if state == "Analyze" and steps and steps[-1].get("ticks"):
         tick = steps[-1]["ticks"][-1]
         gates = ", ".join(f"{g['gate']} {g['verdict']}" for g in tick.get("gates", []))
         return f"analysis at {tick['elapsedSeconds']} s: {tick['verdict']} ({gates})"
     if state == "Promote":
-        return f"promoted: 100% -> v{output.get('toVersion')}"
+        gates = ["post-traffic-hook"] + ([] if plan.get("steps") else ["pre-traffic-hook"])
+        return f"promoted: 100% -> v{output.get('toVersion')}" + _hooks(output, *gates)
     if state == "Rollback":
         return f"rolled back to v{output.get('fromVersion')}: {output.get('reason')}"
     return None
+
+
+def _hooks(output: dict[str, Any], *gates: str) -> str:
+    """`` (pre-traffic hook brand-api-smoke PASS)`` for the hooks that ran in this state."""
+    ran = [
+        f"{h['gate'].removesuffix('-hook')} hook {h['evidence'].get('function')} {h['verdict']}"
+        for h in output.get("hooks") or []
+        if h.get("gate") in gates
+    ]
+    return f" ({', '.join(ran)})" if ran else ""
 
 
 @dataclass

@@ -298,6 +298,8 @@ def _result(
         "stateTransitions": count_state_transitions(events),
         "invocations": _invocations(sb, sample, versions, first),
         "steps": document.get("steps", []),
+        "hooks": document.get("hooks", []),
+        "asyncTarget": document.get("asyncTarget"),
         "wallSeconds": round(time.perf_counter() - began, 2),
         "simulatedSeconds": round((sb.clock.now() - first).total_seconds(), 1),
         "executionArn": description["executionArn"],

@@ -159,3 +159,4 @@ def world() -> Iterator[World]:
 def _clear_client_caches() -> None:
     for adapter in (lambda_api, cloudwatch, locks_table, stepfunctions):
         adapter.default_client.cache_clear()
+    lambda_api.invoke_client.cache_clear()

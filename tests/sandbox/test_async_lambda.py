@@ -165,3 +165,54 @@ def test_the_async_metrics_are_emitted(sb: Sandbox) -> None:
     assert stat("AsyncEventsDropped", "Sum") == 1
     assert stat("AsyncEventAge", "SampleCount") == 4  # 1 + 3 attempts
     assert stat("AsyncEventAge", "Maximum") >= 180_000  # the third attempt, 3 minutes old
+
+
+def test_event_invoke_configs_are_kept_per_qualifier(sb: Sandbox) -> None:
+    # AWS keeps one config per function, version or alias (moto: one per function, and Get
+    # answers the first one put whatever the qualifier); SAM put this one on the alias
+    lam = sb.client("lambda")
+    alias = lam.get_function_event_invoke_config(FunctionName=FUNCTION, Qualifier="prod")
+    assert alias["FunctionArn"].endswith(f":function:{FUNCTION}:prod")
+    assert (alias["MaximumRetryAttempts"], alias["MaximumEventAgeInSeconds"]) == (2, 3600)
+    with pytest.raises(lam.exceptions.ResourceNotFoundException, match="EventInvokeConfig"):
+        lam.get_function_event_invoke_config(FunctionName=FUNCTION)  # $LATEST has none
+    lam.put_function_event_invoke_config(FunctionName=FUNCTION, MaximumRetryAttempts=0)
+    try:
+        # the unqualified config is $LATEST's: the alias keeps its own
+        again = lam.get_function_event_invoke_config(FunctionName=f"{FUNCTION}:prod")
+        assert again["MaximumRetryAttempts"] == 2
+        listed = lam.list_function_event_invoke_configs(FunctionName=FUNCTION)
+        assert sorted(
+            c["FunctionArn"].rsplit(":", 1)[1] for c in listed["FunctionEventInvokeConfigs"]
+        ) == ["$LATEST", "prod"]
+        # Update changes only the fields it names
+        lam.update_function_event_invoke_config(
+            FunctionName=FUNCTION, Qualifier="prod", MaximumEventAgeInSeconds=1800
+        )
+        updated = lam.get_function_event_invoke_config(FunctionName=FUNCTION, Qualifier="prod")
+        assert (updated["MaximumRetryAttempts"], updated["MaximumEventAgeInSeconds"]) == (2, 1800)
+        assert updated["DestinationConfig"] == alias["DestinationConfig"]
+        with pytest.raises(lam.exceptions.ResourceNotFoundException):
+            lam.get_function_event_invoke_config(FunctionName=FUNCTION, Qualifier="missing")
+    finally:
+        lam.delete_function_event_invoke_config(FunctionName=FUNCTION)
+        lam.update_function_event_invoke_config(
+            FunctionName=FUNCTION, Qualifier="prod", MaximumEventAgeInSeconds=3600
+        )
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.get_function_event_invoke_config(FunctionName=FUNCTION, Qualifier="$LATEST")
+
+
+def test_an_alias_invocation_runs_with_the_aliass_own_config(sb: Sandbox) -> None:
+    lam = sb.client("lambda")
+    lam.put_function_event_invoke_config(FunctionName=FUNCTION, MaximumRetryAttempts=0)
+    try:
+        before = len(sb.async_lambda.attempts) if sb.async_lambda else 0
+        upload(sb, "manifests/poison-config.json", b"[]")  # S3 -> the prod alias
+        sb.settle()
+    finally:
+        lam.delete_function_event_invoke_config(FunctionName=FUNCTION)
+    assert sb.async_lambda is not None
+    assert len(sb.async_lambda.attempts) - before == 3  # the alias's 2 retries, not $LATEST's 0
+    [record] = drain(sb, "AssetsDeadLetterQueue")
+    assert record["requestContext"]["approximateInvokeCount"] == 3

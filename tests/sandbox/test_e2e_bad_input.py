@@ -154,6 +154,17 @@ REFUSED: dict[str, tuple[Any, str, str]] = {
         "InvalidInput",
         "analysis.alarm",
     ),
+    # lifecycle hooks: a function name (optionally :alias or :version), never an ARN
+    "hook an ARN": (
+        _with(analysis={"preTrafficHook": "arn:aws:lambda:us-east-1:123456789012:function:x"}),
+        "InvalidInput",
+        "analysis.preTrafficHook",
+    ),
+    "hook a number": (
+        _with(analysis={"postTrafficHook": 7}),
+        "InvalidInput",
+        "analysis.postTrafficHook",
+    ),
     "unknown strategy field": (
         _with(strategy={"type": "canary", "percent": 10, "intervalMinutes": 1, "bake": 60}),
         "InvalidInput",

@@ -25,6 +25,7 @@ import pytest
 from cfnlint.api import ManualArgs, lint_file
 from samtranslator.yaml_helper import yaml_parse
 
+from coalmine.adapters.lambda_api import INVOKE_TIMEOUT_SECONDS
 from coalmine.models import ExecutionInput
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,6 +47,7 @@ SCOPED_LAMBDA_ACTIONS = {
     "lambda:deletefunction",
     "lambda:getalias",
     "lambda:getfunctionconfiguration",
+    "lambda:getfunctioneventinvokeconfig",
 }
 
 
@@ -315,3 +317,48 @@ def test_outputs_name_what_the_cli_and_the_demo_need() -> None:
         "BrandApiUrl",
         "BrandApiErrorsAlarmName",
     } <= outputs
+
+
+# ----------------------------------------------------------------------------- lifecycle hooks
+def test_orchestrator_may_invoke_only_opted_in_managed_functions() -> None:
+    invoking = {
+        resource: statement
+        for resource, statement in _statements()
+        if "lambda:invokefunction" in {a.lower() for a in _as_list(statement.get("Action", []))}
+    }
+    sample = invoking.pop("BrandApiSmokeFunction")
+
+    # the hooks run in ShiftTraffic and Promote: prefix-scoped and opt-in tagged, like a change
+    assert set(invoking) == {"ShiftTrafficFunction", "PromoteFunction"}
+    for resource, statement in invoking.items():
+        for target in _as_list(statement["Resource"]):
+            assert "${ManagedFunctionPrefix}" in target["Fn::Sub"], resource
+        condition = statement["Condition"]["StringEquals"]
+        assert condition["aws:ResourceTag/coalmine:managed"] == "true", resource
+    # the sample hook may invoke brand-api's versions and nothing else
+    assert _as_list(sample["Resource"]) == [
+        {
+            "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:"
+            "function:${BrandApiFunction}:*"
+        }
+    ]
+
+
+def test_the_sample_hook_is_in_scope_and_answers_in_time() -> None:
+    template = _template()
+    prefix = template["Parameters"]["ManagedFunctionPrefix"]["Default"]
+    resources = template["Resources"]
+    hook = resources["BrandApiSmokeFunction"]["Properties"]
+    handler_module = hook["Handler"].removesuffix(".handler").replace(".", "/") + ".py"
+
+    assert hook["FunctionName"].startswith(prefix)
+    assert hook["Tags"] == {"coalmine:managed": "true"}
+    assert (ROOT / hook["CodeUri"] / handler_module).is_file()
+    assert hook["Environment"]["Variables"]["TARGET_FUNCTION_NAME"] == {"Ref": "BrandApiFunction"}
+    assert hook["Timeout"] < INVOKE_TIMEOUT_SECONDS
+    # ShiftTraffic waits for one hook, Promote for up to two; each Task outlives its function
+    states = json.loads(ASL_PATH.read_text())["States"]
+    for state, hooks in (("ShiftTraffic", 1), ("Promote", 2)):
+        timeout = resources[f"{state}Function"]["Properties"]["Timeout"]
+        assert timeout > hooks * INVOKE_TIMEOUT_SECONDS, state
+        assert states[state]["TimeoutSeconds"] > timeout, state

@@ -128,6 +128,20 @@ def test_a_json_string_is_accepted() -> None:
         (_with(analysis={"alarms": [""]}), "analysis.alarms[0]", "at least 1"),
         (_with(analysis={"intervalSeconds": "often"}), "analysis.intervalSeconds", "integer"),
         (_with(analysis={"intervalSeconds": 5}), "analysis.intervalSeconds", "greater than"),
+        # lifecycle hooks: a function name, optionally :alias or :version; never an ARN
+        (_with(analysis={"preTrafficHook": 7}), "analysis.preTrafficHook", "valid string"),
+        (_with(analysis={"preTrafficHook": ["f"]}), "analysis.preTrafficHook", "valid string"),
+        (_with(analysis={"preTrafficHook": ""}), "analysis.preTrafficHook", "not a Lambda"),
+        (
+            _with(analysis={"postTrafficHook": "arn:aws:lambda:us-east-1:1:function:smoke"}),
+            "analysis.postTrafficHook",
+            "ARNs are not accepted",
+        ),
+        (_with(analysis={"postTrafficHook": "smoke test"}), "analysis.postTrafficHook", "not a"),
+        (_with(analysis={"postTrafficHook": "smoke:a:b"}), "analysis.postTrafficHook", "not a"),
+        (_with(analysis={"postTrafficHook": "smoke:"}), "analysis.postTrafficHook", "not a"),
+        (_with(analysis={"preTrafficHook": "x" * 65}), "analysis.preTrafficHook", "not a"),
+        (_with(analysis={"preTrafficHooks": "smoke"}), "analysis.preTrafficHooks", "extra inputs"),
         # code
         (
             {"functionName": "f", "code": {"s3Bucket": "bkt"}},
@@ -152,3 +166,9 @@ def test_several_problems_report_the_first_and_count_the_rest() -> None:
         parse_request({"functionName": "", "targetVersion": "x", "bogus": 1})
     assert raised.value.field == "functionName"
     assert "(and 2 more problem(s))" in raised.value.problem
+
+
+@pytest.mark.parametrize("hook", ["brand-api-smoke", "smoke:live", "smoke:7", "smoke:$LATEST"])
+def test_a_hook_is_a_function_name_optionally_qualified(hook: str) -> None:
+    parsed = parse_request(_with(analysis={"preTrafficHook": hook, "postTrafficHook": hook}))
+    assert (parsed.analysis.pre_traffic_hook, parsed.analysis.post_traffic_hook) == (hook, hook)

@@ -10,13 +10,14 @@ import json
 from collections.abc import Mapping
 from math import isclose
 
-from coalmine import analysis
+from coalmine import analysis, async_gates, strategies
 from coalmine.exceptions import AliasChangedOutOfBand
 from coalmine.gates import TickAction
 from coalmine.models import (
     Action,
     AliasState,
     AnalysisConfig,
+    AsyncTarget,
     Bake,
     CodeLocation,
     Deployment,
@@ -61,6 +62,35 @@ def prepared(
 def published(deployment: Deployment, to_version: str) -> Deployment:
     action = Action.SHIFT if deployment.plan.steps else Action.PROMOTE
     return deployment.model_copy(update={"to_version": to_version, "action": action})
+
+
+def with_async_target(deployment: Deployment, target: AsyncTarget) -> Deployment:
+    """The alias is invoked asynchronously: record it, and make the last bake before promotion
+    at least the retry window (``async_gates.retry_window_seconds``), so the new version's failed
+    events have had every retry, and their metrics are in, before it can be promoted. If that
+    bake is the one running (found at a tick), it is lengthened too. Idempotent."""
+    window = async_gates.retry_window_seconds(target.maximum_retry_attempts)
+    plan, change = strategies.with_minimum_last_bake(deployment.plan, window)
+    note = deployment.async_target.last_bake if deployment.async_target else None
+    if change is not None:
+        retries = target.maximum_retry_attempts
+        delays = " + ".join(f"{d} s" for d in async_gates.RETRY_DELAYS_SECONDS[:retries])
+        plural = "retry" if retries == 1 else "retries"
+        note = (f"{change}: an async target's last bake covers its retry window ({retries} "
+                f"{plural}: {delays or 'none'}, plus {async_gates.METRICS_LAG_SECONDS} s for "
+                f"their metrics)")  # fmt: skip
+    target = target.model_copy(update={"retry_window_seconds": window, "last_bake": note})
+    d = deployment.model_copy(update={"plan": plan, "async_target": target}, deep=True)
+    if change is None or d.action != Action.BAKE or not d.steps:
+        return d
+    record = d.steps[-1]
+    running_last = record.index == len(plan.steps) - 1 and d.outcome != Outcome.PROMOTED
+    running_post = record.index == POST_PROMOTION_INDEX and not plan.steps
+    if running_last or running_post:
+        bake = plan.steps[-1].bake_seconds if running_last else plan.post_promotion_bake_seconds
+        record.bake_seconds = bake
+        d.bake.bake_seconds = bake
+    return d
 
 
 def next_step_weight(deployment: Deployment) -> float:

@@ -17,6 +17,9 @@ every error name in the ASL exists.
     │                              before any change; the message names the running execution)
     ├── RollbackFailed             the alias could not be put back whole (Cleanup; the message
     │                              carries the exact `aws lambda update-alias` command to finish)
+    ├── InvokeFailed               a synchronous Invoke (a lifecycle hook) got no answer: no such
+    │                              function, not permitted (IAM), or none in time; the hook's
+    │                              gate FAILs with the message (coalmine/hooks.py)
     └── ResourceNotFound           an adapter found no such function/version/alias/alarm; the
                                    caller turns it into InvalidInput or TargetVersionInvalid
 """
@@ -63,6 +66,10 @@ class DeploymentInProgress(CoalmineError):
 
 class RollbackFailed(CoalmineError):
     """The alias could not be restored to one whole version; the message says how to finish."""
+
+
+class InvokeFailed(CoalmineError):
+    """A synchronous Invoke got no answer from the function (missing, not permitted, timed out)."""
 
 
 class ResourceNotFound(CoalmineError):

@@ -9,6 +9,12 @@ wants them to start with a lower-case letter and hold only letters, digits and `
 
 A period is kept when either version has Invocations in it; a metric missing from a period (no
 datapoint) counts as 0 for the sums and as "no datapoint" for the latency statistics.
+
+The same request also asks for the alias's asynchronous queue (``async_queries``, Ids ``a_*``,
+dimensions ``{FunctionName, Resource=function:alias}``: Lambda has no per-version async metrics):
+AsyncEventsReceived (Sum) always -- events arriving tell an async target -- and, for a known
+async target, AsyncEventsDropped, DestinationDeliveryFailures, DeadLetterErrors (Sum) and
+AsyncEventAge (Maximum); ``async_periods`` turns them into ``async_gates.AsyncPeriod``s.
 """
 
 from __future__ import annotations
@@ -17,12 +23,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from coalmine.async_gates import AsyncPeriod
 from coalmine.gates import Period, VersionSample
 from coalmine.gates_config import GatesConfig
 
 PERIOD_SECONDS = 60
 NAMESPACE = "AWS/Lambda"
 _SUMS = {"inv": "Invocations", "err": "Errors", "thr": "Throttles"}
+_ASYNC = {  # Id suffix -> (metric, statistic, AsyncPeriod field)
+    "rcv": ("AsyncEventsReceived", "Sum", "received"),
+    "drp": ("AsyncEventsDropped", "Sum", "dropped"),
+    "age": ("AsyncEventAge", "Maximum", "max_age_ms"),
+    "ddf": ("DestinationDeliveryFailures", "Sum", "delivery_failures"),
+    "dle": ("DeadLetterErrors", "Sum", "dead_letter_errors"),
+}
 
 
 def start_time(step_started: datetime) -> datetime:
@@ -46,6 +60,38 @@ def queries(
         out.append(_query(f"{prefix}_p99", "Duration", dims, "p99"))
         for i, t in enumerate(cfg.latency_thresholds()):
             out.append(_query(f"{prefix}_pr{i}", "Duration", dims, f"PR(:{t:g})"))
+    return out
+
+
+def async_queries(function_name: str, alias: str, *, target: bool) -> list[dict[str, Any]]:
+    """The alias's async queue: AsyncEventsReceived only, or every async metric for a known
+    async ``target``."""
+    dims = [
+        {"Name": "FunctionName", "Value": function_name},
+        {"Name": "Resource", "Value": f"{function_name}:{alias}"},
+    ]
+    keys = list(_ASYNC) if target else ["rcv"]
+    return [_query(f"a_{key}", _ASYNC[key][0], dims, _ASYNC[key][1]) for key in keys]
+
+
+def async_periods(results: Iterable[Mapping[str, Any]]) -> list[AsyncPeriod]:
+    """The ``a_*`` results -> one AsyncPeriod per minute with any async datapoint, oldest first
+    (a missing datapoint: 0 for the sums, None for the age)."""
+    series: dict[str, dict[datetime, float]] = {}
+    for result in results:
+        if not str(result.get("Id", "")).startswith("a_"):
+            continue
+        points = series.setdefault(result["Id"][2:], {})
+        for when, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=True):
+            points[when] = float(value)
+    times = sorted({t for points in series.values() for t in points})
+    out = []
+    for when in times:
+        fields: dict[str, float | None] = {}
+        for key, (_, _, field) in _ASYNC.items():
+            value = series.get(key, {}).get(when)
+            fields[field] = value if value is not None or field == "max_age_ms" else 0.0
+        out.append(AsyncPeriod(at=when, **fields))  # type: ignore[arg-type]
     return out
 
 

@@ -8,6 +8,7 @@ JSON field names are camelCase (the ASL reads ``$.action``, ``$.bake.waitSeconds
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -33,6 +34,20 @@ AliasName = Annotated[
     AfterValidator(_not_a_version_number),
 ]
 VersionNumber = Annotated[str, StringConstraints(min_length=1, max_length=10, pattern=r"^[0-9]+$")]
+_HOOK_FUNCTION = re.compile(r"[A-Za-z0-9_-]{1,64}(:(\$LATEST|[A-Za-z0-9_-]{1,128}))?")
+
+
+def _hook_function(value: str) -> str:
+    if not _HOOK_FUNCTION.fullmatch(value):
+        raise ValueError(
+            f"{value[:80]!r} is not a Lambda function name, optionally with :alias or :version "
+            "(e.g. brand-api-smoke or brand-api-smoke:live); ARNs are not accepted"
+        )
+    return value
+
+
+#: A lifecycle hook (README "Hooks"): a function name, optionally qualified; never an ARN.
+HookFunction = Annotated[str, AfterValidator(_hook_function)]
 
 
 class Model(BaseModel):
@@ -114,6 +129,12 @@ class AnalysisConfig(InputModel, GatesConfig):
     )
     interval_seconds: int = Field(default=60, ge=10, le=3600)
     dry_run: bool = False
+    pre_traffic_hook: HookFunction | None = None  # coalmine/hooks.py
+    post_traffic_hook: HookFunction | None = None
+    # async targets only (coalmine/async_gates.py): the alias's queue, judged at the alias level
+    max_event_age_seconds: int | None = Field(default=None, ge=1, le=21_600)  # None: half max age
+    max_dropped_event_rate: float | None = Field(default=None, gt=0, lt=1)  # None: not judged
+    max_destination_delivery_failures: int | None = Field(default=0, ge=0)  # None: not judged
 
 
 class ExecutionInput(InputModel):
@@ -140,6 +161,22 @@ class Plan(Model):
     steps: list[Step]
     post_promotion_bake_seconds: int = 0
     previous_alias: AliasName | None = None  # blue/green keeps the old version here
+
+
+class AsyncTarget(Model):
+    """The alias is invoked asynchronously: its event invoke config (GetFunctionEventInvokeConfig
+    with the alias as qualifier; ``configured`` False: it has none, Lambda's defaults apply, and
+    Analyze found it by its AsyncEventsReceived), and what coalmine derived from it: how long a
+    failed event can keep being retried (``retry_window_seconds``) and how the last bake was
+    lengthened to cover it (``last_bake``; None if it already did)."""
+
+    maximum_retry_attempts: int = Field(default=2, ge=0, le=2)
+    maximum_event_age_in_seconds: int = Field(default=21_600, ge=60, le=21_600)
+    on_success: str | None = None  # destination ARN
+    on_failure: str | None = None
+    configured: bool = True
+    retry_window_seconds: int = 0
+    last_bake: str | None = None
 
 
 # ----------------------------------------------------------------------------- state
@@ -241,7 +278,9 @@ class Deployment(Model):
     outcome: Outcome = Outcome.IN_PROGRESS
     reason: str | None = None
     steps: list[StepRecord] = Field(default_factory=list)
+    hooks: list[GateResult] = Field(default_factory=list)  # each lifecycle hook run, in order
     error: ErrorInfo | None = None
+    async_target: AsyncTarget | None = None  # set once the alias is known to be invoked async
 
 
 class PrepareEvent(Model):

@@ -98,6 +98,29 @@ def explicit_steps(spec: StepsStrategy) -> Plan:
     return Plan(strategy="steps", steps=steps, post_promotion_bake_seconds=post_bake)
 
 
+def with_minimum_last_bake(plan: Plan, minimum_seconds: int) -> tuple[Plan, str | None]:
+    """The plan with its last bake before promotion (the last step's; a plan without steps: the
+    post-promotion bake) at least ``minimum_seconds``, and what changed (None: nothing did).
+
+    A plan that bakes nowhere (``AllAtOnce``, every bake 0) asked for no analysis: unchanged.
+    """
+    bakes = [s.bake_seconds for s in plan.steps] + [plan.post_promotion_bake_seconds]
+    if not any(bakes):
+        return plan, None
+    if plan.steps:
+        last = plan.steps[-1]
+        if last.bake_seconds >= minimum_seconds:
+            return plan, None
+        steps = [*plan.steps[:-1], last.model_copy(update={"bake_seconds": minimum_seconds})]
+        name = f"step {len(plan.steps)} ({_num(last.weight * 100)}%)"
+        change = f"{name}: bake {last.bake_seconds} s -> {minimum_seconds} s"
+        return plan.model_copy(update={"steps": steps}), change
+    if plan.post_promotion_bake_seconds >= minimum_seconds:
+        return plan, None
+    change = f"post-promotion bake {plan.post_promotion_bake_seconds} s -> {minimum_seconds} s"
+    return plan.model_copy(update={"post_promotion_bake_seconds": minimum_seconds}), change
+
+
 def _from_name(name: str) -> Plan:
     bare = _strip_prefix(name)
     if bare == "AllAtOnce":

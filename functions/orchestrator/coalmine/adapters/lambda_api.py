@@ -7,10 +7,13 @@ Error translation (nothing else is caught):
   ResourceNotFoundException                                   -> ResourceNotFound
   InvalidParameterValueException  -> InvalidInput(code.s3Key) (UpdateFunctionCode: not a zip,
                                      no such object) / CodeShaMismatch (publish)
+Invoke (a lifecycle hook): ResourceNotFoundException, AccessDeniedException and no answer within
+  INVOKE_TIMEOUT_SECONDS -> InvokeFailed; the function's own error is returned, not raised.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +22,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
 
 from coalmine.exceptions import (
     AliasChangedOutOfBand,
@@ -28,11 +31,15 @@ from coalmine.exceptions import (
     CodeShaMismatch,
     FunctionNotReady,
     InvalidInput,
+    InvokeFailed,
     ResourceNotFound,
 )
 from coalmine.models import AliasState
 
 THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException"})
+#: How long coalmine waits for a hook's answer: ShiftTraffic and Promote (Timeout 180 s) may run
+#: two hooks and their own calls (template.yaml); a hook should finish well within it.
+INVOKE_TIMEOUT_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -48,15 +55,39 @@ class FunctionState:
     arn: str = ""
 
 
+@dataclass(frozen=True)
+class Invoked:
+    """What a synchronous Invoke answered: the payload as text, ``FunctionError`` (``Unhandled``
+    when the function raised) and the version that ran."""
+
+    payload: str
+    function_error: str | None = None
+    executed_version: str | None = None
+
+
 @cache
 def default_client() -> Any:
     """The Lambda client the handlers use, created on first use (so tests can mock first)."""
     return boto3.client("lambda", config=Config(retries={"mode": "standard"}))
 
 
+@cache
+def invoke_client() -> Any:
+    """For Invoke: waits INVOKE_TIMEOUT_SECONDS for the answer and never retries by itself (a
+    retry would run the hook again and outlast the handler's timeout); throttling is retried by
+    the state machine (AwsThrottled)."""
+    config = Config(
+        read_timeout=INVOKE_TIMEOUT_SECONDS,
+        connect_timeout=10,
+        retries={"mode": "standard", "total_max_attempts": 1},
+    )
+    return boto3.client("lambda", config=config)
+
+
 class LambdaApi:
     def __init__(self, client: Any | None = None) -> None:
         self.client = client if client is not None else default_client()
+        self._invoker = client  # None: invoke_client(), created on the first invoke
 
     def get_alias(self, function_name: str, alias: str) -> AliasState:
         with _translated(f"alias {function_name}:{alias}"):
@@ -109,6 +140,18 @@ class LambdaApi:
             response = self.client.get_function_configuration(FunctionName=function_name, **kwargs)
         return _function_state(response)
 
+    def event_invoke_config(self, function_name: str, qualifier: str) -> dict[str, Any] | None:
+        """GetFunctionEventInvokeConfig of ``function_name:qualifier`` (the alias's own
+        asynchronous settings), or None if it has none (Lambda's defaults then apply to it)."""
+        try:
+            with _translated(f"event invoke config of {function_name}:{qualifier}"):
+                response = self.client.get_function_event_invoke_config(
+                    FunctionName=function_name, Qualifier=qualifier
+                )
+        except ResourceNotFound:
+            return None
+        return {k: v for k, v in response.items() if k != "ResponseMetadata"}
+
     def list_tags(self, function_name: str) -> dict[str, str]:
         """The function's tags (the opt-in tag lives here)."""
         arn = self.get_function(function_name).arn
@@ -142,6 +185,41 @@ class LambdaApi:
                 f"{published}, not the uploaded artifact's {code_sha256}"
             )
         return str(response["Version"])
+
+    def invoke(self, function: str, payload: Mapping[str, Any]) -> Invoked:
+        """Invoke ``function`` (``name`` or ``name:qualifier``) synchronously with ``payload``.
+
+        A function that raised is an answer (``function_error`` set), not an exception.
+        """
+        name, _, qualifier = function.partition(":")
+        kwargs = {"Qualifier": qualifier} if qualifier else {}
+        try:
+            with _translated(f"function {function}"):
+                response = (self._invoker or invoke_client()).invoke(
+                    FunctionName=name,
+                    InvocationType="RequestResponse",
+                    Payload=json.dumps(payload).encode(),
+                    **kwargs,
+                )
+                body = response["Payload"].read()
+        except ResourceNotFound as error:
+            raise InvokeFailed(f"no Lambda function {function}: {error}") from error
+        except (ReadTimeoutError, ConnectTimeoutError) as error:
+            raise InvokeFailed(
+                f"function {function} did not answer within {INVOKE_TIMEOUT_SECONDS} s"
+            ) from error
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "AccessDeniedException":
+                raise
+            raise InvokeFailed(
+                f"coalmine may not invoke {function}: {error} (it may invoke only functions "
+                "named with its ManagedFunctionPrefix and tagged coalmine:managed=true)"
+            ) from error
+        return Invoked(
+            payload=body.decode("utf-8", errors="replace"),
+            function_error=response.get("FunctionError"),
+            executed_version=response.get("ExecutedVersion"),
+        )
 
 
 def _not_a_deployable_zip(message: str) -> CoalmineError:

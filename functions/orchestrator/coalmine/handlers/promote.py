@@ -1,6 +1,10 @@
 """Promote: the alias wholly on the new version, weights cleared (blue/green: keep the old one
 on the ``previous`` alias first). The promotion is recorded in the alias's lock, so a stop during
-a post-promotion bake leaves the alias on the new version instead of rolling it back."""
+a post-promotion bake leaves the alias on the new version instead of rolling it back.
+
+Hooks (coalmine/hooks.py): with no weighted step before it, the pre-traffic hook runs first (a
+failure changes nothing); the post-traffic hook runs once the alias is on the new version, and
+its failure sends the deployment to Rollback without recording the promotion."""
 
 from __future__ import annotations
 
@@ -9,10 +13,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from coalmine import deployment
+from coalmine import deployment, hooks
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.adapters.locks_table import LockTable
-from coalmine.models import Deployment
+from coalmine.models import Action, Deployment
 from coalmine.observability import count, logger, metrics, tracer
 
 
@@ -23,6 +27,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     current = parse(event=event, model=Deployment)
     logger.set_correlation_id(current.deployment_id)
     result = promote(current, LambdaApi())
+    if result.action == Action.ROLLBACK:
+        logger.warning("not promoted: a hook failed", extra={"reason": result.reason})
+        count("HookFailed", result.function_name)
+        return result.to_json()
     if not LockTable().record(result):
         logger.warning("the alias's lock is no longer this deployment's; promotion not recorded")
     logger.info("promoted", extra={"toVersion": result.to_version, "action": result.action})
@@ -34,8 +42,11 @@ def promote(current: Deployment, lambda_api: LambdaApi) -> Deployment:
     name, to_version = current.function_name, str(current.to_version)
     observed = lambda_api.get_alias(name, current.alias)
     revision = deployment.claim_alias(current, observed, (to_version, {}))
+    checked = hooks.before_traffic(current, lambda_api.invoke)
+    if checked.action == Action.ROLLBACK:
+        return checked
     if current.plan.previous_alias:
         description = f"coalmine {current.deployment_id}: the version before {to_version}"
         lambda_api.put_alias(name, current.plan.previous_alias, current.from_version, description)
     updated = lambda_api.update_alias(name, current.alias, to_version, {}, revision)
-    return deployment.promoted(current, updated.revision_id)
+    return hooks.after_promotion(checked, updated.revision_id, lambda_api.invoke)

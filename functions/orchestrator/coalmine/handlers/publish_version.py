@@ -5,6 +5,10 @@ the state machine retries; a re-run re-uploads the same zip (idempotent) unless 
 already in progress. Before traffic can move, the version is checked against the stable one
 (pre-flight: ready, same role and DLQ config, CodeSha256 as uploaded) and recorded in the
 alias's lock, so Cleanup knows which version to take traffic away from after a stop.
+
+It also reads the alias's event invoke config: an alias with one is invoked asynchronously, so
+the deployment records ``asyncTarget`` and its last bake covers the retry window
+(``deployment.with_async_target``; an async alias without a config is found by Analyze).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from coalmine import deployment, preflight
+from coalmine import async_gates, deployment, preflight
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.adapters.locks_table import LockTable
 from coalmine.exceptions import (
@@ -42,6 +46,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     budget = context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_SECONDS
     lambda_api = LambdaApi()
     result = publish(current, lambda_api, max_wait_seconds=min(MAX_WAIT_SECONDS, budget))
+    result = with_async_config(result, lambda_api)
     check_and_record(result, lambda_api, LockTable())
     logger.info("version to deploy", extra={"toVersion": result.to_version})
     count("VersionPublished", result.function_name)
@@ -73,6 +78,14 @@ def publish(
     if version == current.from_version:
         raise TargetVersionInvalid(f"code is identical to the stable version {version}")
     return deployment.published(current, version)
+
+
+def with_async_config(published: Deployment, lambda_api: LambdaApi) -> Deployment:
+    """The deployment with ``asyncTarget`` if the alias has an event invoke config of its own."""
+    config = lambda_api.event_invoke_config(published.function_name, published.alias)
+    if config is None:
+        return published
+    return deployment.with_async_target(published, async_gates.target_from_config(config))
 
 
 def check_and_record(published: Deployment, lambda_api: LambdaApi, locks: LockTable) -> None:

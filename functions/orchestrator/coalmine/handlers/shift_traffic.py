@@ -1,4 +1,7 @@
-"""ShiftTraffic: UpdateAlias to the next step's weight, never over someone else's change."""
+"""ShiftTraffic: UpdateAlias to the next step's weight, never over someone else's change.
+
+Before the first step, the pre-traffic hook (if any) tests the new version: if it fails, nothing
+is shifted and the deployment goes to Rollback (coalmine/hooks.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +10,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from coalmine import deployment
+from coalmine import deployment, hooks
 from coalmine.adapters.lambda_api import LambdaApi
-from coalmine.models import Deployment
+from coalmine.models import Action, Deployment
 from coalmine.observability import count, logger, metrics, tracer
 
 
@@ -20,6 +23,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     current = parse(event=event, model=Deployment)
     logger.set_correlation_id(current.deployment_id)
     result = shift(current, LambdaApi())
+    if result.action == Action.ROLLBACK:
+        logger.warning("not shifted: the pre-traffic hook failed", extra={"reason": result.reason})
+        count("HookFailed", result.function_name)
+        return result.to_json()
     logger.info("traffic shifted", extra={"weight": result.weight, "step": result.step_index})
     count("StepShifted", result.function_name)
     return result.to_json()
@@ -30,7 +37,10 @@ def shift(current: Deployment, lambda_api: LambdaApi) -> Deployment:
     weights = {to_version: deployment.next_step_weight(current)}
     observed = lambda_api.get_alias(current.function_name, current.alias)
     revision = deployment.claim_alias(current, observed, (current.from_version, weights))
+    checked = hooks.before_traffic(current, lambda_api.invoke)
+    if checked.action == Action.ROLLBACK:
+        return checked
     updated = lambda_api.update_alias(
         current.function_name, current.alias, current.from_version, weights, revision
     )
-    return deployment.shifted(current, updated.revision_id)
+    return deployment.shifted(checked, updated.revision_id)

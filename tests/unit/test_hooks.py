@@ -1,0 +1,230 @@
+"""Lifecycle hooks (pure): the payload, how an answer is judged, and what a result does to the
+deployment (nothing, roll back, or only recorded in a dry run)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from coalmine import deployment, hooks, strategies
+from coalmine.adapters.lambda_api import Invoked
+from coalmine.exceptions import InvokeFailed
+from coalmine.models import Action, AnalysisConfig, Deployment, Outcome, Verdict
+
+HOOK = "brand-api-smoke"
+
+
+def _published(strategy: str = "Canary10Percent5Minutes", **analysis: Any) -> Deployment:
+    config = AnalysisConfig(pre_traffic_hook=HOOK, post_traffic_hook=HOOK, **analysis)
+    plan = strategies.resolve(strategy)
+    d = deployment.prepared("d-1", "brand-api", "prod", "1", "rev-0", plan, config, "2", None)
+    return deployment.published(d, "2")
+
+
+class FakeInvoke:
+    """Answers every invocation with ``answer`` (or raises it) and remembers the calls."""
+
+    def __init__(self, answer: Invoked | Exception) -> None:
+        self.answer = answer
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def __call__(self, function: str, payload: Mapping[str, Any]) -> Invoked:
+        self.calls.append((function, dict(payload)))
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+def _answer(body: Any, function_error: str | None = None) -> Invoked:
+    text = body if isinstance(body, str) else json.dumps(body)
+    return Invoked(payload=text, function_error=function_error, executed_version="$LATEST")
+
+
+PASSED = _answer({"status": "SUCCEEDED"})
+FAILED = _answer({"status": "FAILED", "reason": "GET /brands/acme answered 500"})
+
+
+# ----------------------------------------------------------------------------- payload
+@pytest.mark.parametrize("lifecycle", [hooks.PRE_TRAFFIC, hooks.POST_TRAFFIC])
+def test_the_payload_names_the_version_to_test(lifecycle: hooks.Lifecycle) -> None:
+    assert hooks.payload(_published(), lifecycle) == {
+        "deploymentId": "d-1",
+        "lifecycle": lifecycle,
+        "functionName": "brand-api",
+        "alias": "prod",
+        "fromVersion": "1",
+        "toVersion": "2",
+    }
+
+
+# ----------------------------------------------------------------------------- judging answers
+@pytest.mark.parametrize(
+    ("answer", "verdict", "reason"),
+    [
+        (_answer({"status": "SUCCEEDED"}), Verdict.PASS, "the hook answered SUCCEEDED"),
+        (_answer({"status": "SUCCEEDED", "checked": ["a"]}), Verdict.PASS, "answered SUCCEEDED"),
+        (FAILED, Verdict.FAIL, "GET /brands/acme answered 500"),
+        (_answer({"status": "FAILED"}), Verdict.FAIL, "answered FAILED without a reason"),
+        (_answer({"status": "FAILED", "reason": ""}), Verdict.FAIL, "FAILED without a reason"),
+        (
+            _answer({"errorMessage": "boom", "errorType": "KeyError"}, "Unhandled"),
+            Verdict.FAIL,
+            "the hook raised KeyError: boom",
+        ),
+        (
+            _answer({"status": "SUCCEEDED"}, "Unhandled"),  # an error wins over what it says
+            Verdict.FAIL,
+            "the hook raised an error (Unhandled)",
+        ),
+        (_answer("not json", "Unhandled"), Verdict.FAIL, "raised an error (Unhandled): not json"),
+        (_answer("OK"), Verdict.FAIL, "its answer is not JSON; a hook answers"),
+        (_answer(""), Verdict.FAIL, "its answer is not JSON"),
+        (_answer("null"), Verdict.FAIL, "its answer has no status; a hook answers"),
+        (_answer(["SUCCEEDED"]), Verdict.FAIL, "its answer has no status"),
+        (_answer({"result": "ok"}), Verdict.FAIL, "its answer has no status"),
+        (_answer({"status": "Succeeded"}), Verdict.FAIL, "it answered status 'Succeeded'"),
+        (_answer({"status": True}), Verdict.FAIL, "it answered status True"),
+    ],
+)
+def test_an_answer_is_judged(answer: Invoked, verdict: Verdict, reason: str) -> None:
+    result = hooks.judge(HOOK, hooks.PRE_TRAFFIC, answer)
+
+    assert (result.gate, result.verdict) == ("pre-traffic-hook", verdict)
+    assert reason in result.reason
+    assert result.evidence["function"] == HOOK
+    assert result.evidence["lifecycle"] == "PreTraffic"
+
+
+def test_a_long_answer_is_shortened_in_the_evidence() -> None:
+    answer = _answer({"status": "FAILED", "reason": "x" * 5000})
+
+    result = hooks.judge(HOOK, hooks.POST_TRAFFIC, answer)
+
+    assert result.gate == "post-traffic-hook"
+    assert len(result.reason) == hooks.SHOWN_CHARACTERS
+    assert len(result.evidence["response"]) == hooks.SHOWN_CHARACTERS
+
+
+def test_run_invokes_the_configured_hook_with_the_payload() -> None:
+    invoke = FakeInvoke(PASSED)
+
+    result = hooks.run(_published(), hooks.PRE_TRAFFIC, invoke)
+
+    assert result is not None
+    assert result.verdict == Verdict.PASS
+    assert invoke.calls == [(HOOK, hooks.payload(_published(), hooks.PRE_TRAFFIC))]
+
+
+def test_a_hook_coalmine_cannot_invoke_fails_naming_why() -> None:
+    invoke = FakeInvoke(InvokeFailed("no Lambda function brand-api-smoke: Function not found"))
+
+    result = hooks.run(_published(), hooks.POST_TRAFFIC, invoke)
+
+    assert result is not None
+    assert result.verdict == Verdict.FAIL
+    assert result.reason == "no Lambda function brand-api-smoke: Function not found"
+
+
+def test_no_hook_configured_invokes_nothing() -> None:
+    d = _published().model_copy(update={"analysis": AnalysisConfig()})
+    invoke = FakeInvoke(PASSED)
+
+    assert hooks.run(d, hooks.PRE_TRAFFIC, invoke) is None
+    assert hooks.before_traffic(d, invoke) == d
+    assert hooks.after_promotion(d, "rev-9", invoke) == deployment.promoted(d, "rev-9")
+    assert invoke.calls == []
+
+
+# ----------------------------------------------------------------------------- before traffic
+def test_a_passing_pre_traffic_hook_is_recorded_and_changes_nothing_else() -> None:
+    d = _published()
+
+    checked = hooks.before_traffic(d, FakeInvoke(PASSED))
+
+    assert checked.action == Action.SHIFT
+    assert checked.reason is None
+    [result] = checked.hooks
+    assert (result.gate, result.verdict) == ("pre-traffic-hook", Verdict.PASS)
+    assert result.evidence["enforced"] is True
+
+
+def test_a_failing_pre_traffic_hook_rolls_back_before_any_shift() -> None:
+    d = _published()
+
+    checked = hooks.before_traffic(d, FakeInvoke(FAILED))
+
+    assert (checked.action, checked.step_index, checked.weight) == (Action.ROLLBACK, -1, 0.0)
+    assert checked.reason == (
+        "pre-traffic hook brand-api-smoke failed: GET /brands/acme answered 500"
+    )
+    assert checked.hooks[0].verdict == Verdict.FAIL
+    # Rollback (nothing to undo) ends with that reason
+    rolled = deployment.rolled_back(checked, "rev-0")
+    assert (rolled.outcome, rolled.reason) == (Outcome.ROLLED_BACK, checked.reason)
+
+
+def test_a_dry_run_records_a_failing_pre_traffic_hook_and_goes_on() -> None:
+    d = _published(dry_run=True)
+
+    checked = hooks.before_traffic(d, FakeInvoke(FAILED))
+
+    assert checked.action == Action.SHIFT
+    assert checked.hooks[0].verdict == Verdict.FAIL
+    assert checked.hooks[0].evidence["enforced"] is False
+    assert checked.reason == (
+        "dry run: pre-traffic hook brand-api-smoke would have failed: GET /brands/acme answered 500"
+    )
+
+
+def test_the_pre_traffic_hook_runs_only_before_the_first_shift() -> None:
+    shifted = deployment.shifted(_published(), "rev-1")
+    invoke = FakeInvoke(FAILED)
+
+    assert hooks.before_traffic(shifted, invoke) == shifted
+    assert invoke.calls == []
+
+
+# ----------------------------------------------------------------------------- after promotion
+def test_a_passing_post_traffic_hook_promotes() -> None:
+    d = _published("AllAtOnce")
+
+    done = hooks.after_promotion(d, "rev-9", FakeInvoke(PASSED))
+
+    assert (done.outcome, done.action, done.weight) == (Outcome.PROMOTED, Action.FINISH, 1.0)
+    assert [h.gate for h in done.hooks] == ["post-traffic-hook"]
+
+
+def test_a_failing_post_traffic_hook_sends_the_promoted_alias_to_rollback() -> None:
+    d = _published("AllAtOnce")
+
+    done = hooks.after_promotion(d, "rev-9", FakeInvoke(FAILED))
+
+    # the alias is wholly on the new version (claimable by Rollback), but the action is ROLLBACK
+    assert (done.action, done.weight, done.revision_id) == (Action.ROLLBACK, 1.0, "rev-9")
+    assert deployment.current_routing(done) == ("2", {})
+    assert done.reason == "post-traffic hook brand-api-smoke failed: GET /brands/acme answered 500"
+    rolled = deployment.rolled_back(done, "rev-10")
+    assert (rolled.outcome, rolled.reason) == (Outcome.ROLLED_BACK, done.reason)
+
+
+def test_a_failing_post_traffic_hook_skips_the_post_promotion_bake() -> None:
+    d = _published("AllAtOnce")
+    d.plan.post_promotion_bake_seconds = 600
+
+    done = hooks.after_promotion(d, "rev-9", FakeInvoke(FAILED))
+
+    assert (done.action, done.bake.bake_seconds, done.steps) == (Action.ROLLBACK, 0, [])
+
+
+def test_a_dry_run_promotes_despite_a_failing_post_traffic_hook() -> None:
+    d = _published("AllAtOnce", dry_run=True)
+
+    done = hooks.after_promotion(d, "rev-9", FakeInvoke(FAILED))
+
+    assert (done.outcome, done.action) == (Outcome.PROMOTED, Action.FINISH)
+    assert done.hooks[0].evidence["enforced"] is False
+    assert done.reason is not None
+    assert done.reason.startswith("dry run: post-traffic hook brand-api-smoke would have failed")
