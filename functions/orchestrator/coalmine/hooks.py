@@ -23,9 +23,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from coalmine import deployment
-from coalmine.adapters.lambda_api import Invoked
 from coalmine.exceptions import InvokeFailed
-from coalmine.models import Action, Bake, Deployment, GateResult, Outcome, Verdict
+from coalmine.models import Action, Bake, Deployment, GateResult, Invoked, Outcome, Verdict
 
 Lifecycle = Literal["PreTraffic", "PostTraffic"]
 PRE_TRAFFIC: Lifecycle = "PreTraffic"

@@ -9,6 +9,7 @@ JSON field names are camelCase (the ASL reads ``$.action``, ``$.bake.waitSeconds
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -290,3 +291,28 @@ class PrepareEvent(Model):
     request: Any
     deployment_id: str
     execution_arn: str | None = None  # the holder the deployment lock names (issue 5)
+
+
+# ----------------------------------------------------------------------------- Lambda's answers
+# Plain records the Lambda adapter returns (adapters/lambda_api.py) and the pure modules judge.
+@dataclass(frozen=True)
+class FunctionState:
+    version: str
+    code_sha256: str
+    last_update_status: str | None
+    last_update_status_reason: str | None
+    package_type: str
+    state: str | None = None
+    role: str = ""
+    dead_letter_target: str | None = None  # DeadLetterConfig.TargetArn
+    arn: str = ""
+
+
+@dataclass(frozen=True)
+class Invoked:
+    """What a synchronous Invoke answered: the payload as text, ``FunctionError`` (``Unhandled``
+    when the function raised) and the version that ran."""
+
+    payload: str
+    function_error: str | None = None
+    executed_version: str | None = None

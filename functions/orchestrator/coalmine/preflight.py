@@ -12,8 +12,8 @@
 
 from __future__ import annotations
 
-from coalmine.adapters.lambda_api import FunctionState
 from coalmine.exceptions import InvalidInput
+from coalmine.models import FunctionState
 
 MANAGED_TAG = "coalmine:managed"
 MANAGED_VALUE = "true"

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -34,35 +33,12 @@ from coalmine.exceptions import (
     InvokeFailed,
     ResourceNotFound,
 )
-from coalmine.models import AliasState
+from coalmine.models import AliasState, FunctionState, Invoked
 
 THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException"})
 #: How long coalmine waits for a hook's answer: ShiftTraffic and Promote (Timeout 180 s) may run
 #: two hooks and their own calls (template.yaml); a hook should finish well within it.
 INVOKE_TIMEOUT_SECONDS = 60
-
-
-@dataclass(frozen=True)
-class FunctionState:
-    version: str
-    code_sha256: str
-    last_update_status: str | None
-    last_update_status_reason: str | None
-    package_type: str
-    state: str | None = None
-    role: str = ""
-    dead_letter_target: str | None = None  # DeadLetterConfig.TargetArn
-    arn: str = ""
-
-
-@dataclass(frozen=True)
-class Invoked:
-    """What a synchronous Invoke answered: the payload as text, ``FunctionError`` (``Unhandled``
-    when the function raised) and the version that ran."""
-
-    payload: str
-    function_error: str | None = None
-    executed_version: str | None = None
 
 
 @cache

@@ -1,0 +1,44 @@
+"""The decision modules are pure: importing one loads no AWS SDK (they run in the benchmark and
+the unit tests without boto3, and a decision never hides an AWS call)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ORCHESTRATOR = Path(__file__).resolve().parents[2] / "functions" / "orchestrator"
+PURE = [
+    "analysis",
+    "async_gates",
+    "deployment",
+    "gates",
+    "gates_config",
+    "hooks",
+    "lock",
+    "metric_queries",
+    "models",
+    "preflight",
+    "sequential",
+    "strategies",
+    "validation",
+]
+
+
+@pytest.mark.parametrize("module", PURE)
+def test_a_decision_module_imports_no_aws_sdk(module: str) -> None:
+    code = (
+        f"import sys; import coalmine.{module}; "
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in {'boto3', 'botocore'}); "
+        "print(','.join(loaded))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ORCHESTRATOR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "", f"coalmine.{module} loads {out.stdout.strip()}"
