@@ -6,6 +6,7 @@ from typing import Any
 
 import boto3
 import pytest
+from conftest import zip_of
 
 from coalmine.exceptions import DeploymentInProgress, InvalidInput
 from coalmine.handlers.prepare import handler
@@ -81,6 +82,16 @@ def test_prepare_output_is_the_publish_version_fixture(world: Any, lambda_contex
             "no CloudWatch alarm named nope",
         ),
         ({"analysis": {"intervalSeconds": "x"}}, "analysis.intervalSeconds", "integer"),
+        (
+            {"analysis": {"postTrafficHook": "brand-smoke-typo"}},
+            "analysis.postTrafficHook",
+            "no Lambda function 'brand-smoke-typo'",
+        ),
+        (
+            {"analysis": {"preTrafficHook": "brand-api:staging"}},
+            "analysis.preTrafficHook",
+            "no Lambda function 'brand-api:staging'",
+        ),
     ],
 )
 def test_bad_input_is_refused_and_the_alias_untouched(
@@ -172,3 +183,33 @@ def test_a_function_arn_is_refused_naming_the_field(world: Any, lambda_context: 
         handler(_event(functionName=arn), lambda_context)
     assert raised.value.field == "functionName"
     assert world.lock() is None
+
+
+# ------------------------------------------------------------------ hooks
+def test_a_hook_that_exists_and_is_opted_in_is_accepted(world: Any, lambda_context: Any) -> None:
+    out = handler(
+        _event(analysis={"preTrafficHook": "brand-api:1", "postTrafficHook": "brand-api"}),
+        lambda_context,
+    )
+    assert out["analysis"]["preTrafficHook"] == "brand-api:1"
+    assert world.lock() is not None
+
+
+def test_a_hook_not_opted_in_is_refused_before_anything_moves(
+    world: Any, lambda_context: Any
+) -> None:
+    # Given a hook function without the coalmine:managed tag (coalmine could not invoke it)
+    role = world.lambda_client.get_function_configuration(FunctionName="brand-api")["Role"]
+    world.lambda_client.create_function(
+        FunctionName="brand-untagged-smoke",
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": zip_of("OK = True\n")},
+    )
+    # When it is named as the post-traffic hook, Then Prepare refuses, naming the field
+    with pytest.raises(InvalidInput, match=r"not opted in to coalmine") as raised:
+        handler(_event(analysis={"postTrafficHook": "brand-untagged-smoke"}), lambda_context)
+    assert raised.value.field == "analysis.postTrafficHook"
+    assert world.lock() is None
+    assert world.alias() == {"version": "1", "weights": {}}

@@ -82,6 +82,11 @@ def _whole_on(result: dict[str, Any]) -> str | None:
     return None if alias["additionalVersionWeights"] else alias["functionVersion"]
 
 
+def result_of_healthy_baseline(rehearsed: dict[str, dict[str, Any]]) -> str:
+    """The baseline version every rehearsal of the module starts from (the same sample)."""
+    return rehearsed["healthy"]["fromVersion"]
+
+
 def _hooks(result: dict[str, Any]) -> list[tuple[str, str]]:
     return [(h["gate"], h["verdict"]) for h in result["hooks"]]
 
@@ -148,11 +153,13 @@ def test_a_dry_run_records_failing_hooks_and_promotes(
     assert [h["evidence"]["enforced"] for h in result["hooks"]] == [False, False]
 
 
-def test_a_hook_that_does_not_exist_rolls_back_before_any_traffic(
+def test_a_hook_that_does_not_exist_is_refused_in_prepare(
     rehearsed: dict[str, dict[str, Any]],
 ) -> None:
     result = rehearsed["missing-hook"]
-
-    assert result["outcome"] == "ROLLED_BACK"
-    assert result["reason"].startswith("pre-traffic hook brand-nope failed: no Lambda function")
-    assert result["invocations"][result["toVersion"]]["invocations"] == 0
+    # refused before anything moved: Prepare checks a named hook exists and is opted in
+    assert result["outcome"] == "REJECTED"
+    assert result["reason"].startswith("InvalidInput: analysis.preTrafficHook: no Lambda function")
+    assert result["toVersion"] is None, "nothing was published"
+    assert not result["hooks"], "no hook was invoked"
+    assert _whole_on(result) == result_of_healthy_baseline(rehearsed)

@@ -18,7 +18,7 @@ from coalmine.adapters.lambda_api import AliasState, LambdaApi
 from coalmine.adapters.locks_table import LockTable
 from coalmine.adapters.stepfunctions import StepFunctionsApi
 from coalmine.exceptions import InvalidInput, ResourceNotFound
-from coalmine.models import Deployment, PrepareEvent
+from coalmine.models import AnalysisConfig, Deployment, PrepareEvent
 from coalmine.observability import count, logger, metrics, tracer
 
 
@@ -60,6 +60,7 @@ def prepare(
     if request.target_version is not None:
         _check_target(lambda_api, name, request.target_version, alias.function_version)
     _check_alarms(cloudwatch, request.analysis.alarms)
+    _check_hooks(lambda_api, request.analysis)
     prepared = deployment.prepared(
         deployment_id=event.deployment_id,
         function_name=name,
@@ -118,3 +119,23 @@ def _check_alarms(cloudwatch: CloudWatchApi, alarms: list[str]) -> None:
     missing = sorted(set(alarms) - set(cloudwatch.alarm_states(alarms)))
     if missing:
         raise InvalidInput("analysis.alarms", f"no CloudWatch alarm named {', '.join(missing)}")
+
+
+def _check_hooks(lambda_api: LambdaApi, analysis: AnalysisConfig) -> None:
+    """A named hook must exist and be opted in (coalmine may invoke only tagged functions), so a
+    typo fails here, not after a whole bake when the post-traffic hook is finally due."""
+    for field, hook in (
+        ("analysis.preTrafficHook", analysis.pre_traffic_hook),
+        ("analysis.postTrafficHook", analysis.post_traffic_hook),
+    ):
+        if hook is None:
+            continue
+        name, _, qualifier = hook.partition(":")
+        try:
+            lambda_api.get_function(name, qualifier or None)
+        except ResourceNotFound:
+            raise InvalidInput(field, f"no Lambda function {hook!r}") from None
+        try:
+            preflight.check_opted_in(name, lambda_api.list_tags(name))
+        except InvalidInput as refused:
+            raise InvalidInput(field, refused.problem) from None
