@@ -6,10 +6,17 @@ POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_TRACE_DISABLED, ...) with coalmine's de
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from coalmine.models import Deployment
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "coalmine")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Coalmine")
@@ -23,3 +30,25 @@ def count(name: str, function_name: str) -> None:
     """One EMF count, e.g. ``StepShifted``, ``Promoted``, ``RolledBack``, per deployed function."""
     metrics.add_dimension(name="DeployedFunction", value=function_name)
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+Step = Callable[[Deployment, LambdaContext], Deployment | None]
+
+
+def deployment_step(step: Step) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """A state's handler from ``step(deployment, context)``: the Lambda context in every log line,
+    X-Ray, EMF flushed; the event parsed as the deployment document (pydantic, via Powertools)
+    with its id as the correlation id; the returned document as plain JSON -- or, when the step
+    returns None, its input passed on unchanged. Errors propagate to the state's Retry/Catch."""
+
+    @logger.inject_lambda_context
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics
+    @functools.wraps(step)
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        current = parse(event=event, model=Deployment)
+        logger.set_correlation_id(current.deployment_id)
+        result = step(current, context)
+        return event if result is None else result.to_json()
+
+    return handler

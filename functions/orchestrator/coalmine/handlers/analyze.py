@@ -12,30 +12,24 @@ did not know as one (no event invoke config: Lambda's defaults) becomes one at t
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from coalmine import analysis, async_gates, deployment, gates, metric_queries
 from coalmine.adapters.cloudwatch import CloudWatchApi
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.models import Action, Deployment, GateResult, Outcome
-from coalmine.observability import count, logger, metrics, tracer
+from coalmine.observability import count, deployment_step, logger
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    current = parse(event=event, model=Deployment)
-    logger.set_correlation_id(current.deployment_id)
+@deployment_step
+def handler(current: Deployment, context: LambdaContext) -> Deployment:
     result = analyze(current, LambdaApi(), CloudWatchApi())
     tick = result.steps[-1].ticks[-1]
     logger.info("analysed", extra={"verdict": tick.verdict, "action": result.action})
     if result.action == Action.ROLLBACK:
         count("AnalysisFailed", result.function_name)
-    return result.to_json()
+    return result
 
 
 def analyze(current: Deployment, lambda_api: LambdaApi, cloudwatch: CloudWatchApi) -> Deployment:

@@ -8,34 +8,27 @@ its failure sends the deployment to Rollback without recording the promotion."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from coalmine import deployment, hooks
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.adapters.locks_table import LockTable
 from coalmine.models import Action, Deployment
-from coalmine.observability import count, logger, metrics, tracer
+from coalmine.observability import count, deployment_step, logger
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    current = parse(event=event, model=Deployment)
-    logger.set_correlation_id(current.deployment_id)
+@deployment_step
+def handler(current: Deployment, context: LambdaContext) -> Deployment:
     result = promote(current, LambdaApi())
     if result.action == Action.ROLLBACK:
         logger.warning("not promoted: a hook failed", extra={"reason": result.reason})
         count("HookFailed", result.function_name)
-        return result.to_json()
+        return result
     if not LockTable().record(result):
         logger.warning("the alias's lock is no longer this deployment's; promotion not recorded")
     logger.info("promoted", extra={"toVersion": result.to_version, "action": result.action})
     count("Promoted", result.function_name)
-    return result.to_json()
+    return result
 
 
 def promote(current: Deployment, lambda_api: LambdaApi) -> Deployment:

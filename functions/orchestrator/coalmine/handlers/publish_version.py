@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from coalmine import async_gates, deployment, preflight
@@ -30,19 +28,15 @@ from coalmine.exceptions import (
     TargetVersionInvalid,
 )
 from coalmine.models import Deployment
-from coalmine.observability import count, logger, metrics, tracer
+from coalmine.observability import count, deployment_step, logger
 
 MAX_WAIT_SECONDS = 60.0
 POLL_SECONDS = 2.0
 SAFETY_MARGIN_SECONDS = 15.0
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    current = parse(event=event, model=Deployment)
-    logger.set_correlation_id(current.deployment_id)
+@deployment_step
+def handler(current: Deployment, context: LambdaContext) -> Deployment:
     budget = context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_SECONDS
     lambda_api = LambdaApi()
     result = publish(current, lambda_api, max_wait_seconds=min(MAX_WAIT_SECONDS, budget))
@@ -50,7 +44,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     check_and_record(result, lambda_api, LockTable())
     logger.info("version to deploy", extra={"toVersion": result.to_version})
     count("VersionPublished", result.function_name)
-    return result.to_json()
+    return result
 
 
 def publish(

@@ -3,27 +3,20 @@ else's change (AliasChangedOutOfBand then, and the alias is left as they set it)
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from coalmine import deployment
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.models import Deployment
-from coalmine.observability import count, logger, metrics, tracer
+from coalmine.observability import count, deployment_step, logger
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    current = parse(event=event, model=Deployment)
-    logger.set_correlation_id(current.deployment_id)
+@deployment_step
+def handler(current: Deployment, context: LambdaContext) -> Deployment:
     result = roll_back(current, LambdaApi())
     logger.warning("rolled back", extra={"reason": result.reason})
     count("RolledBack", result.function_name)
-    return result.to_json()
+    return result
 
 
 def roll_back(current: Deployment, lambda_api: LambdaApi) -> Deployment:

@@ -5,31 +5,24 @@ is shifted and the deployment goes to Rollback (coalmine/hooks.py)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from coalmine import deployment, hooks
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.models import Action, Deployment
-from coalmine.observability import count, logger, metrics, tracer
+from coalmine.observability import count, deployment_step, logger
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    current = parse(event=event, model=Deployment)
-    logger.set_correlation_id(current.deployment_id)
+@deployment_step
+def handler(current: Deployment, context: LambdaContext) -> Deployment:
     result = shift(current, LambdaApi())
     if result.action == Action.ROLLBACK:
         logger.warning("not shifted: the pre-traffic hook failed", extra={"reason": result.reason})
         count("HookFailed", result.function_name)
-        return result.to_json()
+        return result
     logger.info("traffic shifted", extra={"weight": result.weight, "step": result.step_index})
     count("StepShifted", result.function_name)
-    return result.to_json()
+    return result
 
 
 def shift(current: Deployment, lambda_api: LambdaApi) -> Deployment:
