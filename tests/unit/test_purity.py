@@ -17,6 +17,7 @@ PURE = [
     "gates",
     "gates_config",
     "hooks",
+    "judging",
     "lock",
     "metric_queries",
     "models",

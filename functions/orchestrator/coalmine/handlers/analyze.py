@@ -5,8 +5,8 @@ metric gates judge them (gates.py), plus the user's alarms. The alias is checked
 a split someone else has changed would judge the wrong thing.
 
 The same call reads the alias's asynchronous queue: for an async target (``asyncTarget``) the
-async gates judge it too (async_gates.py); an alias receiving async events that PublishVersion
-did not know as one (no event invoke config: Lambda's defaults) becomes one at this tick.
+async gates judge it too; an alias receiving async events that PublishVersion did not know as one
+(no event invoke config: Lambda's defaults) becomes one at this tick (judging.py).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from coalmine import analysis, async_gates, deployment, gates, metric_queries
+from coalmine import analysis, deployment, judging, metric_queries
 from coalmine.adapters.cloudwatch import CloudWatchApi
 from coalmine.adapters.lambda_api import LambdaApi
-from coalmine.models import Action, Deployment, GateResult, Outcome
+from coalmine.models import Action, Deployment, GateResult
 from coalmine.observability import count, deployment_step, logger
 
 
@@ -43,29 +43,13 @@ def analyze(current: Deployment, lambda_api: LambdaApi, cloudwatch: CloudWatchAp
 def metric_gates(
     current: Deployment, cloudwatch: CloudWatchApi
 ) -> tuple[Deployment, list[GateResult], float]:
-    """(the deployment, with ``asyncTarget`` if found now; the metric gates -- and the async
-    ones for an async target -- on this step's counts so far; the new version's invocations),
-    all from one GetMetricData request."""
+    """One GetMetricData request, judged (judging.py)."""
     now = datetime.now(UTC)
     since = now - timedelta(seconds=current.bake.elapsed_seconds + current.bake.wait_seconds)
-    versions = {"n": str(current.to_version)}
-    if current.outcome != Outcome.PROMOTED:  # after promotion the old version serves nothing
-        versions["o"] = current.from_version
-    queries = metric_queries.queries(current.function_name, current.alias, versions,
-                                     current.analysis)  # fmt: skip
-    known = current.async_target is not None  # else only AsyncEventsReceived is asked for
-    queries += metric_queries.async_queries(current.function_name, current.alias, target=known)
-    results = cloudwatch.get_metric_data(queries, metric_queries.start_time(since), now)
-    periods = metric_queries.periods(results, current.analysis)
-    queue = metric_queries.async_periods(results)
-    if not known and any(p.received > 0 for p in queue):
-        current = deployment.with_async_target(current, async_gates.target_from_config(None))
-    version_cfg, dropped_alpha = async_gates.split_false_rollback_rate(current.analysis)
-    judged = gates.evaluate(periods, version_cfg)
-    if known and current.async_target is not None:
-        judged += async_gates.evaluate(queue, current.analysis, current.async_target,
-                                       dropped_alpha)  # fmt: skip
-    return current, judged, sum(p.new.invocations for p in periods)
+    results = cloudwatch.get_metric_data(
+        judging.metric_request(current), metric_queries.start_time(since), now
+    )
+    return judging.judge_metrics(current, results)
 
 
 def alarm_gates(current: Deployment, cloudwatch: CloudWatchApi) -> list[GateResult]:
