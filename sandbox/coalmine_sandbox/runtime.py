@@ -138,16 +138,7 @@ class Runtime:
             return result
 
     def _throttled(self, spec: FunctionSpec, alias: str, start: datetime) -> Invocation:
-        if self.metrics is not None:
-            self.metrics.record_invocation(
-                function_name=spec.function_name,
-                alias=alias,
-                executed_version=spec.version,
-                start=start,
-                duration_ms=0.0,
-                error=False,
-                throttled=True,
-            )
+        self._record(spec, alias, start, 0.0, error=False, throttled=True)
         payload = {"errorType": "TooManyRequestsException", "errorMessage": "Rate Exceeded."}
         return Invocation(spec.version, payload, True, 0.0, throttled=True)
 
@@ -199,16 +190,29 @@ class Runtime:
                 calls.pop()
                 process_hooks.pop(state)
                 _restore_environ(saved)
-            if self.metrics is not None:
-                self.metrics.record_invocation(
-                    function_name=spec.function_name,
-                    alias=alias,
-                    executed_version=spec.version,
-                    start=start,
-                    duration_ms=duration,
-                    error=error,
-                )
+            self._record(spec, alias, start, duration, error=error)
             return Invocation(spec.version, payload, error, duration, request_id, state.text())
+
+    def _record(
+        self,
+        spec: FunctionSpec,
+        alias: str | None,
+        start: datetime,
+        duration_ms: float,
+        *,
+        error: bool,
+        throttled: bool = False,
+    ) -> None:
+        if self.metrics is not None:
+            self.metrics.record_invocation(
+                function_name=spec.function_name,
+                alias=alias,
+                executed_version=spec.version,
+                start=start,
+                duration_ms=duration_ms,
+                error=error,
+                throttled=throttled,
+            )
 
     def log_sink(self, function_name: str) -> process_hooks.LogSink:
         sink = self.logs.get(function_name)

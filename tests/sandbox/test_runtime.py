@@ -28,6 +28,15 @@ SLEEPER = {
 }
 
 
+def _sleeper_alias(bare: Sandbox, make_function: Any) -> Any:
+    """The sleeper function, version 1 published, alias ``live`` on it; its Lambda client."""
+    make_function(bare, "sleeper", SLEEPER, "sleeper.handler")
+    lam = bare.client("lambda")
+    lam.publish_version(FunctionName="sleeper")
+    lam.create_alias(FunctionName="sleeper", Name="live", FunctionVersion="1")
+    return lam
+
+
 def test_handler_sleep_adds_simulated_duration_without_sleeping(
     bare: Sandbox, make_function: Any
 ) -> None:
@@ -88,9 +97,7 @@ def test_two_code_versions_of_one_package_coexist(bare: Sandbox, make_function: 
 def test_invocations_are_recorded_and_served_as_percentiles(
     bare: Sandbox, make_function: Any
 ) -> None:
-    make_function(bare, "sleeper", SLEEPER, "sleeper.handler")
-    bare.client("lambda").publish_version(FunctionName="sleeper")
-    bare.client("lambda").create_alias(FunctionName="sleeper", Name="live", FunctionVersion="1")
+    _sleeper_alias(bare, make_function)
     start = bare.clock.now()
     for i in range(100):
         bare.runtime.invoke_alias("sleeper", "live", {"sleep": (i + 1) / 100})
@@ -120,10 +127,7 @@ def test_invocations_are_recorded_and_served_as_percentiles(
 def test_requests_beyond_reserved_concurrency_are_throttled(
     bare: Sandbox, make_function: Any
 ) -> None:
-    make_function(bare, "sleeper", SLEEPER, "sleeper.handler")
-    lam = bare.client("lambda")
-    lam.publish_version(FunctionName="sleeper")
-    lam.create_alias(FunctionName="sleeper", Name="live", FunctionVersion="1")
+    lam = _sleeper_alias(bare, make_function)
     lam.put_function_concurrency(FunctionName="sleeper", ReservedConcurrentExecutions=1)
     start = bare.clock.now()
     # When a 2-s request holds the one environment and a second arrives 1 s later
@@ -168,9 +172,7 @@ def test_requests_beyond_reserved_concurrency_are_throttled(
 def test_without_reserved_concurrency_nothing_is_throttled(
     bare: Sandbox, make_function: Any
 ) -> None:
-    make_function(bare, "sleeper", SLEEPER, "sleeper.handler")
-    bare.client("lambda").publish_version(FunctionName="sleeper")
-    bare.client("lambda").create_alias(FunctionName="sleeper", Name="live", FunctionVersion="1")
+    _sleeper_alias(bare, make_function)
     start = bare.clock.now()
     results = [
         bare.runtime.invoke_alias("sleeper", "live", {"sleep": 5}, start=start) for _ in range(50)
