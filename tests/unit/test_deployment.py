@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from coalmine import deployment, strategies
+from coalmine import deployment, ownership, strategies
 from coalmine.exceptions import AliasChangedOutOfBand
 from coalmine.models import (
     Action,
@@ -249,10 +249,10 @@ def _alias(version: str, weights: dict[str, float], revision: str = "rev-now") -
 )
 def test_claim_alias(observed: AliasState, rollback: bool, ours: bool) -> None:
     if ours:
-        assert deployment.claim_alias(SHIFTED, observed, NEXT, rollback=rollback) == "rev-now"
+        assert ownership.claim_alias(SHIFTED, observed, NEXT, rollback=rollback) == "rev-now"
     else:
         with pytest.raises(AliasChangedOutOfBand, match="changed by someone else"):
-            deployment.claim_alias(SHIFTED, observed, NEXT, rollback=rollback)
+            ownership.claim_alias(SHIFTED, observed, NEXT, rollback=rollback)
 
 
 @pytest.mark.parametrize(
@@ -264,4 +264,4 @@ def test_claim_alias(observed: AliasState, rollback: bool, ours: bool) -> None:
     ],
 )
 def test_current_routing(d: Deployment, expected: tuple) -> None:
-    assert deployment.current_routing(d) == expected
+    assert ownership.current_routing(d) == expected

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from coalmine import deployment, hooks, strategies
+from coalmine import deployment, hooks, ownership, strategies
 from coalmine.adapters.lambda_api import Invoked
 from coalmine.exceptions import InvokeFailed
 from coalmine.models import Action, AnalysisConfig, Deployment, Outcome, Verdict
@@ -204,7 +204,7 @@ def test_a_failing_post_traffic_hook_sends_the_promoted_alias_to_rollback() -> N
 
     # the alias is wholly on the new version (claimable by Rollback), but the action is ROLLBACK
     assert (done.action, done.weight, done.revision_id) == (Action.ROLLBACK, 1.0, "rev-9")
-    assert deployment.current_routing(done) == ("2", {})
+    assert ownership.current_routing(done) == ("2", {})
     assert done.reason == "post-traffic hook brand-api-smoke failed: GET /brands/acme answered 500"
     rolled = deployment.rolled_back(done, "rev-10")
     assert (rolled.outcome, rolled.reason) == (Outcome.ROLLED_BACK, done.reason)

@@ -20,6 +20,7 @@ PURE = [
     "judging",
     "lock",
     "metric_queries",
+    "ownership",
     "models",
     "preflight",
     "sequential",

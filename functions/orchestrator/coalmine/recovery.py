@@ -6,7 +6,7 @@ EventBridge delivers Step Functions' ``Execution Status Change`` event to the Cl
 The alias's lock tells which deployment it was: if this execution still holds it, its recorded
 Deployment document (fromVersion, toVersion, plan, promoted or not) says what coalmine may have
 set on the alias. The alias is then put wholly back on the stable version by the same code and
-the same never-clobber rules as Rollback (``rollback.roll_back`` / ``deployment.claim_alias``):
+the same never-clobber rules as Rollback (``rollback.roll_back`` / ``ownership.claim_alias``):
 an alias someone else changed is left as they set it. A completed promotion is left in place.
 Idempotent: an execution that already rolled back (or released its lock) is a no-op.
 

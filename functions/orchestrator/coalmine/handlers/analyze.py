@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from coalmine import analysis, deployment, judging, metric_queries
+from coalmine import analysis, deployment, judging, metric_queries, ownership
 from coalmine.adapters.cloudwatch import CloudWatchApi
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.models import Action, Deployment, GateResult
@@ -34,7 +34,7 @@ def handler(current: Deployment, context: LambdaContext) -> Deployment:
 
 def analyze(current: Deployment, lambda_api: LambdaApi, cloudwatch: CloudWatchApi) -> Deployment:
     observed = lambda_api.get_alias(current.function_name, current.alias)
-    deployment.claim_alias(current, observed, deployment.current_routing(current))
+    ownership.claim_alias(current, observed, ownership.current_routing(current))
     current, metric_results, new_invocations = metric_gates(current, cloudwatch)
     return deployment.ticked(current, metric_results + alarm_gates(current, cloudwatch),
                              new_invocations)  # fmt: skip

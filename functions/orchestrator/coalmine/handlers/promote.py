@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from coalmine import deployment, hooks
+from coalmine import hooks, ownership
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.adapters.locks_table import LockTable
 from coalmine.models import Action, Deployment
@@ -34,7 +34,7 @@ def handler(current: Deployment, context: LambdaContext) -> Deployment:
 def promote(current: Deployment, lambda_api: LambdaApi) -> Deployment:
     name, to_version = current.function_name, str(current.to_version)
     observed = lambda_api.get_alias(name, current.alias)
-    revision = deployment.claim_alias(current, observed, (to_version, {}))
+    revision = ownership.claim_alias(current, observed, (to_version, {}))
     checked = hooks.before_traffic(current, lambda_api.invoke)
     if checked.action == Action.ROLLBACK:
         return checked

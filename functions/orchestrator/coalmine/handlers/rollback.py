@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from coalmine import deployment
+from coalmine import deployment, ownership
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.models import Deployment
 from coalmine.observability import count, deployment_step, logger
@@ -24,6 +24,6 @@ def roll_back(current: Deployment, lambda_api: LambdaApi) -> Deployment:
     observed = lambda_api.get_alias(name, current.alias)
     if observed.function_version == stable and not observed.weights:
         return deployment.rolled_back(current, observed.revision_id)  # nothing left to undo
-    revision = deployment.claim_alias(current, observed, (stable, {}), rollback=True)
+    revision = ownership.claim_alias(current, observed, (stable, {}), rollback=True)
     updated = lambda_api.update_alias(name, current.alias, stable, {}, revision)
     return deployment.rolled_back(current, updated.revision_id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from coalmine import deployment, hooks
+from coalmine import deployment, hooks, ownership
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.models import Action, Deployment
 from coalmine.observability import count, deployment_step, logger
@@ -29,7 +29,7 @@ def shift(current: Deployment, lambda_api: LambdaApi) -> Deployment:
     to_version = str(current.to_version)
     weights = {to_version: deployment.next_step_weight(current)}
     observed = lambda_api.get_alias(current.function_name, current.alias)
-    revision = deployment.claim_alias(current, observed, (current.from_version, weights))
+    revision = ownership.claim_alias(current, observed, (current.from_version, weights))
     checked = hooks.before_traffic(current, lambda_api.invoke)
     if checked.action == Action.ROLLBACK:
         return checked
