@@ -12,10 +12,11 @@ from typing import Any
 
 import boto3
 import pytest
+import sample_faults as faults
 import time_machine
 from moto import mock_aws
 
-from brand_api import app, cache, faults
+from brand_api import app, cache
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 TABLE = "brands-test"

@@ -362,3 +362,20 @@ def test_the_sample_hook_is_in_scope_and_answers_in_time() -> None:
         timeout = resources[f"{state}Function"]["Properties"]["Timeout"]
         assert timeout > hooks * INVOKE_TIMEOUT_SECONDS, state
         assert states[state]["TimeoutSeconds"] > timeout, state
+
+
+def test_every_function_importing_a_layer_package_has_that_layer() -> None:
+    # The sandbox finds layer packages on the virtualenv path; on AWS only an attached layer is
+    # there. So: a function whose code imports sample_faults must list SampleFaultsLayer.
+    functions = _resources("AWS::Serverless::Function")
+    importing = {
+        name
+        for name, res in functions.items()
+        if any(
+            re.search(r"^(from|import) sample_faults\b", path.read_text(), re.M)
+            for path in (ROOT / res["Properties"]["CodeUri"]).rglob("*.py")
+        )
+    }
+    assert importing == {"BrandApiFunction", "AssetProcessorFunction"}
+    for name in importing:
+        assert {"Ref": "SampleFaultsLayer"} in functions[name]["Properties"]["Layers"], name

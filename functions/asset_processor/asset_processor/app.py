@@ -27,8 +27,9 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from sample_faults import inject, read_knobs
 
-from asset_processor import faults, manifest
+from asset_processor import manifest
 
 RESULTS_TABLE_ENV = "RESULTS_TABLE_NAME"
 IDEMPOTENCY_TABLE_ENV = "IDEMPOTENCY_TABLE_NAME"
@@ -109,7 +110,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(function_version=context.function_version)
     metrics.add_dimension(name="FunctionVersion", value=context.function_version)
     # Knobs are read per request: each published version carries its own environment.
-    faults.inject(faults.read_knobs())
+    inject(read_knobs())
     IDEMPOTENCY.register_lambda_context(context)
     once = idempotent_function(
         data_keyword_argument="upload",

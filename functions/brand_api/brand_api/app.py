@@ -18,8 +18,9 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from sample_faults import inject, read_knobs
 
-from brand_api import cache, faults
+from brand_api import cache
 
 TABLE_NAME_ENV = "TABLE_NAME"
 # The template sets POWERTOOLS_METRICS_NAMESPACE; the fallback keeps a flush from failing when the
@@ -71,7 +72,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(function_version=context.function_version)
     metrics.add_dimension(name="FunctionVersion", value=context.function_version)
     # Knobs are read per request: each published version carries its own environment.
-    faults.inject(faults.read_knobs())
+    inject(read_knobs())
     return app.resolve(event, context)
 
 

@@ -1,4 +1,8 @@
-"""Fault knobs, as in brand-api (a copy: each sample is its own code package, SAM CodeUri).
+"""Fault knobs: make a published version slow or failing on purpose (docs/DESIGN.md).
+
+Shared by both samples (brand-api, brand-asset-processor) as the ``SampleFaultsLayer`` Lambda
+layer (template.yaml); locally the package is installed in the virtualenv, as the dependencies
+layer's packages are.
 
 Both are environment variables of the version, read on every request (the sandbox and the demo
 publish versions with different values):
