@@ -154,14 +154,21 @@ class MotoHooks:
         """Invoke a function (name or ARN, optionally qualified) the way an async event does."""
         name, qualifier = _split_qualifier(function)
         backend = self.backend()
-        alias = None
-        version = qualifier or "$LATEST"
-        if qualifier and qualifier != "$LATEST" and not qualifier.isdigit():
-            found = backend.get_alias(qualifier, name)
-            weights = routing.additional_weights(found.routing_config)
-            version, alias = self.runtime.pick(str(found.function_version), weights), qualifier
+        version, alias = route(backend, self.runtime, name, qualifier)
         spec = spec_of(backend.get_function(name, version))
         return self.runtime.invoke(spec, event, alias=alias)
+
+
+def route(
+    backend: Any, runtime: Runtime, name: str, qualifier: str | None
+) -> tuple[str, str | None]:
+    """(the version that runs, the alias invoked or None) for ``name:qualifier``: an alias's
+    weights pick the version per invocation; a version number or $LATEST runs as named."""
+    if not qualifier or qualifier == "$LATEST" or qualifier.isdigit():
+        return qualifier or "$LATEST", None
+    found = backend.get_alias(qualifier, name)
+    weights = routing.additional_weights(found.routing_config)
+    return runtime.pick(str(found.function_version), weights), qualifier
 
 
 def spec_of(fn: Any) -> FunctionSpec:
@@ -220,12 +227,7 @@ def _backend_invoke(original: Any) -> Any:
         qualifier = named_qualifier or qualifier or getattr(_tls, "qualifier", None)
         if _header(headers, "x-amz-invocation-type") == "Event" and hooks.async_invoker:
             return moto_hooks_async.accept_event(self, hooks, name, qualifier, body)
-        alias = None
-        version = qualifier or "$LATEST"
-        if qualifier and qualifier != "$LATEST" and not qualifier.isdigit():
-            found = self.get_alias(qualifier, name)
-            weights = routing.additional_weights(found.routing_config)
-            version, alias = hooks.runtime.pick(str(found.function_version), weights), qualifier
+        version, alias = route(self, hooks.runtime, name, qualifier)
         fn = self.get_function(name, version)
         if _header(headers, "x-amz-invocation-type") == "DryRun":
             return b""

@@ -247,20 +247,28 @@ def _invocations(
             {"Name": "Resource", "Value": f"{sample.function_name}:{sample.alias}"},
             {"Name": "ExecutedVersion", "Value": version},
         ]
-        counts = {}
-        for metric in ("Invocations", "Errors"):
-            points = cloudwatch.get_metric_statistics(
-                Namespace="AWS/Lambda",
-                MetricName=metric,
-                Dimensions=dimensions,
-                StartTime=start - timedelta(minutes=1),
-                EndTime=end,
-                Period=60,
-                Statistics=["Sum"],
-            )["Datapoints"]
-            counts[metric.lower()] = int(sum(p["Sum"] for p in points))
-        found[version] = counts
+        found[version] = lambda_sums(cloudwatch, dimensions, start - timedelta(minutes=1), end)
     return found
+
+
+def lambda_sums(
+    cloudwatch: Any, dimensions: list[dict[str, str]], start: datetime, end: datetime
+) -> dict[str, int]:
+    """``{"invocations", "errors"}``: the Sums of AWS/Lambda Invocations and Errors under exactly
+    ``dimensions`` between ``start`` and ``end``, read back through GetMetricStatistics."""
+    counts = {}
+    for metric in ("Invocations", "Errors"):
+        points = cloudwatch.get_metric_statistics(
+            Namespace="AWS/Lambda",
+            MetricName=metric,
+            Dimensions=dimensions,
+            StartTime=start,
+            EndTime=end,
+            Period=60,
+            Statistics=["Sum"],
+        )["Datapoints"]
+        counts[metric.lower()] = int(sum(p["Sum"] for p in points))
+    return counts
 
 
 def _result(

@@ -16,7 +16,7 @@ import pytest
 from e2e_helpers import FUNCTION, REPO
 
 from coalmine_sandbox import Sandbox
-from coalmine_sandbox.rehearsal import rehearse
+from coalmine_sandbox.rehearsal import lambda_sums, rehearse
 from coalmine_sandbox.scenario import Scenario, load_scenario
 
 HOOK = "brand-api-smoke"
@@ -26,24 +26,12 @@ PUBLISH_DELAY_SECONDS = 120  # a minute's datapoints are visible a minute after 
 
 def _direct_invocations(sb: Sandbox, version: str) -> dict[str, int]:
     """brand-api:<version> invoked by its version number (the hook), not through the alias."""
-    cloudwatch = sb.client("cloudwatch")
     dimensions = [
         {"Name": "FunctionName", "Value": FUNCTION},
         {"Name": "Resource", "Value": f"{FUNCTION}:{version}"},
     ]
-    counts = {}
-    for metric in ("Invocations", "Errors"):
-        points = cloudwatch.get_metric_statistics(
-            Namespace="AWS/Lambda",
-            MetricName=metric,
-            Dimensions=dimensions,
-            StartTime=sb.clock.now() - timedelta(hours=2),
-            EndTime=sb.clock.now(),
-            Period=60,
-            Statistics=["Sum"],
-        )["Datapoints"]
-        counts[metric.lower()] = int(sum(p["Sum"] for p in points))
-    return counts
+    now = sb.clock.now()
+    return lambda_sums(sb.client("cloudwatch"), dimensions, now - timedelta(hours=2), now)
 
 
 def _rehearse(scenario: Scenario) -> dict[str, Any]:
