@@ -16,7 +16,7 @@ the endings it cannot run (stopped, timed out, failed). A lock whose holder is n
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -111,7 +111,3 @@ def refused(lock_id: str, held: Lock) -> DeploymentInProgress:
         f"{lock_id} is already being deployed by {held.describe()}; wait for it to end or stop "
         f"it (its cleanup puts the alias back and frees the lock), then start again"
     )
-
-
-def recorded(lock: Lock, deployment: Deployment) -> Lock:
-    return replace(lock, deployment=deployment)
