@@ -33,7 +33,13 @@ os.environ.update(ENVIRONMENT)  # before coalmine.observability is first importe
 
 from moto import mock_aws  # noqa: E402
 
-from coalmine.adapters import cloudwatch, lambda_api, locks_table, stepfunctions  # noqa: E402
+from coalmine.adapters import (  # noqa: E402
+    cloudwatch,
+    lambda_api,
+    lambda_invoke,
+    locks_table,
+    stepfunctions,
+)
 from coalmine.observability import metrics  # noqa: E402
 
 FUNCTION = "brand-api"
@@ -159,4 +165,4 @@ def world() -> Iterator[World]:
 def _clear_client_caches() -> None:
     for adapter in (lambda_api, cloudwatch, locks_table, stepfunctions):
         adapter.default_client.cache_clear()
-    lambda_api.invoke_client.cache_clear()
+    lambda_invoke.invoke_client.cache_clear()

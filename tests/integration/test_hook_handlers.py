@@ -1,9 +1,9 @@
 """Lifecycle hooks in ShiftTraffic and Promote against moto: a failing pre-traffic hook leaves the
 alias untouched, a failing post-traffic hook sends a promoted alias to Rollback without recording
-the promotion; and LambdaApi.invoke's error translation.
+the promotion; and LambdaInvoker.invoke's error translation.
 
-moto cannot run a function without Docker, so the hook's answer is faked at LambdaApi.invoke (or
-with a botocore Stubber for the adapter itself); a hook that does not exist is asked of moto.
+moto cannot run a function without Docker, so the hook's answer is faked at LambdaInvoker.invoke
+(or with a botocore Stubber for the adapter itself); a hook that does not exist is asked of moto.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from botocore.exceptions import ReadTimeoutError
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from coalmine.adapters.lambda_api import INVOKE_TIMEOUT_SECONDS, Invoked, LambdaApi
+from coalmine.adapters.lambda_invoke import INVOKE_TIMEOUT_SECONDS, LambdaInvoker
 from coalmine.exceptions import AwsThrottled, InvokeFailed
 from coalmine.handlers import promote, rollback, shift_traffic
+from coalmine.models import Invoked
 from events import load_event
 
 HOOK = "brand-api-smoke"
@@ -30,16 +31,16 @@ FAILED = Invoked(payload='{"status": "FAILED", "reason": "GET /brands/acme answe
 
 
 class HookCalls:
-    """LambdaApi.invoke replaced: answers ``answer``, records (function, payload)."""
+    """LambdaInvoker.invoke replaced: answers ``answer``, records (function, payload)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, answer: Invoked) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
-        def invoke(api: LambdaApi, function: str, payload: Mapping[str, Any]) -> Invoked:
+        def invoke(api: LambdaInvoker, function: str, payload: Mapping[str, Any]) -> Invoked:
             self.calls.append((function, dict(payload)))
             return answer
 
-        monkeypatch.setattr(LambdaApi, "invoke", invoke)
+        monkeypatch.setattr(LambdaInvoker, "invoke", invoke)
 
 
 def _with_hooks(event: dict[str, Any], pre: str | None = None, post: str | None = None) -> Any:
@@ -184,10 +185,10 @@ def test_all_at_once_runs_both_hooks_around_the_cut_over(
     assert out["outcome"] == "PROMOTED"
 
 
-# ----------------------------------------------------------------------------- LambdaApi.invoke
+# ----------------------------------------------------------------------------- LambdaInvoker.invoke
 def _stubbed(
     response: dict[str, Any] | None = None, code: str | None = None
-) -> tuple[LambdaApi, Stubber]:
+) -> tuple[LambdaInvoker, Stubber]:
     client = boto3.client("lambda", region_name="us-east-1")
     stubber = Stubber(client)
     expected = {
@@ -200,7 +201,7 @@ def _stubbed(
         stubber.add_client_error("invoke", code, "nope", expected_params=expected)
     else:
         stubber.add_response("invoke", response or {}, expected_params=expected)
-    return LambdaApi(client), stubber
+    return LambdaInvoker(client), stubber
 
 
 def _body(text: str) -> StreamingBody:
@@ -241,6 +242,6 @@ def test_invoke_gives_up_after_its_timeout() -> None:
         def invoke(self, **kwargs: Any) -> Any:
             raise ReadTimeoutError(endpoint_url="https://lambda.us-east-1.amazonaws.com")
 
-    api = LambdaApi(SlowClient())
+    api = LambdaInvoker(SlowClient())
     with pytest.raises(InvokeFailed, match=f"did not answer within {INVOKE_TIMEOUT_SECONDS} s"):
         api.invoke(HOOK, {})

@@ -13,7 +13,7 @@ FAILs with a reason saying so, and so does a hook coalmine cannot invoke (Invoke
 is a GateResult (gate ``pre-traffic-hook`` / ``post-traffic-hook``) kept in ``Deployment.hooks``.
 A dry run records a FAIL and goes on, as it does for the analysis gates.
 
-No AWS calls here: the handlers pass the invoke function (adapters/lambda_api.LambdaApi.invoke).
+No AWS calls here: the handlers pass the invoke function (adapters/lambda_invoke.py).
 """
 
 from __future__ import annotations

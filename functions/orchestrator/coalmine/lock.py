@@ -16,6 +16,8 @@ the endings it cannot run (stopped, timed out, failed). A lock whose holder is n
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -111,3 +113,23 @@ def refused(lock_id: str, held: Lock) -> DeploymentInProgress:
         f"{lock_id} is already being deployed by {held.describe()}; wait for it to end or stop "
         f"it (its cleanup puts the alias back and frees the lock), then start again"
     )
+
+
+def lost(deployment: Deployment) -> DeploymentInProgress:
+    """The lock ``deployment`` took is no longer its own when it comes to record a version."""
+    return DeploymentInProgress(
+        f"{lock_id(deployment.function_name, deployment.alias)}: deployment "
+        f"{deployment.deployment_id} no longer holds the alias's lock (cleared by hand, or taken "
+        f"over); no traffic was moved"
+    )
+
+
+@contextmanager
+def released_on_error(store: LockStore, held: Lock) -> Iterator[Lock]:
+    """Checks made once ``held`` is ours: if one refuses, the lock is released before the error
+    propagates (Prepare: a weighted alias is refused only after a running holder was named)."""
+    try:
+        yield held
+    except Exception:
+        store.release(held.lock_id, held.deployment_id)
+        raise
