@@ -132,7 +132,9 @@ def recorded(d: Deployment, result: GateResult) -> Deployment:
     return out
 
 
-def _result(lifecycle: Lifecycle, verdict: Verdict, reason: str, evidence: dict) -> GateResult:
+def _result(
+    lifecycle: Lifecycle, verdict: Verdict, reason: str, evidence: dict[str, Any]
+) -> GateResult:
     return GateResult(gate=GATES[lifecycle], verdict=verdict, reason=reason, evidence=evidence)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from botocore.config import Config
@@ -55,7 +55,7 @@ class CloudWatchApi:
         while True:
             with throttling_translated("CloudWatch throttled GetMetricData"):
                 page = self.client.get_metric_data(**kwargs)
-            results.extend(page.get("MetricDataResults", []))
+            results.extend(cast(list[dict[str, Any]], page.get("MetricDataResults", [])))
             token = page.get("NextToken")
             if not token:
                 return results

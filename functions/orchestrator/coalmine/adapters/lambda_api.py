@@ -102,7 +102,7 @@ class LambdaApi:
     def update_code(
         self, function_name: str, bucket: str, key: str, object_version: str | None
     ) -> FunctionState:
-        kwargs = {"S3ObjectVersion": object_version} if object_version else {}
+        kwargs: dict[str, Any] = {"S3ObjectVersion": object_version} if object_version else {}
         source = f"s3://{bucket}/{key}" + (f"?versionId={object_version}" if object_version else "")
         what = f"function {function_name} code {source}"
         with lambda_translated(what, invalid=_not_a_deployable_zip):

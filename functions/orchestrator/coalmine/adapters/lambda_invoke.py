@@ -51,7 +51,7 @@ class LambdaInvoker:
         A function that raised is an answer (``function_error`` set), not an exception.
         """
         name, _, qualifier = function.partition(":")
-        kwargs = {"Qualifier": qualifier} if qualifier else {}
+        kwargs: dict[str, Any] = {"Qualifier": qualifier} if qualifier else {}
         try:
             with lambda_translated(f"function {function}"):
                 response = (self._client or invoke_client()).invoke(
