@@ -24,7 +24,7 @@ ENVIRONMENT = {
     "AWS_SECURITY_TOKEN": "testing",
     "AWS_SESSION_TOKEN": "testing",
     "POWERTOOLS_SERVICE_NAME": "coalmine",
-    "POWERTOOLS_METRICS_NAMESPACE": "Coalmine",
+    "POWERTOOLS_METRICS_NAMESPACE": "coalmine",  # template.yaml's
     "POWERTOOLS_TRACE_DISABLED": "1",
     "POWERTOOLS_DEV": "false",
     "LOCK_TABLE_NAME": "coalmine-deployment-locks",
@@ -33,7 +33,15 @@ os.environ.update(ENVIRONMENT)  # before coalmine.observability is first importe
 
 from moto import mock_aws  # noqa: E402
 
-from coalmine.adapters import cloudwatch, lambda_api, locks_table, stepfunctions  # noqa: E402
+from coalmine.adapters import (  # noqa: E402
+    cloudwatch,
+    lambda_api,
+    lambda_invoke,
+    locks_table,
+    stepfunctions,
+)
+from coalmine.adapters.lambda_api import alias_state  # noqa: E402
+from coalmine.lock import lock_id  # noqa: E402
 from coalmine.observability import metrics  # noqa: E402
 
 FUNCTION = "brand-api"
@@ -60,9 +68,8 @@ class World:
     function: str = FUNCTION
 
     def alias(self, name: str = "prod") -> dict[str, Any]:
-        found = self.lambda_client.get_alias(FunctionName=self.function, Name=name)
-        weights = (found.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
-        return {"version": found["FunctionVersion"], "weights": weights}
+        found = alias_state(self.lambda_client.get_alias(FunctionName=self.function, Name=name))
+        return {"version": found.function_version, "weights": found.weights}
 
     def route(self, version: str, weights: dict[str, float] | None = None) -> None:
         """Someone (a test, or another operator) sets the alias."""
@@ -81,7 +88,7 @@ class World:
         boto3.client("dynamodb").put_item(
             TableName=LOCK_TABLE,
             Item={
-                "lockId": {"S": f"{self.function}:{alias}"},
+                "lockId": {"S": lock_id(self.function, alias)},
                 "deploymentId": {"S": deployment_id},
                 "executionArn": {"S": ""},
                 "startedAt": {"N": "0"},
@@ -90,7 +97,7 @@ class World:
         )
 
     def lock(self, alias: str = "prod") -> dict[str, Any] | None:
-        key = {"lockId": {"S": f"{self.function}:{alias}"}}
+        key = {"lockId": {"S": lock_id(self.function, alias)}}
         return boto3.client("dynamodb").get_item(TableName=LOCK_TABLE, Key=key).get("Item")
 
     def upload(self, key: str, source: str) -> None:
@@ -159,4 +166,4 @@ def world() -> Iterator[World]:
 def _clear_client_caches() -> None:
     for adapter in (lambda_api, cloudwatch, locks_table, stepfunctions):
         adapter.default_client.cache_clear()
-    lambda_api.invoke_client.cache_clear()
+    lambda_invoke.invoke_client.cache_clear()

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -15,27 +13,13 @@ import pytest
 from moto import mock_aws
 
 from asset_processor import app, manifest
+from events import EVENTS, FakeLambdaContext
 
-EVENTS = Path(__file__).resolve().parents[2] / "events"
 BUCKET = "brand-assets-test"
 RESULTS = "asset-results-test"
 IDEMPOTENCY = "asset-idempotency-test"
 # A request that raises flushes no metric: Powertools warns about that, which is expected here.
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
-
-
-@dataclass
-class FakeLambdaContext:
-    function_version: str = "4"
-    function_name: str = "brand-asset-processor"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = (
-        "arn:aws:lambda:us-east-1:123456789012:function:brand-asset-processor:prod"
-    )
-    aws_request_id: str = "5f1c7a3e-0000-4000-8000-000000000002"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
 
 
 @pytest.fixture

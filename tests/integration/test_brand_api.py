@@ -6,8 +6,6 @@ import io
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -17,24 +15,11 @@ import time_machine
 from moto import mock_aws
 
 from brand_api import app, cache
+from events import FakeLambdaContext, load_event
 
-EVENTS = Path(__file__).resolve().parents[2] / "events"
 TABLE = "brands-test"
 # A request that raises flushes no metric: Powertools warns about that, which is expected here.
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
-
-
-@dataclass
-class FakeLambdaContext:
-    function_version: str = "7"
-    function_name: str = "brand-api"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:brand-api:prod"
-    aws_request_id: str = "5f1c7a3e-0000-4000-8000-000000000001"
-
-
-def load_event(name: str) -> dict[str, Any]:
-    return json.loads((EVENTS / f"{name}.json").read_text())
 
 
 def get_event(brand_id: str) -> dict[str, Any]:

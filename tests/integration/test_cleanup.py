@@ -14,6 +14,7 @@ from coalmine import recovery
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.adapters.locks_table import LockTable
 from coalmine.exceptions import RollbackFailed
+from coalmine.handlers import cleanup
 from coalmine.handlers.cleanup import handler
 from coalmine.models import Deployment, Outcome
 from events import load_event
@@ -137,7 +138,7 @@ def test_when_the_alias_cannot_be_restored_the_error_names_the_manual_command(
         change = recovery.ExecutionEnded.model_validate(_ended()).detail
         # Then Cleanup raises (Lambda retries it, then the dead-letter queue's alarm fires)
         with pytest.raises(RollbackFailed) as raised:
-            recovery.clean_up(change, LambdaApi(client), LockTable(LOCK_TABLE))
+            cleanup.clean_up(change, LambdaApi(client), LockTable(LOCK_TABLE))
     assert (
         "aws lambda update-alias --function-name brand-api --name prod --function-version 1 "
         "--routing-config AdditionalVersionWeights={}" in str(raised.value)

@@ -1,27 +1,22 @@
 """Lifecycle hooks in ShiftTraffic and Promote against moto: a failing pre-traffic hook leaves the
 alias untouched, a failing post-traffic hook sends a promoted alias to Rollback without recording
-the promotion; and LambdaApi.invoke's error translation.
+the promotion.
 
-moto cannot run a function without Docker, so the hook's answer is faked at LambdaApi.invoke (or
-with a botocore Stubber for the adapter itself); a hook that does not exist is asked of moto.
+moto cannot run a function without Docker, so the hook's answer is faked at LambdaInvoker.invoke
+(the adapter itself: test_lambda_invoke.py); a hook that does not exist is asked of moto.
 """
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Mapping
 from typing import Any
 
-import boto3
 import pytest
-from botocore.exceptions import ReadTimeoutError
-from botocore.response import StreamingBody
-from botocore.stub import Stubber
 
-from coalmine.adapters.lambda_api import INVOKE_TIMEOUT_SECONDS, Invoked, LambdaApi
-from coalmine.exceptions import AwsThrottled, InvokeFailed
+from coalmine.adapters.lambda_invoke import LambdaInvoker
 from coalmine.handlers import promote, rollback, shift_traffic
+from coalmine.models import Invoked
 from events import load_event
 
 HOOK = "brand-api-smoke"
@@ -30,16 +25,16 @@ FAILED = Invoked(payload='{"status": "FAILED", "reason": "GET /brands/acme answe
 
 
 class HookCalls:
-    """LambdaApi.invoke replaced: answers ``answer``, records (function, payload)."""
+    """LambdaInvoker.invoke replaced: answers ``answer``, records (function, payload)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, answer: Invoked) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
-        def invoke(api: LambdaApi, function: str, payload: Mapping[str, Any]) -> Invoked:
+        def invoke(api: LambdaInvoker, function: str, payload: Mapping[str, Any]) -> Invoked:
             self.calls.append((function, dict(payload)))
             return answer
 
-        monkeypatch.setattr(LambdaApi, "invoke", invoke)
+        monkeypatch.setattr(LambdaInvoker, "invoke", invoke)
 
 
 def _with_hooks(event: dict[str, Any], pre: str | None = None, post: str | None = None) -> Any:
@@ -182,65 +177,3 @@ def test_all_at_once_runs_both_hooks_around_the_cut_over(
     assert world.alias() == {"version": "2", "weights": {}}
     assert [h["gate"] for h in out["hooks"]] == ["pre-traffic-hook", "post-traffic-hook"]
     assert out["outcome"] == "PROMOTED"
-
-
-# ----------------------------------------------------------------------------- LambdaApi.invoke
-def _stubbed(
-    response: dict[str, Any] | None = None, code: str | None = None
-) -> tuple[LambdaApi, Stubber]:
-    client = boto3.client("lambda", region_name="us-east-1")
-    stubber = Stubber(client)
-    expected = {
-        "FunctionName": HOOK,
-        "Qualifier": "live",
-        "InvocationType": "RequestResponse",
-        "Payload": b'{"toVersion": "2"}',
-    }
-    if code is not None:
-        stubber.add_client_error("invoke", code, "nope", expected_params=expected)
-    else:
-        stubber.add_response("invoke", response or {}, expected_params=expected)
-    return LambdaApi(client), stubber
-
-
-def _body(text: str) -> StreamingBody:
-    return StreamingBody(io.BytesIO(text.encode()), len(text.encode()))
-
-
-def test_invoke_returns_the_answer_and_the_function_error() -> None:
-    api, stubber = _stubbed(
-        {
-            "StatusCode": 200,
-            "FunctionError": "Unhandled",
-            "ExecutedVersion": "3",
-            "Payload": _body('{"errorType": "KeyError"}'),
-        }
-    )
-    with stubber:
-        answer = api.invoke(f"{HOOK}:live", {"toVersion": "2"})
-
-    assert answer == Invoked('{"errorType": "KeyError"}', "Unhandled", "3")
-
-
-@pytest.mark.parametrize(
-    ("code", "error", "message"),
-    [
-        ("ResourceNotFoundException", InvokeFailed, "no Lambda function brand-api-smoke:live"),
-        ("AccessDeniedException", InvokeFailed, "tagged coalmine:managed=true"),
-        ("TooManyRequestsException", AwsThrottled, "throttled"),
-    ],
-)
-def test_invoke_translates_aws_errors(code: str, error: type[Exception], message: str) -> None:
-    api, stubber = _stubbed(code=code)
-    with stubber, pytest.raises(error, match=message):
-        api.invoke(f"{HOOK}:live", {"toVersion": "2"})
-
-
-def test_invoke_gives_up_after_its_timeout() -> None:
-    class SlowClient:
-        def invoke(self, **kwargs: Any) -> Any:
-            raise ReadTimeoutError(endpoint_url="https://lambda.us-east-1.amazonaws.com")
-
-    api = LambdaApi(SlowClient())
-    with pytest.raises(InvokeFailed, match=f"did not answer within {INVOKE_TIMEOUT_SECONDS} s"):
-        api.invoke(HOOK, {})

@@ -120,7 +120,7 @@ def test_an_already_weighted_alias_is_refused(world: Any, lambda_context: Any) -
     assert world.alias() == {"version": "1", "weights": {"2": 0.3}}
 
 
-# ------------------------------------------------------------------ issue 5: lock, pre-flight
+# ------------------------------------------------------------------ lock, pre-flight
 def test_prepare_takes_the_alias_lock_and_a_retry_takes_it_again(
     world: Any, lambda_context: Any
 ) -> None:

@@ -102,6 +102,12 @@ def _stubbed(
                     "Description": "coalmine deploy-brand-api-0001",
                 },
             )
+            # then: the alias's event invoke config (none), the new and the stable version
+            stubber.add_client_error(
+                "get_function_event_invoke_config", "ResourceNotFoundException", "no config"
+            )
+            stubber.add_response("get_function_configuration", {"Version": version})
+            stubber.add_response("get_function_configuration", {"Version": "1"})
     stubber.activate()
     return LambdaApi(client), stubber
 

@@ -9,6 +9,7 @@ import pytest
 from botocore.stub import Stubber
 
 from coalmine.adapters.lambda_api import LambdaApi
+from coalmine.adapters.lambda_invoke import LambdaInvoker
 from coalmine.exceptions import AliasChangedOutOfBand, AwsThrottled
 from coalmine.handlers.shift_traffic import handler, shift
 from coalmine.models import Deployment
@@ -92,5 +93,6 @@ def test_aws_errors_on_update_are_translated(code: str, error: type[Exception]) 
                 "RevisionId": "rev-now",
             },
         )
+        current = Deployment.model_validate(load_event("shift-traffic"))
         with pytest.raises(error):
-            shift(Deployment.model_validate(load_event("shift-traffic")), LambdaApi(client))
+            shift(current, LambdaApi(client), LambdaInvoker(client).invoke)

@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 
 from coalmine import deployment, hooks, ownership, strategies
-from coalmine.adapters.lambda_api import Invoked
 from coalmine.exceptions import InvokeFailed
-from coalmine.models import Action, AnalysisConfig, Deployment, Outcome, Verdict
+from coalmine.models import Action, AnalysisConfig, Deployment, Invoked, Outcome, Verdict
 
 HOOK = "brand-api-smoke"
 

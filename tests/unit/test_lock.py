@@ -143,3 +143,32 @@ def test_a_dead_holders_lock_is_taken_over() -> None:
     mine = lock.new_lock(_deployment(), "arn:x:new", NOW)
     assert lock.acquire(store, Statuses({"arn:x:old": "ABORTED"}), mine, NOW) == mine
     assert store.writes == ["take_over"]
+
+
+@dataclass
+class Releases(MemoryStore):
+    released: list[tuple[str, str]] = field(default_factory=list)
+
+    def release(self, lock_id: str, deployment_id: str) -> bool:
+        self.released.append((lock_id, deployment_id))
+        return True
+
+
+def test_a_check_that_refuses_with_the_lock_held_releases_it() -> None:
+    store, mine = Releases(), lock.new_lock(_deployment(), "arn:x:new", NOW)
+    with pytest.raises(DeploymentInProgress), lock.released_on_error(store, mine):
+        raise DeploymentInProgress("refused")
+    assert store.released == [("brand-api:prod", "new")]
+
+
+def test_a_check_that_passes_keeps_the_lock() -> None:
+    store, mine = Releases(), lock.new_lock(_deployment(), "arn:x:new", NOW)
+    with lock.released_on_error(store, mine) as held:
+        assert held == mine
+    assert store.released == []
+
+
+def test_a_lost_lock_names_the_alias_and_the_deployment() -> None:
+    error = lock.lost(_deployment("d-7"))
+    assert isinstance(error, DeploymentInProgress)
+    assert str(error).startswith("brand-api:prod: deployment d-7 no longer holds the alias's lock")

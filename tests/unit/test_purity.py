@@ -23,6 +23,7 @@ PURE = [
     "ownership",
     "models",
     "preflight",
+    "recovery",
     "sequential",
     "strategies",
     "validation",

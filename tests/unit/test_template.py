@@ -25,7 +25,7 @@ import pytest
 from cfnlint.api import ManualArgs, lint_file
 from samtranslator.yaml_helper import yaml_parse
 
-from coalmine.adapters.lambda_api import INVOKE_TIMEOUT_SECONDS
+from coalmine.adapters.lambda_invoke import INVOKE_TIMEOUT_SECONDS
 from coalmine.models import ExecutionInput
 
 ROOT = Path(__file__).resolve().parents[2]

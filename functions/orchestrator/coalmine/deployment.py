@@ -6,9 +6,8 @@ prepared -> published -> shifted (SHIFT/BAKE/PROMOTE) -> ticked -> ... -> promot
 
 from __future__ import annotations
 
-import json
-
 from coalmine import analysis, async_gates, strategies
+from coalmine.exceptions import lambda_error_message
 from coalmine.gates import TickAction
 from coalmine.models import (
     Action,
@@ -218,12 +217,4 @@ def _step_name(record: StepRecord) -> str:
 
 def _cause(cause: str | None) -> str:
     """Lambda's Cause is JSON ``{"errorMessage", "errorType", ...}``; keep just the message."""
-    if not cause:
-        return "(no cause given)"
-    try:
-        parsed = json.loads(cause)
-    except ValueError:
-        return cause
-    if isinstance(parsed, dict) and "errorMessage" in parsed:
-        return str(parsed["errorMessage"])
-    return cause
+    return lambda_error_message(cause) if cause else "(no cause given)"

@@ -22,9 +22,15 @@ every error name in the ASL exists.
     │                              gate FAILs with the message (coalmine/hooks.py)
     └── ResourceNotFound           an adapter found no such function/version/alias/alarm; the
                                    caller turns it into InvalidInput or TargetVersionInvalid
+
+The other way round, an error Lambda reports (a Step Functions ``Cause``, a failed Invoke's
+payload) is JSON ``{"errorType", "errorMessage", ...}``: ``lambda_error_message`` reads it.
 """
 
 from __future__ import annotations
+
+import json
+from dataclasses import dataclass
 
 
 class CoalmineError(Exception):
@@ -80,5 +86,31 @@ class ResourceNotFound(CoalmineError):
         super().__init__(message)
 
 
-#: Error names the ASL may retry as transient; used by the ASL static test.
-TRANSIENT_ERRORS: tuple[str, ...] = ("AwsThrottled", "FunctionNotReady")
+@dataclass(frozen=True)
+class LambdaError:
+    """Lambda's error JSON, as far as it says: ``type`` (errorType) and ``message``
+    (errorMessage), each None when absent."""
+
+    type: str | None
+    message: str | None
+
+
+def parse_lambda_error(text: str) -> LambdaError | None:
+    """``text`` as Lambda's error JSON, or None if it is not one (not JSON, not an object, or
+    with neither ``errorType`` nor ``errorMessage``)."""
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(parsed, dict) or not ({"errorType", "errorMessage"} & parsed.keys()):
+        return None
+    kind = parsed.get("errorType")
+    message = str(parsed["errorMessage"]) if "errorMessage" in parsed else None
+    return LambdaError(type=str(kind) if kind else None, message=message)
+
+
+def lambda_error_message(cause: str) -> str:
+    """The ``errorMessage`` of Lambda's error JSON (a Step Functions ``Cause`` of a Lambda task,
+    a failed Invoke's payload); ``cause`` itself when it carries none."""
+    error = parse_lambda_error(cause)
+    return cause if error is None or error.message is None else error.message

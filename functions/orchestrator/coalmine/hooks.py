@@ -13,7 +13,7 @@ FAILs with a reason saying so, and so does a hook coalmine cannot invoke (Invoke
 is a GateResult (gate ``pre-traffic-hook`` / ``post-traffic-hook``) kept in ``Deployment.hooks``.
 A dry run records a FAIL and goes on, as it does for the analysis gates.
 
-No AWS calls here: the handlers pass the invoke function (adapters/lambda_api.LambdaApi.invoke).
+No AWS calls here: the handlers pass the invoke function (adapters/lambda_invoke.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from coalmine import deployment
-from coalmine.exceptions import InvokeFailed
+from coalmine.exceptions import InvokeFailed, parse_lambda_error
 from coalmine.models import Action, Bake, Deployment, GateResult, Invoked, Outcome, Verdict
 
 Lifecycle = Literal["PreTraffic", "PostTraffic"]
@@ -132,19 +132,18 @@ def recorded(d: Deployment, result: GateResult) -> Deployment:
     return out
 
 
-def _result(lifecycle: Lifecycle, verdict: Verdict, reason: str, evidence: dict) -> GateResult:
+def _result(
+    lifecycle: Lifecycle, verdict: Verdict, reason: str, evidence: dict[str, Any]
+) -> GateResult:
     return GateResult(gate=GATES[lifecycle], verdict=verdict, reason=reason, evidence=evidence)
 
 
 def _error(answer: Invoked) -> str:
     """Lambda's error payload ``{"errorType", "errorMessage", ...}`` as ``Type: message``."""
-    try:
-        parsed = json.loads(answer.payload)
-    except ValueError:
-        parsed = None
-    if isinstance(parsed, dict) and ("errorType" in parsed or "errorMessage" in parsed):
-        kind = parsed.get("errorType") or answer.function_error
-        return _shown(f"{kind}: {parsed.get('errorMessage', '(no message)')}")
+    error = parse_lambda_error(answer.payload)
+    if error is not None:
+        message = "(no message)" if error.message is None else error.message
+        return _shown(f"{error.type or answer.function_error}: {message}")
     return f"an error ({answer.function_error}): {_shown(answer.payload) or '(no payload)'}"
 
 

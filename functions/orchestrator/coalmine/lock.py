@@ -16,7 +16,9 @@ the endings it cannot run (stopped, timed out, failed). A lock whose holder is n
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -113,5 +115,21 @@ def refused(lock_id: str, held: Lock) -> DeploymentInProgress:
     )
 
 
-def recorded(lock: Lock, deployment: Deployment) -> Lock:
-    return replace(lock, deployment=deployment)
+def lost(deployment: Deployment) -> DeploymentInProgress:
+    """The lock ``deployment`` took is no longer its own when it comes to record a version."""
+    return DeploymentInProgress(
+        f"{lock_id(deployment.function_name, deployment.alias)}: deployment "
+        f"{deployment.deployment_id} no longer holds the alias's lock (cleared by hand, or taken "
+        f"over); no traffic was moved"
+    )
+
+
+@contextmanager
+def released_on_error(store: LockStore, held: Lock) -> Iterator[Lock]:
+    """Checks made once ``held`` is ours: if one refuses, the lock is released before the error
+    propagates (Prepare: a weighted alias is refused only after a running holder was named)."""
+    try:
+        yield held
+    except Exception:
+        store.release(held.lock_id, held.deployment_id)
+        raise

@@ -1,4 +1,4 @@
-"""The Logger, Tracer and Metrics every handler shares (service "coalmine", namespace Coalmine).
+"""The Logger, Tracer and Metrics every handler shares (service and namespace "coalmine").
 
 Configured by the Powertools environment variables (POWERTOOLS_SERVICE_NAME,
 POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_TRACE_DISABLED, ...) with coalmine's defaults.
@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from coalmine.models import Deployment
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "coalmine")
-NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Coalmine")
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "coalmine")  # template.yaml's
 
 logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE)

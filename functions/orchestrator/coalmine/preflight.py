@@ -1,10 +1,16 @@
-"""Pre-flight checks before any traffic moves (pure: the handlers read AWS, these judge).
+"""Pre-flight checks before any traffic moves (Prepare's and PublishVersion's): pure judgements,
+and the checks that read AWS through the adapters passed in (no boto3 here).
 
 - the function opts in to being managed: tag ``coalmine:managed = "true"`` (the orchestrator's
   IAM lets it change only functions with that tag, so an untagged one would fail half-way);
-- the version to deploy is ready: ``State`` Active and ``LastUpdateStatus`` Successful;
+  so does every hook it names (coalmine may invoke only tagged functions);
+- the alias exists and points at a published version, wholly (``check_unweighted``: a weighted
+  alias is a deployment in progress or abandoned);
+- the version to deploy exists, is not the stable one, and is ready: ``State`` Active and
+  ``LastUpdateStatus`` Successful;
 - both versions have the same execution role and the same dead-letter config: AWS refuses a
   weighted alias over versions that differ in either;
+- every named alarm exists;
 - (adapters/lambda_api.py) the published version's CodeSha256 is the one UpdateFunctionCode
   reported for the uploaded zip: PublishVersion(CodeSha256=...) refuses a racing upload, and
   the version it answers with must carry that hash.
@@ -12,20 +18,143 @@
 
 from __future__ import annotations
 
-from coalmine.exceptions import InvalidInput
-from coalmine.models import FunctionState
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from typing import Protocol
+
+from coalmine.exceptions import CoalmineError, InvalidInput, ResourceNotFound, TargetVersionInvalid
+from coalmine.models import AliasState, AnalysisConfig, ExecutionInput, FunctionState
 
 MANAGED_TAG = "coalmine:managed"
 MANAGED_VALUE = "true"
 
+#: Turns a problem with the version to deploy into the error its state raises.
+Refuse = Callable[[str], CoalmineError]
+AlarmStates = Callable[[Sequence[str]], Mapping[str, str]]
 
-def check_opted_in(function_name: str, tags: dict[str, str]) -> None:
+
+class LambdaReads(Protocol):
+    """The Lambda reads the checks need (adapters/lambda_api.LambdaApi)."""
+
+    def get_function(self, function_name: str, qualifier: str | None = None) -> FunctionState: ...
+    def get_alias(self, function_name: str, alias: str) -> AliasState: ...
+    def list_tags(self, function_name: str) -> dict[str, str]: ...
+
+
+def check_request(
+    request: ExecutionInput, lambda_api: LambdaReads, alarm_states: AlarmStates
+) -> AliasState:
+    """Prepare's checks, in order; the alias as read (its weights are judged once the alias's
+    lock is held: ``check_unweighted``)."""
+    name = request.function_name
+    try:
+        function = lambda_api.get_function(name)
+    except ResourceNotFound:
+        raise InvalidInput("functionName", f"no Lambda function named {name!r}") from None
+    check_opted_in(name, lambda_api.list_tags(name))
+    if request.code is not None and function.package_type != "Zip":
+        raise InvalidInput("code", f"{name} is a {function.package_type} function, not a zip")
+    try:
+        alias = lambda_api.get_alias(name, request.alias)
+    except ResourceNotFound:
+        raise InvalidInput("alias", f"function {name} has no alias {request.alias!r}") from None
+    if not alias.function_version.isdigit():
+        raise InvalidInput(
+            "alias",
+            f"{name}:{request.alias} points at {alias.function_version}; point it at a published "
+            f"version",
+        )
+    if request.target_version is not None:
+        refuse = partial(InvalidInput, "targetVersion")
+        target = check_target(
+            lambda_api, name, request.target_version, alias.function_version, refuse
+        )
+        check_compatible(lambda_api, name, target, alias.function_version, refuse)
+    check_alarms(alarm_states, request.analysis.alarms)
+    check_hooks(lambda_api, request.analysis)
+    return alias
+
+
+def check_unweighted(alias: AliasState, where: str) -> None:
+    if alias.weights:
+        routes = ", ".join(f"{w * 100:g}% to version {v}" for v, w in alias.weights.items())
+        raise InvalidInput(
+            "alias",
+            f"{where} already routes {routes} (a deployment in progress or abandoned); "
+            f"finish it or point the alias wholly at one version first",
+        )
+
+
+def check_opted_in(function_name: str, tags: Mapping[str, str]) -> None:
     if tags.get(MANAGED_TAG, "").lower() != MANAGED_VALUE:
         raise InvalidInput(
             "functionName",
             f"{function_name} is not opted in to coalmine: tag it {MANAGED_TAG}={MANAGED_VALUE} "
             f"(coalmine may change only functions that carry this tag)",
         )
+
+
+def check_target(
+    lambda_api: LambdaReads,
+    name: str,
+    target: str,
+    stable: str,
+    refuse: Refuse = TargetVersionInvalid,
+) -> FunctionState:
+    """The version to deploy, if it is a published version other than the stable one."""
+    if target == stable:
+        raise refuse(f"version {target} is the stable version the alias already serves")
+    try:
+        return lambda_api.get_function(name, target)
+    except ResourceNotFound:
+        raise refuse(f"{name} has no published version {target}") from None
+
+
+def check_compatible(
+    lambda_api: LambdaReads,
+    name: str,
+    target: FunctionState,
+    stable: str,
+    refuse: Refuse = TargetVersionInvalid,
+) -> None:
+    """``target`` is ready and can share a weighted alias with the ``stable`` version."""
+    problems = version_problems(lambda_api.get_function(name, stable), target)
+    if problems:
+        raise refuse("; ".join(problems))
+
+
+def check_new_code(version: str, stable: str) -> None:
+    """PublishVersion of unchanged code answers with the existing (stable) version."""
+    if version == stable:
+        raise TargetVersionInvalid(f"code is identical to the stable version {version}")
+
+
+def check_alarms(alarm_states: AlarmStates, alarms: Sequence[str]) -> None:
+    if not alarms:
+        return
+    missing = sorted(set(alarms) - set(alarm_states(alarms)))
+    if missing:
+        raise InvalidInput("analysis.alarms", f"no CloudWatch alarm named {', '.join(missing)}")
+
+
+def check_hooks(lambda_api: LambdaReads, analysis: AnalysisConfig) -> None:
+    """A named hook must exist and be opted in (coalmine may invoke only tagged functions), so a
+    typo fails here, not after a whole bake when the post-traffic hook is finally due."""
+    for field, hook in (
+        ("analysis.preTrafficHook", analysis.pre_traffic_hook),
+        ("analysis.postTrafficHook", analysis.post_traffic_hook),
+    ):
+        if hook is None:
+            continue
+        name, _, qualifier = hook.partition(":")
+        try:
+            lambda_api.get_function(name, qualifier or None)
+        except ResourceNotFound:
+            raise InvalidInput(field, f"no Lambda function {hook!r}") from None
+        try:
+            check_opted_in(name, lambda_api.list_tags(name))
+        except InvalidInput as refused:
+            raise InvalidInput(field, refused.problem) from None
 
 
 def version_problems(stable: FunctionState, target: FunctionState) -> list[str]:

@@ -12,27 +12,29 @@ Idempotent: an execution that already rolled back (or released its lock) is a no
 
 If the alias cannot be restored, RollbackFailed carries the exact command to finish by hand,
 and Lambda's async retries, then the OnFailure queue and its alarm, take it from there.
+
+Pure: the handler (handlers/cleanup.py) passes the lock table and the rollback in.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
 from coalmine import lock
-from coalmine.adapters.lambda_api import LambdaApi
-from coalmine.adapters.locks_table import LockTable
 from coalmine.exceptions import AliasChangedOutOfBand, CoalmineError, RollbackFailed
-from coalmine.handlers.rollback import roll_back
 from coalmine.models import Deployment, Outcome
 
 ENDED = frozenset({"ABORTED", "TIMED_OUT", "FAILED"})
 #: A SUCCEEDED execution promoted; its ReleaseLock step can still have failed for good (it is
 #: caught so the promotion stands): Cleanup then frees the lock and never touches the alias.
 SUCCEEDED = "SUCCEEDED"
+
+#: Puts the alias wholly back on ``from_version`` (``rollback.roll_back`` with its adapter).
+RollBack = Callable[[Deployment], object]
 
 
 class StatusChange(BaseModel):
@@ -50,6 +52,14 @@ class ExecutionEnded(BaseModel):
     detail: StatusChange
 
 
+class HeldLocks(Protocol):
+    """The lock table as Cleanup uses it (adapters/locks_table.LockTable)."""
+
+    def get(self, lock_id: str) -> lock.Lock | None: ...
+    def find(self, deployment_id: str) -> lock.Lock | None: ...
+    def release(self, lock_id: str, deployment_id: str) -> bool: ...
+
+
 def manual_command(function_name: str, alias: str, version: str) -> str:
     return (
         f"aws lambda update-alias --function-name {function_name} --name {alias} "
@@ -57,8 +67,14 @@ def manual_command(function_name: str, alias: str, version: str) -> str:
     )
 
 
-def clean_up(change: StatusChange, lambda_api: LambdaApi, locks: LockTable) -> str:
-    """Restore the alias if this execution left it shifted, free its lock; say what was done."""
+def clean_up(
+    change: StatusChange,
+    locks: HeldLocks,
+    roll_back: RollBack,
+    failures: tuple[type[Exception], ...] = (CoalmineError,),
+) -> str:
+    """Restore the alias if this execution left it shifted, free its lock; say what was done.
+    ``failures``: the errors that mean ``roll_back`` failed (the adapter's own among them)."""
     if change.status not in ENDED | {SUCCEEDED}:
         return f"nothing to do: the execution is {change.status}"
     held = _held_lock(change, locks)
@@ -67,22 +83,22 @@ def clean_up(change: StatusChange, lambda_api: LambdaApi, locks: LockTable) -> s
     if change.status == SUCCEEDED:
         done = "the execution succeeded (promoted): alias left as it is"
     elif held.deployment:
-        done = _restore(held.deployment, lambda_api)
+        done = _restore(held.deployment, roll_back, failures)
     else:
         done = "no deployment recorded"
     locks.release(held.lock_id, held.deployment_id)
     return f"{done}; lock {held.lock_id} released"
 
 
-def _restore(d: Deployment, lambda_api: LambdaApi) -> str:
+def _restore(d: Deployment, roll_back: RollBack, failures: tuple[type[Exception], ...]) -> str:
     where = f"{d.function_name}:{d.alias}"
     if d.outcome == Outcome.PROMOTED:
         return f"promotion had completed: {where} left on version {d.to_version}"
     try:
-        roll_back(d, lambda_api)
+        roll_back(d)
     except AliasChangedOutOfBand as changed:
         return f"left as someone else set it: {changed}"
-    except (CoalmineError, ClientError) as error:
+    except failures as error:
         raise RollbackFailed(
             f"could not put {where} back wholly on version {d.from_version}: {error}. "
             f"Finish by hand: {manual_command(d.function_name, d.alias, d.from_version)}"
@@ -90,7 +106,7 @@ def _restore(d: Deployment, lambda_api: LambdaApi) -> str:
     return f"{where} wholly on the stable version {d.from_version}"
 
 
-def _held_lock(change: StatusChange, locks: LockTable) -> lock.Lock | None:
+def _held_lock(change: StatusChange, locks: HeldLocks) -> lock.Lock | None:
     """By the execution input's function and alias; by a Scan when the input is not usable."""
     request = _request(change.input)
     name, alias = request.get("functionName"), request.get("alias", "prod")

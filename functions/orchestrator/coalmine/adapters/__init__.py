@@ -1,2 +1,3 @@
-"""Thin AWS adapters, one module per service. Each takes a boto3 client (a moto-backed one in
-tests) and translates botocore ``ClientError`` codes into coalmine's exceptions."""
+"""Thin AWS adapters, one module per service (Lambda's in three: lambda_api, lambda_invoke,
+lambda_async). Each takes a typed boto3 client (a moto-backed or stubbed one in tests); errors.py
+translates botocore ``ClientError`` codes into coalmine's exceptions."""

@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
 
-from coalmine.exceptions import AwsThrottled
+from coalmine.adapters.errors import throttling_translated
 
-THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException"})
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+
 _PAGE = 100  # DescribeAlarms takes at most 100 AlarmNames
 
 
 @cache
-def default_client() -> Any:
+def default_client() -> CloudWatchClient:
     return boto3.client("cloudwatch", config=Config(retries={"mode": "standard"}))
 
 
 class CloudWatchApi:
-    def __init__(self, client: Any | None = None) -> None:
+    def __init__(self, client: CloudWatchClient | None = None) -> None:
         self.client = client if client is not None else default_client()
 
     def alarm_states(self, names: Sequence[str]) -> dict[str, str]:
@@ -32,7 +32,7 @@ class CloudWatchApi:
         states: dict[str, str] = {}
         for start in range(0, len(names), _PAGE):
             chunk = list(names[start : start + _PAGE])
-            with _translated():
+            with throttling_translated("CloudWatch throttled DescribeAlarms"):
                 pages = self.client.get_paginator("describe_alarms").paginate(
                     AlarmNames=chunk, AlarmTypes=["MetricAlarm", "CompositeAlarm"]
                 )
@@ -53,21 +53,10 @@ class CloudWatchApi:
             "ScanBy": "TimestampAscending",
         }
         while True:
-            with _translated("GetMetricData"):
+            with throttling_translated("CloudWatch throttled GetMetricData"):
                 page = self.client.get_metric_data(**kwargs)
-            results.extend(page.get("MetricDataResults", []))
+            results.extend(cast(list[dict[str, Any]], page.get("MetricDataResults", [])))
             token = page.get("NextToken")
             if not token:
                 return results
             kwargs["NextToken"] = token
-
-
-@contextmanager
-def _translated(operation: str = "DescribeAlarms") -> Iterator[None]:
-    try:
-        yield
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
-        if code in THROTTLING_CODES:
-            raise AwsThrottled(f"CloudWatch throttled {operation}: {error}") from error
-        raise

@@ -8,33 +8,32 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from coalmine.exceptions import AwsThrottled
-from coalmine.lock import Lock
+from coalmine.adapters.errors import error_code, throttling_translated
+from coalmine.lock import Lock, lock_id
 from coalmine.models import Deployment
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 TABLE_ENV = "LOCK_TABLE_NAME"
-THROTTLING_CODES = frozenset(
-    {"ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded"}
-)
 _MINE = "deploymentId = :me"
+_THROTTLED = "DynamoDB throttled a request on the lock table"
 
 
 @cache
-def default_client() -> Any:
+def default_client() -> DynamoDBClient:
     return boto3.client("dynamodb", config=Config(retries={"mode": "standard"}))
 
 
 class LockTable:
-    def __init__(self, table_name: str | None = None, client: Any | None = None) -> None:
+    def __init__(self, table_name: str | None = None, client: DynamoDBClient | None = None) -> None:
         self.table = table_name or os.environ[TABLE_ENV]
         self.client = client if client is not None else default_client()
 
@@ -57,7 +56,7 @@ class LockTable:
         )
 
     def get(self, lock_id: str) -> Lock | None:
-        with _translated():
+        with throttling_translated(_THROTTLED):
             item = self.client.get_item(
                 TableName=self.table, Key={"lockId": _s(lock_id)}, ConsistentRead=True
             ).get("Item")
@@ -66,7 +65,7 @@ class LockTable:
     def find(self, deployment_id: str) -> Lock | None:
         """The lock a deployment holds, by its id (when its alias is not known): a Scan of a
         table with one small item per alias being deployed."""
-        with _translated():
+        with throttling_translated(_THROTTLED):
             pages = self.client.get_paginator("scan").paginate(
                 TableName=self.table,
                 FilterExpression=_MINE,
@@ -80,7 +79,7 @@ class LockTable:
         """Save the Deployment document in the lock, if ``deployment`` still holds it."""
         return self._conditional(
             "update_item",
-            Key={"lockId": _s(f"{deployment.function_name}:{deployment.alias}")},
+            Key={"lockId": _s(lock_id(deployment.function_name, deployment.alias))},
             UpdateExpression="SET deployment = :doc",
             ConditionExpression=_MINE,
             ExpressionAttributeValues={
@@ -100,27 +99,13 @@ class LockTable:
 
     def _conditional(self, operation: str, **kwargs: Any) -> bool:
         try:
-            with _translated():
+            with throttling_translated(_THROTTLED):
                 getattr(self.client, operation)(TableName=self.table, **kwargs)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if error_code(error) == "ConditionalCheckFailedException":
                 return False
             raise
         return True
-
-
-@contextmanager
-def _translated() -> Iterator[None]:
-    try:
-        yield
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
-        if code in THROTTLING_CODES:
-            message = error.response.get("Error", {}).get("Message", str(error))
-            raise AwsThrottled(
-                f"DynamoDB throttled a request on the lock table: {message}"
-            ) from error
-        raise
 
 
 def _s(value: str) -> dict[str, str]:

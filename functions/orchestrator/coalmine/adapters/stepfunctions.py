@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from coalmine.adapters.errors import error_code, error_message, is_throttling
 from coalmine.exceptions import AwsThrottled
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
 
 MISSING = "MISSING"
 
 
 @cache
-def default_client() -> Any:
+def default_client() -> SFNClient:
     return boto3.client("stepfunctions", config=Config(retries={"mode": "standard"}))
 
 
 class StepFunctionsApi:
-    def __init__(self, client: Any | None = None) -> None:
+    def __init__(self, client: SFNClient | None = None) -> None:
         self.client = client if client is not None else default_client()
 
     def status(self, execution_arn: str) -> str | None:
@@ -29,13 +33,14 @@ class StepFunctionsApi:
         try:
             return str(self.client.describe_execution(executionArn=execution_arn)["status"])
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
+            code = error_code(error)
             if code == "ExecutionDoesNotExist":
                 return MISSING
             if code in ("AccessDeniedException", "InvalidArn"):
                 return None
-            if code in ("ThrottlingException", "TooManyRequestsException"):
+            if is_throttling(error):
+                message = error_message(error)
                 raise AwsThrottled(
-                    f"Step Functions throttled DescribeExecution: {error}"
+                    f"Step Functions throttled DescribeExecution: {message}"
                 ) from error
             raise

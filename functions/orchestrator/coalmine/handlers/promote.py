@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from coalmine import hooks, ownership
 from coalmine.adapters.lambda_api import LambdaApi
+from coalmine.adapters.lambda_invoke import LambdaInvoker
 from coalmine.adapters.locks_table import LockTable
 from coalmine.models import Action, Deployment
 from coalmine.observability import count, deployment_step, logger
@@ -19,7 +20,7 @@ from coalmine.observability import count, deployment_step, logger
 
 @deployment_step
 def handler(current: Deployment, context: LambdaContext) -> Deployment:
-    result = promote(current, LambdaApi())
+    result = promote(current, LambdaApi(), LambdaInvoker().invoke)
     if result.action == Action.ROLLBACK:
         logger.warning("not promoted: a hook failed", extra={"reason": result.reason})
         count("HookFailed", result.function_name)
@@ -31,15 +32,15 @@ def handler(current: Deployment, context: LambdaContext) -> Deployment:
     return result
 
 
-def promote(current: Deployment, lambda_api: LambdaApi) -> Deployment:
+def promote(current: Deployment, lambda_api: LambdaApi, invoke: hooks.Invoke) -> Deployment:
     name, to_version = current.function_name, str(current.to_version)
     observed = lambda_api.get_alias(name, current.alias)
     revision = ownership.claim_alias(current, observed, (to_version, {}))
-    checked = hooks.before_traffic(current, lambda_api.invoke)
+    checked = hooks.before_traffic(current, invoke)
     if checked.action == Action.ROLLBACK:
         return checked
     if current.plan.previous_alias:
         description = f"coalmine {current.deployment_id}: the version before {to_version}"
         lambda_api.put_alias(name, current.plan.previous_alias, current.from_version, description)
     updated = lambda_api.update_alias(name, current.alias, to_version, {}, revision)
-    return hooks.after_promotion(checked, updated.revision_id, lambda_api.invoke)
+    return hooks.after_promotion(checked, updated.revision_id, invoke)

@@ -9,13 +9,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from coalmine import deployment, hooks, ownership
 from coalmine.adapters.lambda_api import LambdaApi
+from coalmine.adapters.lambda_invoke import LambdaInvoker
 from coalmine.models import Action, Deployment
 from coalmine.observability import count, deployment_step, logger
 
 
 @deployment_step
 def handler(current: Deployment, context: LambdaContext) -> Deployment:
-    result = shift(current, LambdaApi())
+    result = shift(current, LambdaApi(), LambdaInvoker().invoke)
     if result.action == Action.ROLLBACK:
         logger.warning("not shifted: the pre-traffic hook failed", extra={"reason": result.reason})
         count("HookFailed", result.function_name)
@@ -25,12 +26,12 @@ def handler(current: Deployment, context: LambdaContext) -> Deployment:
     return result
 
 
-def shift(current: Deployment, lambda_api: LambdaApi) -> Deployment:
+def shift(current: Deployment, lambda_api: LambdaApi, invoke: hooks.Invoke) -> Deployment:
     to_version = str(current.to_version)
     weights = {to_version: deployment.next_step_weight(current)}
     observed = lambda_api.get_alias(current.function_name, current.alias)
     revision = ownership.claim_alias(current, observed, (current.from_version, weights))
-    checked = hooks.before_traffic(current, lambda_api.invoke)
+    checked = hooks.before_traffic(current, invoke)
     if checked.action == Action.ROLLBACK:
         return checked
     updated = lambda_api.update_alias(

@@ -1,0 +1,185 @@
+"""adapters/lambda_api.py against moto (reads, alias writes) and a botocore Stubber (the error
+translation, the update-wait loop, the CodeSha256 check: what moto cannot answer)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
+
+from coalmine.adapters.errors import THROTTLING_CODES
+from coalmine.adapters.lambda_api import POLL_SECONDS, LambdaApi, alias_state
+from coalmine.exceptions import (
+    AliasChangedOutOfBand,
+    AwsThrottled,
+    CodeShaMismatch,
+    FunctionNotReady,
+    InvalidInput,
+    ResourceNotFound,
+    TargetVersionInvalid,
+)
+from coalmine.models import AliasState, CodeLocation
+
+
+def _stubbed() -> tuple[LambdaApi, Stubber]:
+    client = boto3.client("lambda", region_name="us-east-1")
+    return LambdaApi(client), Stubber(client)
+
+
+# ----------------------------------------------------------------------------- reading an alias
+@pytest.mark.parametrize(
+    ("response", "expected"),
+    [
+        (
+            {"FunctionVersion": "1", "RevisionId": "r1"},
+            AliasState(function_version="1", revision_id="r1"),
+        ),
+        (
+            {"FunctionVersion": "1", "RoutingConfig": {"AdditionalVersionWeights": {"2": 0.1}}},
+            AliasState(function_version="1", weights={"2": 0.1}),
+        ),
+        (
+            {"FunctionVersion": 3, "RoutingConfig": {"AdditionalVersionWeights": None}},
+            AliasState(function_version="3"),
+        ),
+    ],
+    ids=["whole", "weighted", "no-weights"],
+)
+def test_alias_state_reads_version_weights_and_revision(
+    response: dict[str, Any], expected: AliasState
+) -> None:
+    assert alias_state(response) == expected
+
+
+def test_get_alias_reads_what_the_alias_routes(world: Any) -> None:
+    world.route("1", {"2": 0.25})
+    state = LambdaApi().get_alias("brand-api", "prod")
+    assert (state.function_version, state.weights) == ("1", {"2": 0.25})
+
+
+def test_update_alias_routes_the_weights_and_answers_the_new_state(world: Any) -> None:
+    api = LambdaApi()
+    revision = api.get_alias("brand-api", "prod").revision_id
+    updated = api.update_alias("brand-api", "prod", "1", {"2": 0.1}, revision)
+    assert (updated.function_version, updated.weights) == ("1", {"2": 0.1})
+    assert world.alias() == {"version": "1", "weights": {"2": 0.1}}
+
+
+def test_put_alias_creates_a_missing_alias_and_moves_an_existing_one(world: Any) -> None:
+    api = LambdaApi()
+    api.put_alias("brand-api", "previous", "1", "the version before 2")
+    assert world.alias("previous") == {"version": "1", "weights": {}}
+    api.put_alias("brand-api", "previous", "2", "the version before 3")
+    assert world.alias("previous") == {"version": "2", "weights": {}}
+
+
+def test_get_function_reads_the_version_and_its_unqualified_arn(world: Any) -> None:
+    state = LambdaApi().get_function("brand-api", "2")
+    assert state.version == "2"
+    assert state.arn.endswith(":function:brand-api")
+    assert state.role.endswith("role/brand-api-role")
+    assert LambdaApi().list_tags("brand-api")["coalmine:managed"] == "true"
+
+
+def test_a_missing_function_or_alias_is_resource_not_found(world: Any) -> None:
+    with pytest.raises(ResourceNotFound) as raised:
+        LambdaApi().get_function("no-such-function")
+    assert raised.value.resource == "function no-such-function"
+    with pytest.raises(ResourceNotFound):
+        LambdaApi().get_alias("brand-api", "staging")
+
+
+# ----------------------------------------------------------------------------- error translation
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [
+        *((code, AwsThrottled) for code in sorted(THROTTLING_CODES)),
+        ("ResourceConflictException", FunctionNotReady),
+        ("PreconditionFailedException", AliasChangedOutOfBand),
+        ("ResourceNotFoundException", ResourceNotFound),
+        ("ServiceException", ClientError),
+        ("InvalidParameterValueException", ClientError),
+    ],
+)
+def test_errors_on_an_alias_update_are_translated(code: str, error: type[Exception]) -> None:
+    api, stubber = _stubbed()
+    stubber.add_client_error("update_alias", code, "nope")
+    with stubber, pytest.raises(error):
+        api.update_alias("brand-api", "prod", "1", {"2": 0.1}, "r1")
+
+
+def test_a_zip_lambda_refuses_is_invalid_input_naming_the_s3_key() -> None:
+    api, stubber = _stubbed()
+    stubber.add_client_error(
+        "update_function_code", "InvalidParameterValueException", "Could not unzip"
+    )
+    with stubber, pytest.raises(InvalidInput) as raised:
+        api.update_code("brand-api", "bucket", "brand-api/v3.zip", None)
+    assert raised.value.field == "code.s3Key"
+    assert "s3://bucket/brand-api/v3.zip" in raised.value.problem
+
+
+def test_a_published_version_with_another_sha_is_code_sha_mismatch() -> None:
+    api, stubber = _stubbed()
+    stubber.add_response("publish_version", {"Version": "3", "CodeSha256": "sha-racer"})
+    with stubber, pytest.raises(CodeShaMismatch, match="sha-racer, not the uploaded"):
+        api.publish_version("brand-api", "sha-new", "coalmine d-1")
+
+
+# ----------------------------------------------------------------------------- the update wait
+def _polls(api: LambdaApi, stubber: Stubber, statuses: list[str]) -> None:
+    for status in statuses:
+        stubber.add_response(
+            "get_function_configuration",
+            {"LastUpdateStatus": status, "LastUpdateStatusReason": "bad zip"},
+        )
+    stubber.activate()
+
+
+def test_a_finished_update_is_not_polled() -> None:
+    api, stubber = _stubbed()
+    sleeps: list[float] = []
+    with stubber:
+        api.wait_until_updated("brand-api", "Successful", 60, sleeps.append)
+    assert sleeps == []
+
+
+def test_an_update_in_progress_is_polled_until_it_succeeds() -> None:
+    api, stubber = _stubbed()
+    _polls(api, stubber, ["InProgress", "Successful"])
+    sleeps: list[float] = []
+    api.wait_until_updated("brand-api", "InProgress", 60, sleeps.append)
+    assert sleeps == [POLL_SECONDS, POLL_SECONDS]
+    stubber.assert_no_pending_responses()
+
+
+def test_an_update_still_in_progress_after_the_wait_is_function_not_ready() -> None:
+    api, stubber = _stubbed()
+    _polls(api, stubber, ["InProgress", "InProgress"])
+    with pytest.raises(FunctionNotReady, match=f"still updating after {2 * POLL_SECONDS:g} s"):
+        api.wait_until_updated("brand-api", "InProgress", 2 * POLL_SECONDS, lambda _: None)
+
+
+def test_a_failed_update_is_target_version_invalid_saying_why() -> None:
+    api, stubber = _stubbed()
+    _polls(api, stubber, ["Failed"])
+    with pytest.raises(TargetVersionInvalid, match="code failed: bad zip"):
+        api.wait_until_updated("brand-api", "InProgress", 60, lambda _: None)
+
+
+def test_deploy_code_uploads_then_waits() -> None:
+    api, stubber = _stubbed()
+    stubber.add_response("get_function_configuration", {"LastUpdateStatus": "Successful"})
+    stubber.add_response(
+        "update_function_code",
+        {"CodeSha256": "sha-new", "LastUpdateStatus": "InProgress"},
+        {"FunctionName": "brand-api", "S3Bucket": "bkt", "S3Key": "k", "S3ObjectVersion": "v1"},
+    )
+    _polls(api, stubber, ["Successful"])
+    code = CodeLocation(s3_bucket="bkt", s3_key="k", s3_object_version="v1")
+    updated = api.deploy_code("brand-api", code, 60, lambda _: None)
+    assert updated.code_sha256 == "sha-new"
+    stubber.assert_no_pending_responses()
