@@ -3,10 +3,14 @@ low-traffic policy, dry run, promotion (pure)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import pytest
 
 from coalmine import analysis, deployment, strategies
 from coalmine.models import Action, AnalysisConfig, Deployment, GateResult, Outcome, Plan, Verdict
+from events import load_event
 
 LOW = GateResult(gate="errors", verdict=Verdict.INCONCLUSIVE, reason="served 12 of the 100")
 OK = GateResult(gate="errors", verdict=Verdict.PASS, reason="no error regression")
@@ -151,3 +155,30 @@ def test_after_promotion_comparisons_do_not_block_and_a_fail_still_rolls_back() 
     assert done.steps[-1].ticks[-1].gates[0].reason.startswith("not compared")
     limit = GateResult(gate="error-rate-limit", verdict=Verdict.FAIL, reason="5% > 1%")
     assert _run(d, [LOW, limit], 1).action == Action.ROLLBACK
+
+
+def _answer(**counts: float) -> list[dict[str, Any]]:
+    at = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+    return [{"Id": qid, "Timestamps": [at], "Values": [v]} for qid, v in counts.items()]
+
+
+@pytest.mark.parametrize(
+    ("states", "alarm", "verdict", "action"),
+    [
+        ({"brand-api-canary-errors": "OK"}, "OK", Verdict.PASS, Action.BAKE),
+        ({}, "MISSING", Verdict.INCONCLUSIVE, Action.BAKE),  # deleted mid-deployment
+        ({"brand-api-canary-errors": "ALARM"}, "ALARM", Verdict.FAIL, Action.ROLLBACK),
+    ],
+)
+def test_a_tick_judges_the_metrics_then_the_alarms(
+    states: dict[str, str], alarm: str, verdict: Verdict, action: Action
+) -> None:
+    # Given the Analyze event (one alarm configured), When CloudWatch answers
+    current = Deployment.model_validate(load_event("analyze"))
+    answer = _answer(n_inv=120, n_err=0, o_inv=1080, o_err=10)
+    d = analysis.tick(current, answer, states)
+    # Then the metric gates come first, the alarms gate last, and the tick decides on all of them
+    tick = d.steps[-1].ticks[-1]
+    assert [g.gate for g in tick.gates] == ["errors", "latency", "alarms"]
+    assert tick.gates[-1].evidence["states"] == {"brand-api-canary-errors": alarm}
+    assert (tick.verdict, d.action) == (verdict, action)

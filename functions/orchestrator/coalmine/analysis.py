@@ -48,6 +48,8 @@ COMPARISON_GATES = frozenset({"errors", "latency"})
 
 @dataclass(frozen=True)
 class TickDecision:
+    """A tick's verdict and action, why, and (EXTEND) by how many seconds the bake grows."""
+
     verdict: Verdict
     action: TickAction
     reason: str
