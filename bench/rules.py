@@ -1,7 +1,8 @@
 """The rollback rules the benchmark compares, each applied tick by tick to one simulated run.
 
-- ``coalmine``: the real gates (``coalmine.gates.evaluate``) and tick decision (``combine``),
-  with bake extension and the low-traffic policy, exactly as the Analyze step runs them;
+- ``coalmine``: the real gates (``coalmine.gates.evaluate``) and tick decision
+  (``coalmine.analysis.combine``), with bake extension and the low-traffic policy, exactly as the
+  Analyze step runs them;
 - ``codedeploy``: a CloudWatch alarm on the whole alias, ``Errors > 5`` summed over the last
   2 x 60 s, checked every minute of the bake (CodeDeploy's alarm-based rollback);
 - ``sfn2017``: the 2017 Step Functions sample: ``Errors > 0`` for the new version in the last
@@ -17,8 +18,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bench.simulate import Scenario
-from coalmine.gates import Period, TickAction, combine, evaluate
+from coalmine.analysis import combine
+from coalmine.gates import Period, evaluate
 from coalmine.gates_config import LATENCY_LADDER_MS, GatesConfig
+from coalmine.models import TickAction
 from coalmine.sequential import wald_log_lr
 
 

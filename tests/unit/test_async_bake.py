@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from coalmine import deployment, strategies
+from coalmine import analysis, deployment, strategies
 from coalmine.models import (
     Action,
     AnalysisConfig,
@@ -143,7 +143,7 @@ def test_found_at_a_tick_of_the_last_step_lengthens_the_running_bake() -> None:
         300,
     )
     assert baking.bake.bake_seconds == 60  # pure: the input is unchanged
-    ticked = deployment.ticked(d, [], 0)  # the tick at 60 s bakes on instead of promoting
+    ticked = analysis.ticked(d, [], 0)  # the tick at 60 s bakes on instead of promoting
     assert (ticked.action, ticked.bake.wait_seconds) == (Action.BAKE, 60)
 
 

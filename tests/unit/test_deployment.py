@@ -1,4 +1,5 @@
-"""Deployment state transitions (pure): shift, tick, promote, roll back, alias ownership."""
+"""Deployment state transitions (pure): shift, promote, roll back, alias ownership (the tick's
+transition, analysis.ticked, is test_tick.py's)."""
 
 from __future__ import annotations
 
@@ -93,67 +94,6 @@ def test_steps_without_bake_move_straight_on(bakes: list[int], expected_actions:
 
 
 @pytest.mark.parametrize(
-    ("strategy", "interval", "gates", "actions", "waits"),
-    [
-        # 300 s bake, 60 s interval: 4 more bakes, then PROMOTE
-        (
-            "Canary10Percent5Minutes",
-            60,
-            [PASS] * 5,
-            [Action.BAKE] * 4 + [Action.PROMOTE],
-            [60, 60, 60, 60, 0],
-        ),
-        # 300 s bake, 120 s interval: the last wait is what is left (60 s)
-        (
-            "Canary10Percent5Minutes",
-            120,
-            [PASS] * 3,
-            [Action.BAKE, Action.BAKE, Action.PROMOTE],
-            [120, 60, 0],
-        ),
-        # a failure on the second tick rolls back at once
-        ("Canary10Percent5Minutes", 60, [PASS, FAIL], [Action.BAKE, Action.ROLLBACK], [60, 60]),
-        # linear: after the first step's bake, SHIFT to the next step
-        ("Linear10PercentEvery1Minute", 60, [PASS], [Action.SHIFT], [0]),
-        # inconclusive ticks are recorded, not acted on
-        ("Canary10Percent5Minutes", 300, [UNSURE], [Action.PROMOTE], [0]),
-    ],
-)
-def test_ticks_choose_the_next_action(
-    strategy: str, interval: int, gates: list, actions: list[Action], waits: list[int]
-) -> None:
-    d = deployment.shifted(_published(strategy, interval), "rev-1")
-    seen_actions, seen_waits = [], []
-    for tick_gates in gates:
-        d = deployment.ticked(d, tick_gates)
-        seen_actions.append(d.action)
-        seen_waits.append(d.bake.wait_seconds)
-    assert seen_actions == actions
-    assert seen_waits == waits
-    assert len(d.steps[-1].ticks) == len(gates)
-
-
-def test_elapsed_time_accumulates_per_tick() -> None:
-    d = deployment.shifted(_published("Canary10Percent5Minutes", 120), "rev")
-    d = deployment.ticked(deployment.ticked(d, PASS), PASS)
-    assert [t.elapsed_seconds for t in d.steps[0].ticks] == [120, 240]
-    assert d.bake.elapsed_seconds == 240
-
-
-def test_a_failed_tick_names_the_step_and_the_alarm() -> None:
-    d = deployment.ticked(deployment.shifted(_published("Canary10Percent5Minutes"), "r"), FAIL)
-    assert d.action == Action.ROLLBACK
-    assert d.steps[0].verdict == Verdict.FAIL
-    assert d.reason == "step 1 (10%) failed analysis: alarms: alarm(s) in ALARM: errors"
-
-
-def test_a_passed_step_gets_a_verdict() -> None:
-    d = deployment.shifted(_published("Canary10Percent1Minute"), "r")
-    d = deployment.ticked(d, PASS)
-    assert (d.steps[0].verdict, d.action) == (Verdict.PASS, Action.PROMOTE)
-
-
-@pytest.mark.parametrize(
     ("post_bake", "action", "records"), [(0, Action.FINISH, 0), (600, Action.BAKE, 1)]
 )
 def test_promoted(post_bake: int, action: Action, records: int) -> None:
@@ -166,15 +106,6 @@ def test_promoted(post_bake: int, action: Action, records: int) -> None:
         "rev-9",
     )
     assert [s.index for s in d.steps] == [-1] * records
-
-
-@pytest.mark.parametrize(("gates", "action"), [(PASS, Action.FINISH), (FAIL, Action.ROLLBACK)])
-def test_post_promotion_bake_finishes_or_rolls_back(gates: list, action: Action) -> None:
-    plan = Plan(strategy="blueGreen", steps=[], post_promotion_bake_seconds=60)
-    d = deployment.ticked(deployment.promoted(_published(plan), "r"), gates)
-    assert d.action == action
-    if action == Action.ROLLBACK:
-        assert d.reason.startswith("post-promotion bake failed analysis")
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Metric gates and the tick decision (pure)."""
+"""Metric gates: per-version counts -> gate results (pure)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ import pytest
 
 from coalmine.gates import (
     Period,
-    TickAction,
     VersionSample,
-    combine,
     error_rate_limit_gate,
     errors_gate,
     evaluate,
@@ -18,7 +16,7 @@ from coalmine.gates import (
     throttles_gate,
 )
 from coalmine.gates_config import LATENCY_LADDER_MS, GatesConfig
-from coalmine.models import GateResult, Verdict
+from coalmine.models import Verdict
 
 P, U, F = Verdict.PASS, Verdict.INCONCLUSIVE, Verdict.FAIL
 CFG = GatesConfig()
@@ -155,44 +153,6 @@ def test_evaluate_runs_the_configured_gates(
     stat = [g.gate for g in results if "rejectAt" in g.evidence]
     if stat:
         assert sum(gate_alpha(cfg, n) for n in stat) == pytest.approx(cfg.false_rollback_rate)
-
-
-def _gate(verdict: Verdict) -> GateResult:
-    return GateResult(gate="g", verdict=verdict, reason=f"says {verdict}")
-
-
-@pytest.mark.parametrize(
-    ("verdicts", "bake_over", "extended", "policy", "action", "extend"),
-    [
-        ([P, F], False, 0, "rollback", TickAction.ROLLBACK, 0),
-        ([P, U], False, 0, "rollback", TickAction.CONTINUE, 0),
-        ([P, P], True, 0, "rollback", TickAction.PASS, 0),
-        ([], True, 0, "rollback", TickAction.PASS, 0),
-        ([P, U], True, 0, "rollback", TickAction.EXTEND, 60),
-        ([P, U], True, 1770, "rollback", TickAction.EXTEND, 30),
-        ([P, U], True, 1800, "rollback", TickAction.ROLLBACK, 0),
-        ([P, U], True, 1800, "promote", TickAction.PASS, 0),
-        ([U, F], True, 1800, "promote", TickAction.ROLLBACK, 0),
-    ],
-)
-def test_combine(
-    verdicts: list[Verdict],
-    bake_over: bool,
-    extended: int,
-    policy: str,
-    action: TickAction,
-    extend: int,
-) -> None:
-    cfg = GatesConfig.model_validate({"lowTrafficPolicy": policy})
-    gates = [_gate(v) for v in verdicts]
-    decision = combine(
-        gates, bake_over=bake_over, extended_seconds=extended, interval_seconds=60, cfg=cfg
-    )
-    assert (decision.action, decision.extend_seconds) == (action, extend)
-    worst = F if F in verdicts else U if U in verdicts else P
-    assert decision.verdict == worst
-    if action == TickAction.ROLLBACK and F not in verdicts:
-        assert decision.reason.startswith("not enough traffic")
 
 
 def test_config_defaults_and_wire_names() -> None:

@@ -17,7 +17,6 @@ PURE = [
     "gates",
     "gates_config",
     "hooks",
-    "judging",
     "lock",
     "metric_queries",
     "ownership",

@@ -1,14 +1,23 @@
-"""Pure: gate results -> what a tick decides.
+"""Pure: what one tick of the ``Analyze`` state decides (handlers/analyze.py does its I/O).
 
-A gate is a function returning a GateResult: the CloudWatch alarms the user names
-(``alarms_gate``) and the metric gates of gates.py. ``decide`` turns one tick's results into a
-``gates.TickDecision``:
+The handler checks the alias, sends ``metric_request`` to GetMetricData, reads the user's alarms
+and hands both answers to ``tick``, which returns the next Deployment:
+
+1. ``judge_metrics``: the answer -> the metric gates' results (gates.py) and, for an async
+   target, the async gates' (async_gates.py), the false-rollback rate split between them. An
+   alias receiving async events that PublishVersion did not know as one (no event invoke config:
+   Lambda's defaults apply) becomes an async target at this tick, judged from the next one;
+2. ``alarms_gate``: the alarms' states -> one more gate result;
+3. ``ticked``: the results -> a ``TickDecision`` (``combine``: the worst verdict, and bake on,
+   extend the bake, end the step or roll back), recorded as a ``Tick``, and the deployment moved
+   on. Three rules adjust ``combine``:
 
 - the alarms gate is judged only when it FAILs: INSUFFICIENT_DATA cannot tell "no traffic" from
   "no errors", so it is recorded but never extends a bake or rolls back for low traffic;
 - after promotion (post-promotion bake, blue/green) the old version serves nothing, so the
-  comparison gates (``errors``, ``latency``) are recorded INCONCLUSIVE and not judged, and the
-  bake is never extended: only a FAIL (absolute limits, throttles, alarms) rolls back;
+  comparison gates (``errors``, ``latency``) are recorded INCONCLUSIVE, neither judged nor counted
+  in the tick's verdict, and the bake is never extended: only a FAIL (absolute limits, throttles,
+  alarms) rolls back;
 - a dry run records the decision but never enforces it: a ROLLBACK bakes on (or ends the step),
   an EXTEND ends the step.
 """
@@ -16,15 +25,80 @@ A gate is a function returning a GateResult: the CloudWatch alarms the user name
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
-from coalmine import gates as metric_gates
-from coalmine.gates import TickAction, TickDecision
-from coalmine.models import AnalysisConfig, GateResult, Tick, Verdict
+from coalmine import async_gates, deployment, gates, metric_queries
+from coalmine.gates_config import GatesConfig
+from coalmine.models import (
+    Action,
+    AnalysisConfig,
+    Deployment,
+    GateResult,
+    Outcome,
+    Tick,
+    TickAction,
+    Verdict,
+    worst,
+)
 
 ALARMS_GATE = "alarms"
 COMPARISON_GATES = frozenset({"errors", "latency"})
-_NOT_COMPARED = "not compared"
-_SEVERITY = {Verdict.PASS: 0, Verdict.INCONCLUSIVE: 1, Verdict.FAIL: 2}
+
+
+@dataclass(frozen=True)
+class TickDecision:
+    """A tick's verdict and action, why, and (EXTEND) by how many seconds the bake grows."""
+
+    verdict: Verdict
+    action: TickAction
+    reason: str
+    extend_seconds: int = 0
+
+
+def tick(current: Deployment, metric_results: Sequence[Mapping[str, Any]],
+         alarm_states: Mapping[str, str]) -> Deployment:  # fmt: skip
+    """The Analyze state's decision: ``metric_results`` answer ``metric_request(current)``;
+    ``alarm_states`` map the configured alarms CloudWatch still has to their StateValue."""
+    current, results, new_invocations = judge_metrics(current, metric_results)
+    missing = {name: "MISSING" for name in current.analysis.alarms if name not in alarm_states}
+    alarms = alarms_gate({**alarm_states, **missing})
+    return ticked(current, results + ([alarms] if alarms else []), new_invocations)
+
+
+# ----------------------------------------------------------------------------- what is asked
+def metric_request(current: Deployment) -> list[dict[str, Any]]:
+    """Both versions' counts since the step began (only the new version's after promotion, when
+    the old one serves nothing) and the alias's async queue: all of it for a known async target,
+    else only ``AsyncEventsReceived`` (metric_queries.py)."""
+    versions = {"n": str(current.to_version)}
+    if current.outcome != Outcome.PROMOTED:
+        versions["o"] = current.from_version
+    queries = metric_queries.queries(current.function_name, current.alias, versions,
+                                     current.analysis)  # fmt: skip
+    known = current.async_target is not None
+    return queries + metric_queries.async_queries(
+        current.function_name, current.alias, target=known
+    )
+
+
+def judge_metrics(
+    current: Deployment, results: Sequence[Mapping[str, Any]]
+) -> tuple[Deployment, list[GateResult], float]:
+    """(the deployment, with ``asyncTarget`` if this answer reveals one; the gate results; the
+    new version's invocations in the step so far). A target found at this tick is judged by the
+    async gates from the next tick on (this tick's request did not ask for its queue)."""
+    periods = metric_queries.periods(results, current.analysis)
+    queue = metric_queries.async_periods(results)
+    known = current.async_target is not None
+    if not known and any(p.received > 0 for p in queue):
+        current = deployment.with_async_target(current, async_gates.target_from_config(None))
+    version_cfg, dropped_alpha = async_gates.split_false_rollback_rate(current.analysis)
+    judged = gates.evaluate(periods, version_cfg)
+    if known and current.async_target is not None:
+        judged += async_gates.evaluate(queue, current.analysis, current.async_target,
+                                       dropped_alpha)  # fmt: skip
+    return current, judged, sum(p.new.invocations for p in periods)
 
 
 def alarms_gate(states: Mapping[str, str]) -> GateResult | None:
@@ -50,59 +124,103 @@ def alarms_gate(states: Mapping[str, str]) -> GateResult | None:
     return GateResult(gate=ALARMS_GATE, verdict=Verdict.PASS, reason=reason, evidence=evidence)
 
 
-def combine(gates: Sequence[GateResult]) -> Verdict:
-    """The worst gate verdict (FAIL > INCONCLUSIVE > PASS); no gates -> PASS."""
-    return max((g.verdict for g in gates), key=_SEVERITY.__getitem__, default=Verdict.PASS)
+# ----------------------------------------------------------------------------- what is decided
+def combine(results: Sequence[GateResult], *, bake_over: bool, extended_seconds: int,
+            interval_seconds: int, cfg: GatesConfig) -> TickDecision:  # fmt: skip
+    """The judged gates' verdict (the worst one) and action.
 
-
-def failure_reason(gates: Sequence[GateResult]) -> str:
-    return "; ".join(f"{g.gate}: {g.reason}" for g in gates if g.verdict == Verdict.FAIL)
-
-
-def step_verdict(ticks: Sequence[Tick]) -> tuple[Verdict, str]:
-    """A step's verdict once its bake is over: the worst of its ticks, with a reason."""
-    verdict = max((t.verdict for t in ticks), key=_SEVERITY.__getitem__, default=Verdict.PASS)
-    if not ticks:
-        return verdict, "no analysis ran"
+    FAIL rolls back at once. Inside the bake anything else bakes on. When the bake is over, PASS
+    ends the step; INCONCLUSIVE (too little traffic) extends the bake by ``interval_seconds`` up
+    to ``max_bake_extension_seconds``, then follows ``low_traffic_policy``.
+    """
+    verdict = worst(g.verdict for g in results)
+    if verdict == Verdict.FAIL:
+        return TickDecision(verdict, TickAction.ROLLBACK, _reasons(results, verdict))
+    if not bake_over:
+        return TickDecision(verdict, TickAction.CONTINUE, "baking")
     if verdict == Verdict.PASS:
-        return verdict, f"{len(ticks)} analysis tick(s) passed"
-    reasons = sorted({g.reason for t in ticks for g in t.gates if g.verdict == verdict})
-    return verdict, "; ".join(reasons)
+        return TickDecision(verdict, TickAction.PASS, f"{len(results)} gate(s) passed")
+    why = _reasons(results, verdict)
+    left = cfg.max_bake_extension_seconds - extended_seconds
+    if left > 0:
+        step = min(interval_seconds, left)
+        return TickDecision(verdict, TickAction.EXTEND, f"extending the bake: {why}", step)
+    if cfg.low_traffic_policy == "promote":
+        return TickDecision(
+            verdict, TickAction.PASS, f"not enough traffic, promoted by policy: {why}"
+        )
+    return TickDecision(verdict, TickAction.ROLLBACK, f"not enough traffic: {why}")
 
 
-def decide(results: Sequence[GateResult], cfg: AnalysisConfig, *, promoted: bool,
-           bake_over: bool, extended_seconds: int, new_invocations: float,
-           ) -> tuple[list[GateResult], TickDecision]:  # fmt: skip
-    """(the gate results to record, the decision) for one tick; enforcement is ``enforce``'s."""
-    recorded = [_not_compared(g) if promoted and g.gate in COMPARISON_GATES else g for g in results]
-    judged = [g for g in recorded if _judged(g, promoted)]
-    decision = metric_gates.combine(
-        judged,
-        bake_over=bake_over,
-        extended_seconds=extended_seconds,
-        interval_seconds=cfg.interval_seconds,
-        cfg=cfg,
-    )
-    if promoted and decision.action == TickAction.EXTEND:
-        decision = TickDecision(decision.verdict, TickAction.PASS, "post-promotion bake over")
+def ticked(
+    current: Deployment, results: list[GateResult], new_invocations: float = 0
+) -> Deployment:
+    """One analysis of the current step: record it, then bake on, extend, move on or roll back.
+
+    ``results`` are every gate's (metric gates and alarms); ``new_invocations`` is what the new
+    version served in this step (the low-traffic reason quotes it).
+    """
+    d = current.model_copy(deep=True)
+    elapsed = d.bake.elapsed_seconds + d.bake.wait_seconds
+    record = d.steps[-1]
+    bake_over = elapsed >= d.bake.bake_seconds + d.bake.extended_seconds
+    promoted = d.outcome == Outcome.PROMOTED
+    recorded = [_not_compared(g) if _skipped(g, promoted) else g for g in results]
+    decision = _decide(recorded, d.analysis, promoted=promoted, bake_over=bake_over,
+                       extended_seconds=d.bake.extended_seconds,
+                       new_invocations=new_invocations)  # fmt: skip
+    done = _enforce(decision, d.analysis, bake_over=bake_over)
+    enforced = done == decision
+    # What a tick reports: the worst recorded gate (an alarm's INSUFFICIENT_DATA shows as
+    # INCONCLUSIVE though it decides nothing), never milder than the decision; skipped
+    # comparisons do not count.
+    verdict = worst([*(g.verdict for g in recorded if not _skipped(g, promoted)), decision.verdict])
+    record.ticks.append(Tick(elapsed_seconds=elapsed, verdict=verdict, gates=recorded,
+                             action=decision.action, reason=decision.reason,
+                             enforced=enforced))  # fmt: skip
+    d.bake = d.bake.model_copy(update={"elapsed_seconds": elapsed})
+    step = deployment.step_name(record)
+    if not enforced and d.reason is None:
+        d.reason = f"dry run: {step} would have failed: {decision.reason}"
+    if done.action == TickAction.ROLLBACK:
+        reason = f"{step} failed analysis: {done.reason}"
+        record.verdict, record.reason = Verdict.FAIL, reason
+        d.action, d.reason = Action.ROLLBACK, reason
+        return d
+    if done.action == TickAction.EXTEND:
+        d.bake.extended_seconds += done.extend_seconds
+    if done.action in {TickAction.CONTINUE, TickAction.EXTEND}:
+        remaining = d.bake.bake_seconds + d.bake.extended_seconds - elapsed
+        d.bake.wait_seconds = min(d.analysis.interval_seconds, remaining)
+        d.action = Action.BAKE
+        return d
+    record.verdict, record.reason = decision.verdict, done.reason
+    if decision.verdict == Verdict.FAIL:  # a dry run: recorded, not enforced
+        record.reason = f"dry run: {decision.reason}"
+    d.bake.wait_seconds = 0
+    d.action = deployment.after_step(d)
+    return d
+
+
+def _decide(recorded: Sequence[GateResult], cfg: AnalysisConfig, *, promoted: bool,
+            bake_over: bool, extended_seconds: int, new_invocations: float,
+            ) -> TickDecision:  # fmt: skip
+    """``combine`` on the judged gates: the alarms gate, and every gate after promotion, count
+    only when they FAIL (so a post-promotion bake is never extended); a low-traffic decision
+    quotes the new version's invocations."""
+    judged = [g for g in recorded if g.verdict == Verdict.FAIL or not _fail_only(g, promoted)]
+    decision = combine(judged, bake_over=bake_over, extended_seconds=extended_seconds,
+                       interval_seconds=cfg.interval_seconds, cfg=cfg)  # fmt: skip
+    served = f"{new_invocations:g} invocations of the new version < minInvocations"
     if decision.action == TickAction.ROLLBACK and decision.verdict != Verdict.FAIL:
-        why = f"{new_invocations:g} invocations of the new version < minInvocations"
-        decision = TickDecision(decision.verdict, decision.action, f"not enough traffic: {why}")
+        return replace(decision, reason=f"not enough traffic: {served}")
     if decision.action == TickAction.PASS and decision.verdict != Verdict.PASS:
-        why = f"{new_invocations:g} invocations of the new version < minInvocations"
-        decision = TickDecision(decision.verdict, decision.action, _passed_anyway(promoted, why))
-    return recorded, decision
+        why = f"not enough traffic ({served}), passed by lowTrafficPolicy promote"
+        return replace(decision, reason=why)
+    return decision
 
 
-def tick_verdict(recorded: Sequence[GateResult], decision: TickDecision) -> Verdict:
-    """What a tick reports: the worst recorded gate (an alarm's INSUFFICIENT_DATA shows as
-    INCONCLUSIVE even though it decides nothing), never milder than the decision's verdict;
-    comparisons skipped after promotion do not count."""
-    shown = [g for g in recorded if not g.reason.startswith(_NOT_COMPARED)]
-    return combine([*shown, GateResult(gate="decision", verdict=decision.verdict, reason="")])
-
-
-def enforce(decision: TickDecision, cfg: AnalysisConfig, *, bake_over: bool) -> TickDecision:
+def _enforce(decision: TickDecision, cfg: AnalysisConfig, *, bake_over: bool) -> TickDecision:
     """What the deployment does: the decision itself, or in a dry run bake on / end the step."""
     if not cfg.dry_run or decision.action in {TickAction.CONTINUE, TickAction.PASS}:
         return decision
@@ -111,18 +229,20 @@ def enforce(decision: TickDecision, cfg: AnalysisConfig, *, bake_over: bool) -> 
     return TickDecision(decision.verdict, action, f"dry run, not enforced: would {would}")
 
 
-def _passed_anyway(promoted: bool, why: str) -> str:
-    if promoted:
-        return "post-promotion bake over: no gate failed"
-    return f"not enough traffic ({why}), passed by lowTrafficPolicy promote"
+def _reasons(results: Sequence[GateResult], verdict: Verdict) -> str:
+    return "; ".join(f"{g.gate}: {g.reason}" for g in results if g.verdict == verdict)
 
 
-def _judged(gate: GateResult, promoted: bool) -> bool:
-    if gate.gate == ALARMS_GATE or promoted:
-        return gate.verdict == Verdict.FAIL
-    return True
+def _fail_only(gate: GateResult, promoted: bool) -> bool:
+    """The alarms gate, and every gate after promotion, decide only by failing."""
+    return gate.gate == ALARMS_GATE or promoted
+
+
+def _skipped(gate: GateResult, promoted: bool) -> bool:
+    """A comparison after promotion: the old version serves nothing to compare with."""
+    return promoted and gate.gate in COMPARISON_GATES
 
 
 def _not_compared(gate: GateResult) -> GateResult:
-    reason = f"{_NOT_COMPARED}: the old version serves no traffic after promotion"
+    reason = "not compared: the old version serves no traffic after promotion"
     return gate.model_copy(update={"verdict": Verdict.INCONCLUSIVE, "reason": reason})

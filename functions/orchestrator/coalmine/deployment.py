@@ -2,13 +2,14 @@
 
 prepared -> published -> shifted (SHIFT/BAKE/PROMOTE) -> ticked -> ... -> promoted -> FINISH
                                                any FAIL or caught error -> rolled back
+
+``ticked``, the transition after an analysis tick, is analysis.py's: it is what a tick decides.
 """
 
 from __future__ import annotations
 
-from coalmine import analysis, async_gates, strategies
+from coalmine import async_gates, strategies
 from coalmine.exceptions import lambda_error_message
-from coalmine.gates import TickAction
 from coalmine.models import (
     Action,
     AnalysisConfig,
@@ -16,12 +17,9 @@ from coalmine.models import (
     Bake,
     CodeLocation,
     Deployment,
-    GateResult,
     Outcome,
     Plan,
     StepRecord,
-    Tick,
-    Verdict,
 )
 
 POST_PROMOTION_INDEX = -1
@@ -105,55 +103,6 @@ def shifted(deployment: Deployment, revision_id: str) -> Deployment:
     return _start_bake(d, record)
 
 
-def ticked(
-    deployment: Deployment, gates: list[GateResult], new_invocations: float = 0
-) -> Deployment:
-    """One analysis of the current step: record it, then bake on, extend, move on or roll back.
-
-    ``gates`` are every gate's results (metric gates and alarms); ``new_invocations`` is what the
-    new version served in this step (the low-traffic reason quotes it).
-    """
-    d = deployment.model_copy(deep=True)
-    elapsed = d.bake.elapsed_seconds + d.bake.wait_seconds
-    record = d.steps[-1]
-    bake_over = elapsed >= d.bake.bake_seconds + d.bake.extended_seconds
-    recorded, decision = analysis.decide(
-        gates,
-        d.analysis,
-        promoted=d.outcome == Outcome.PROMOTED,
-        bake_over=bake_over,
-        extended_seconds=d.bake.extended_seconds,
-        new_invocations=new_invocations,
-    )
-    done = analysis.enforce(decision, d.analysis, bake_over=bake_over)
-    enforced = done == decision
-    verdict = analysis.tick_verdict(recorded, decision)
-    tick = Tick(elapsed_seconds=elapsed, verdict=verdict, gates=recorded,
-                action=decision.action, reason=decision.reason, enforced=enforced)  # fmt: skip
-    record.ticks.append(tick)
-    d.bake = d.bake.model_copy(update={"elapsed_seconds": elapsed})
-    if not enforced and d.reason is None:
-        d.reason = f"dry run: {_step_name(record)} would have failed: {decision.reason}"
-    if done.action == TickAction.ROLLBACK:
-        reason = f"{_step_name(record)} failed analysis: {done.reason}"
-        record.verdict, record.reason = Verdict.FAIL, reason
-        d.action, d.reason = Action.ROLLBACK, reason
-        return d
-    if done.action == TickAction.EXTEND:
-        d.bake.extended_seconds += done.extend_seconds
-    if done.action in {TickAction.CONTINUE, TickAction.EXTEND}:
-        remaining = d.bake.bake_seconds + d.bake.extended_seconds - elapsed
-        d.bake.wait_seconds = min(d.analysis.interval_seconds, remaining)
-        d.action = Action.BAKE
-        return d
-    record.verdict, record.reason = decision.verdict, done.reason
-    if decision.verdict == Verdict.FAIL:  # a dry run: recorded, not enforced
-        record.reason = f"dry run: {decision.reason}"
-    d.bake.wait_seconds = 0
-    d.action = _after_step(d)
-    return d
-
-
 def promoted(deployment: Deployment, revision_id: str) -> Deployment:
     d = deployment.model_copy(
         update={"weight": 1.0, "revision_id": revision_id, "outcome": Outcome.PROMOTED},
@@ -194,7 +143,7 @@ def _start_bake(d: Deployment, record: StepRecord) -> Deployment:
     if bake <= 0:
         record.reason = "no bake time: not analysed"
         d.bake = Bake()
-        d.action = _after_step(d)
+        d.action = after_step(d)
         return d
     d.bake = Bake(
         bake_seconds=bake, elapsed_seconds=0, wait_seconds=min(d.analysis.interval_seconds, bake)
@@ -203,13 +152,15 @@ def _start_bake(d: Deployment, record: StepRecord) -> Deployment:
     return d
 
 
-def _after_step(d: Deployment) -> Action:
+def after_step(d: Deployment) -> Action:
+    """What follows a step that is over: the next shift, promotion, or (after it) the end."""
     if d.outcome == Outcome.PROMOTED:
         return Action.FINISH
     return Action.SHIFT if d.step_index + 1 < len(d.plan.steps) else Action.PROMOTE
 
 
-def _step_name(record: StepRecord) -> str:
+def step_name(record: StepRecord) -> str:
+    """How a reason names a step: ``step 1 (10%)``, or ``post-promotion bake``."""
     if record.index == POST_PROMOTION_INDEX:
         return "post-promotion bake"
     return f"step {record.index + 1} ({record.weight * 100:g}%)"

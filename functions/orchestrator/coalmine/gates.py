@@ -1,4 +1,4 @@
-"""Pure: per-version CloudWatch counts -> metric gate results -> what a tick decides.
+"""Pure: per-version CloudWatch counts -> metric gate results (the statistics of a tick).
 
 Input is one ``Period`` per metric period (a minute) since the step began, each holding the new
 and the old version's counts (``VersionSample``) as one GetMetricData call returns them with the
@@ -16,6 +16,8 @@ comparison gets 9 shares, every other gate 1), so a healthy version is rolled ba
 probability <= ``false_rollback_rate`` overall. A test may FAIL at
 any sample size (it is valid at every size); it only PASSes once the new version has served
 ``min_invocations`` -- until then it is INCONCLUSIVE: never promote blind.
+
+What a tick does with these results (and the alarms gate) is analysis.py's.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from coalmine.gates_config import LATENCY_LADDER_MS, GatesConfig
@@ -31,7 +32,6 @@ from coalmine.models import GateResult, Verdict
 from coalmine.sequential import RateTest, RatioTest, threshold
 
 _Gate = Callable[[Sequence["Period"], GatesConfig, float], GateResult]
-_SEVERITY = {Verdict.PASS: 0, Verdict.INCONCLUSIVE: 1, Verdict.FAIL: 2}
 
 
 @dataclass(frozen=True)
@@ -55,21 +55,6 @@ class VersionSample:
 class Period:
     new: VersionSample
     old: VersionSample
-
-
-class TickAction(StrEnum):
-    CONTINUE = "CONTINUE"  # bake on
-    EXTEND = "EXTEND"  # bake over, too little traffic: bake ``extend_seconds`` more
-    PASS = "PASS"  # step done: shift further or promote
-    ROLLBACK = "ROLLBACK"
-
-
-@dataclass(frozen=True)
-class TickDecision:
-    verdict: Verdict
-    action: TickAction
-    reason: str
-    extend_seconds: int = 0
 
 
 def _result(gate: str, verdict: Verdict, reason: str, **evidence: Any) -> GateResult:
@@ -110,10 +95,10 @@ def errors_gate(periods: Sequence[Period], cfg: GatesConfig, alpha: float) -> Ga
     r1, r0 = _rate(x1, n1), _rate(x0, n0)
     ev = {"newInvocations": n1, "newErrors": x1, "oldInvocations": n0, "oldErrors": x0,
           "newErrorRate": r1, "oldErrorRate": r0}  # fmt: skip
-    new, old = _pct(r1), _pct(r0)
+    shown_new, shown_old = _pct(r1), _pct(r0)
     above = f"more than {cfg.tolerated_increase:.0%} above" if cfg.tolerated_increase else "above"
-    fail = f"new version's error rate {new} is {above} the old version's {old}"
-    ok = f"no error regression ({new} vs {old})"
+    fail = f"new version's error rate {shown_new} is {above} the old version's {shown_old}"
+    ok = f"no error regression ({shown_new} vs {shown_old})"
     return _judge("errors", test.log_e, alpha, n1, cfg, fail, ok, ev)
 
 
@@ -180,8 +165,8 @@ def throttles_gate(periods: Sequence[Period], cfg: GatesConfig) -> GateResult:
 
 
 # Shares of the false-rollback rate (weighted Bonferroni): the errors comparison is the gate
-# that needs every bit of it to judge a short canary at modest traffic (benchmark: a 2x regression
-# at 20 rps); a latency regression big enough to matter is proven in a tick or two with far less.
+# that needs every bit of it to judge a short canary at modest traffic; a latency regression big
+# enough to matter is proven in a tick or two with far less (`make bench` measures both).
 ALPHA_WEIGHTS: dict[str, float] = {"errors": 9.0}
 _OTHER_WEIGHT = 1.0
 
@@ -213,31 +198,3 @@ def evaluate(periods: Sequence[Period], cfg: GatesConfig) -> list[GateResult]:
     if cfg.max_throttles is not None:
         results.append(throttles_gate(periods, cfg))
     return results
-
-
-def combine(gates: Sequence[GateResult], *, bake_over: bool, extended_seconds: int,
-            interval_seconds: int, cfg: GatesConfig) -> TickDecision:  # fmt: skip
-    """A tick's verdict (the worst gate's) and action.
-
-    FAIL rolls back at once. Inside the bake anything else bakes on. When the bake is over, PASS
-    ends the step; INCONCLUSIVE (too little traffic) extends the bake by ``interval_seconds`` up
-    to ``max_bake_extension_seconds``, then follows ``low_traffic_policy``.
-    """
-    verdict = max((g.verdict for g in gates), key=_SEVERITY.__getitem__, default=Verdict.PASS)
-    if verdict == Verdict.FAIL:
-        reason = "; ".join(f"{g.gate}: {g.reason}" for g in gates if g.verdict == Verdict.FAIL)
-        return TickDecision(verdict, TickAction.ROLLBACK, reason)
-    if not bake_over:
-        return TickDecision(verdict, TickAction.CONTINUE, "baking")
-    if verdict == Verdict.PASS:
-        return TickDecision(verdict, TickAction.PASS, f"{len(gates)} gate(s) passed")
-    why = "; ".join(f"{g.gate}: {g.reason}" for g in gates if g.verdict == Verdict.INCONCLUSIVE)
-    left = cfg.max_bake_extension_seconds - extended_seconds
-    if left > 0:
-        step = min(interval_seconds, left)
-        return TickDecision(verdict, TickAction.EXTEND, f"extending the bake: {why}", step)
-    if cfg.low_traffic_policy == "promote":
-        return TickDecision(
-            verdict, TickAction.PASS, f"not enough traffic, promoted by policy: {why}"
-        )
-    return TickDecision(verdict, TickAction.ROLLBACK, f"not enough traffic: {why}")

@@ -9,6 +9,7 @@ JSON field names are camelCase (the ASL reads ``$.action``, ``$.bake.waitSeconds
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -192,9 +193,28 @@ class Action(StrEnum):
 
 
 class Verdict(StrEnum):
+    """What a gate, a tick or a step says about the new version."""
+
     PASS = "PASS"
     FAIL = "FAIL"
     INCONCLUSIVE = "INCONCLUSIVE"
+
+
+_SEVERITY = {Verdict.PASS: 0, Verdict.INCONCLUSIVE: 1, Verdict.FAIL: 2}
+
+
+def worst(verdicts: Iterable[Verdict]) -> Verdict:
+    """The worst of ``verdicts``: FAIL > INCONCLUSIVE > PASS; none -> PASS."""
+    return max(verdicts, key=_SEVERITY.__getitem__, default=Verdict.PASS)
+
+
+class TickAction(StrEnum):
+    """What one analysis tick decides (``Tick.action``; analysis.py)."""
+
+    CONTINUE = "CONTINUE"  # bake on
+    EXTEND = "EXTEND"  # bake over, too little traffic: bake ``extend_seconds`` more
+    PASS = "PASS"  # step done: shift further or promote
+    ROLLBACK = "ROLLBACK"
 
 
 class Outcome(StrEnum):
@@ -212,12 +232,12 @@ class GateResult(Model):
 
 class Tick(Model):
     """One analysis of one step: when (seconds into the step's bake), what each gate said, and
-    what the tick decided (``action``: CONTINUE, EXTEND, PASS, ROLLBACK) and why."""
+    what the tick decided (``action``) and why."""
 
     elapsed_seconds: int
     verdict: Verdict
     gates: list[GateResult]
-    action: str | None = None
+    action: TickAction | None = None
     reason: str | None = None
     enforced: bool = True  # False in a dry run: the decision was recorded, not acted on
 
@@ -290,7 +310,7 @@ class PrepareEvent(Model):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
     request: Any
     deployment_id: str
-    execution_arn: str | None = None  # the holder the deployment lock names (issue 5)
+    execution_arn: str | None = None  # the holder the deployment lock names
 
 
 # ----------------------------------------------------------------------------- Lambda's answers

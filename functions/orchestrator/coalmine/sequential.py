@@ -51,10 +51,10 @@ from dataclasses import dataclass, field
 
 # Prior over alternatives: multiples ``m`` of the null ratio (or odds) and their weights. A
 # discrete mixture costs ``ln(1/w)`` in log-evidence against alternative ``m`` alone and needs no
-# numerical integration. Chosen on the benchmark (bench/, README "The benchmark"): with a 5-minute
-# bake the evidence must cross ``ln(1/alpha)`` within a few hundred requests, so most weight sits
-# on 2.5x (the regression a short canary at modest traffic can hope to prove; an equal-weight grid
-# 1.5x-30x caught a 2x regression at 20 rps in 12% of runs, this prior in 18%); 10x keeps a broken
+# numerical integration. Chosen on the benchmark (`make bench`, README "The benchmark"): with a
+# 5-minute bake the evidence must cross ``ln(1/alpha)`` within a few hundred requests, so most
+# weight sits on 2.5x (the regression a short canary at modest traffic can hope to prove: it
+# catches a 2x regression more often than an equal-weight grid over 1.5x-30x); 10x keeps a broken
 # version at low traffic fast to catch; 1.5x keeps small regressions at high traffic catchable.
 DEFAULT_ALTERNATIVES: tuple[float, ...] = (1.5, 2.5, 10.0)
 DEFAULT_WEIGHTS: tuple[float, ...] = (0.05, 0.85, 0.10)
