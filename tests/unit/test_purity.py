@@ -44,3 +44,17 @@ def test_a_decision_module_imports_no_aws_sdk(module: str) -> None:
         check=True,
     )
     assert out.stdout.strip() == "", f"coalmine.{module} loads {out.stdout.strip()}"
+
+
+def test_every_pure_module_is_type_checked_strictly() -> None:
+    """pyproject.toml's strict mypy override names every pure module (and no module that is gone)."""
+    import tomllib
+
+    config = tomllib.loads((ORCHESTRATOR.parents[1] / "pyproject.toml").read_text())
+    strict = next(
+        set(o["module"])
+        for o in config["tool"]["mypy"]["overrides"]
+        if o.get("disallow_untyped_defs")
+    )
+    assert {f"coalmine.{m}" for m in PURE} <= strict
+    assert all((ORCHESTRATOR / (m.replace(".", "/") + ".py")).exists() for m in strict)
