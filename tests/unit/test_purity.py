@@ -58,3 +58,13 @@ def test_every_pure_module_is_type_checked_strictly() -> None:
     )
     assert {f"coalmine.{m}" for m in PURE} <= strict
     assert all((ORCHESTRATOR / (m.replace(".", "/") + ".py")).exists() for m in strict)
+
+
+@pytest.mark.parametrize(
+    "handler", sorted(p.name for p in (ORCHESTRATOR / "coalmine" / "handlers").glob("[!_]*.py"))
+)
+def test_a_handler_stays_thin(handler: str) -> None:
+    """Parse, one domain call, return JSON: a handler that grows past 60 lines holds a decision
+    or an AWS call sequence that belongs in a domain or adapter module."""
+    lines = (ORCHESTRATOR / "coalmine" / "handlers" / handler).read_text().splitlines()
+    assert len(lines) <= 60, f"handlers/{handler} has {len(lines)} lines"
