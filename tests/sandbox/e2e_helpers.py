@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from coalmine_sandbox import Sandbox
-from coalmine_sandbox.samples import SAMPLES
-from coalmine_sandbox.traffic import TrafficGenerator, api_gateway_event
+from coalmine_sandbox.world.samples import SAMPLES
+from coalmine_sandbox.world.traffic import TrafficGenerator, api_gateway_event
 
 REPO = Path(__file__).resolve().parents[2]
 FUNCTION = "brand-api"
