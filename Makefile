@@ -40,6 +40,7 @@ rehearse: install
 test: install sam-venv checkov-venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 unit: install
