@@ -1,7 +1,8 @@
-"""What AWS does when an execution ends that coalmine's promises rely on, emulated (moto_hooks_sfn):
-StopExecution (also mid-Wait), the state machine's TimeoutSeconds and a Task's TimeoutSeconds in
-simulated time, `Step Functions Execution Status Change` events on the default bus, and Lambda
-rule targets invoked asynchronously with Lambda's two retries (1 min, then 2 min)."""
+"""What AWS does when an execution ends that coalmine's promises rely on, emulated
+(seams/sfn_executions.py): StopExecution (also mid-Wait), the state machine's TimeoutSeconds and a
+Task's TimeoutSeconds in simulated time, `Step Functions Execution Status Change` events on the
+default bus, and Lambda rule targets invoked asynchronously with Lambda's two retries (1 min, then
+2 min)."""
 
 from __future__ import annotations
 
