@@ -6,7 +6,8 @@ Three parts, each importing only the ones below it (pyproject.toml's [tool.impor
 services) -> `resources.py` (where template.yaml, scenarios and events are).
 """
 
-from .aws.awslambda.runtime import FunctionSpec, Invocation, Runtime
+from .aws.awslambda.invocation import FunctionSpec, Invocation
+from .aws.awslambda.runtime import Runtime
 from .aws.clock import SimClock
 from .sandbox import Sandbox
 

@@ -22,7 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .awslambda.runtime import Invocation, current_function
+from .awslambda.invocation import Invocation, timeout_payload
+from .awslambda.runtime import current_function
 from .clock import SimClock
 from .cloudformation.stack import Stack
 
@@ -189,11 +190,7 @@ class FaultInjector:
         seconds = float(
             self.sb.client("lambda").get_function(FunctionName=function)["Configuration"]["Timeout"]
         )
-        payload = {
-            "errorType": "Sandbox.Timedout",
-            "errorMessage": f"{self.sb.clock.now():%Y-%m-%dT%H:%M:%S.%fZ} Task timed out after "
-            f"{seconds:.2f} seconds",
-        }
+        payload = timeout_payload(self.sb.clock.now(), seconds)
         return Invocation(version, payload, True, seconds * 1000)
 
     def on_api(self, service: str, api: str) -> tuple[str, str] | None:

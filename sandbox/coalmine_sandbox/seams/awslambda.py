@@ -10,8 +10,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from ..aws.awslambda.invocation import Invocation
 from ..aws.awslambda.routing import split_function
-from ..aws.awslambda.runtime import Invocation
 from ..aws.faults import InvokeRefused
 from . import lambda_async, sfn_executions
 from .hooks import active, route, spec_of

@@ -11,7 +11,8 @@ from typing import Any
 
 from ..aws.awslambda import routing
 from ..aws.awslambda.async_invoke import AsyncInvoker
-from ..aws.awslambda.runtime import FunctionSpec, Invocation, Runtime
+from ..aws.awslambda.invocation import FunctionSpec, Invocation
+from ..aws.awslambda.runtime import Runtime
 from ..aws.clock import SimClock
 from ..aws.cloudwatch.metrics import MetricStore
 from ..aws.faults import FaultInjector

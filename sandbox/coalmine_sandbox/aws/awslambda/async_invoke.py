@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import destinations
 from .destinations import AsyncConfig
+from .invocation import Invocation
 from .routing import split_function
-from .runtime import Invocation
 
 if TYPE_CHECKING:
     from ..clock import SimClock

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .runtime import Invocation
+from .invocation import Invocation
 
 DEFAULT_MAX_EVENT_AGE_SECONDS = 21_600
 

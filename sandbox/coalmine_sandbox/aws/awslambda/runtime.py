@@ -14,7 +14,6 @@ import os
 import random
 import threading
 import time
-import traceback
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import Any, Protocol
 from . import process_hooks
 from .codeload import LOADER, CodePackage
 from .concurrency import Concurrency
+from .invocation import FunctionSpec, Invocation, LambdaContext, error_payload, timeout_payload
 from .process_hooks import InvocationState
 from .routing import pick_version
 
@@ -35,33 +35,6 @@ def current_function() -> str | None:
     """The function whose handler is running in the calling thread (None outside one)."""
     stack = getattr(_calls, "stack", None)
     return stack[-1] if stack else None
-
-
-@dataclass(frozen=True, slots=True)
-class FunctionSpec:
-    """What the runtime needs of one function version (the seams build it from moto)."""
-
-    function_name: str
-    version: str  # "$LATEST" or "1", "2", ...
-    handler: str
-    environment: Mapping[str, str]
-    code_sha256: str
-    code: Callable[[], bytes]  # the zip, read only for code the template did not provide
-    timeout: float = 3.0
-    memory_size: int = 128
-    runtime: str = "python3.12"
-    function_arn: str = ""  # unqualified
-
-
-@dataclass(frozen=True, slots=True)
-class Invocation:
-    executed_version: str
-    payload: Any
-    error: bool
-    duration_ms: float
-    request_id: str = ""
-    logs: str = ""
-    throttled: bool = False  # refused for concurrency: the handler did not run
 
 
 class LambdaView(Protocol):
@@ -76,25 +49,6 @@ class LambdaView(Protocol):
 
 class MetricSink(Protocol):
     def record_invocation(self, **kwargs: Any) -> None: ...
-
-
-@dataclass
-class LambdaContext:
-    function_name: str
-    function_version: str
-    invoked_function_arn: str
-    memory_limit_in_mb: int
-    aws_request_id: str
-    log_group_name: str
-    log_stream_name: str
-    _deadline_ms: float = 0.0
-    _state: InvocationState | None = None
-    identity: Any = None
-    client_context: Any = None
-
-    def get_remaining_time_in_millis(self) -> int:
-        used = self._state.elapsed_ms() if self._state else 0.0
-        return max(0, int(self._deadline_ms - used))
 
 
 @dataclass
@@ -183,7 +137,7 @@ class Runtime:
                 payload, error = self._call(handler, event, context)
                 duration = state.elapsed_ms()
                 if duration > context._deadline_ms:  # Lambda stops the handler at its timeout
-                    payload, error = _timeout_payload(start, spec), True
+                    payload, error = timeout_payload(start, spec.timeout), True
                     duration = context._deadline_ms
                 sink.end(request_id, duration)
             finally:
@@ -260,24 +214,6 @@ class Runtime:
         }
         env.update({str(k): str(v) for k, v in spec.environment.items()})
         return env
-
-
-def error_payload(exc: BaseException) -> dict[str, Any]:
-    """Lambda's error shape for an exception raised by a Python handler."""
-    return {
-        "errorMessage": str(exc),
-        "errorType": type(exc).__name__,
-        "requestId": "",
-        "stackTrace": traceback.format_tb(exc.__traceback__),
-    }
-
-
-def _timeout_payload(start: datetime, spec: FunctionSpec) -> dict[str, Any]:
-    return {
-        "errorType": "Sandbox.Timedout",
-        "errorMessage": f"{start:%Y-%m-%dT%H:%M:%S.%fZ} Task timed out after "
-        f"{float(spec.timeout):.2f} seconds",
-    }
 
 
 def _swap_environ(values: Mapping[str, str]) -> dict[str, str | None]:
