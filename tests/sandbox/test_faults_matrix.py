@@ -192,14 +192,14 @@ def test_a_second_deployment_mid_canary_is_refused_and_the_first_promotes(
     # Given deployment A is baking its first step
     target.reset()
     sb = target.sb
-    a = sb.start_execution(target.request(PLAN, analysis=ANALYSIS))
     second: list[str] = []
 
     def start_b(t_from: Any, t_to: Any) -> None:
         if not second and target.routing()[1]:
             second.append(moves.start_second_deployment(sb, target.request(PLAN)))
 
-    remove = sb.add_listener(start_b)
+    remove = sb.add_listener(start_b)  # armed before A starts: A's first step cannot slip past
+    a = sb.start_execution(target.request(PLAN, analysis=ANALYSIS))
     first = sb.wait_for_execution(a)
     remove()
     # Then B failed before changing anything and A promoted
