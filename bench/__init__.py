@@ -1,1 +1,2 @@
-"""Benchmarks: ``python -m bench.canary_bench`` (canary analysis, issue 4) and the others here."""
+"""Benchmarks: ``python -m bench.canary_bench`` (canary analysis rules) and
+``python -m bench.rehearsal_speed`` (sandbox stand-up and rehearsal wall time)."""

@@ -1,4 +1,4 @@
-"""Benchmark of canary rollback rules on simulated CloudWatch counts (issue 4, point 5).
+"""Benchmark of canary rollback rules on simulated CloudWatch counts.
 
     python -m bench.canary_bench [--runs 1000] [--json OUT] [--jobs 2] [--seed 0]
 
@@ -6,7 +6,7 @@ For every scenario, ``--runs`` seeded runs of a ``Canary10Percent5Minutes`` step
 every rule (bench/rules.py) judges the same runs. Printed per rule: the share of runs rolled
 back (false rollbacks on A/A, detections within the bake on A/B), the median minute of
 rollback, and the share promoted before the new version served ``minInvocations``; then the
-issue's targets with the measured values, MET / NOT MET, and for the 2x regression at 20 rps
+targets with the measured values, MET / NOT MET, and for the 2x regression at 20 rps
 the bake a test would have needed.
 """
 

@@ -13,14 +13,14 @@ from collections.abc import Callable
 from typing import Any
 
 from coalmine.exceptions import InvalidInput
+from coalmine.execution_history import TERMINAL, HistoryReader
 from coalmine.strategies import resolve
 from coalmine.validation import parse_request
-from coalmine_cli.progress import HistoryReader, progress_lines
+from coalmine_cli.progress import progress_lines
 
 EXIT_PROMOTED = 0
 EXIT_NOT_PROMOTED = 1
 EXIT_BAD_INPUT = 2
-TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 
 def find_state_machine(cloudformation: Any, stack_name: str) -> str:

@@ -16,7 +16,6 @@ from typing import Any
 
 from coalmine.exceptions import InvalidInput
 
-REPO = Path(__file__).resolve().parents[2]
 DEMO_SCENARIOS = ("healthy-canary.json", "faulty-canary.json")
 
 
@@ -65,17 +64,18 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def cmd_rehearse(args: argparse.Namespace) -> int:
-    from coalmine_sandbox.rehearsal import rehearse_file
+    from coalmine_cli.rehearse import rehearse_file
 
     return rehearse_file(Path(args.scenario), json_out=Path(args.json) if args.json else None)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from coalmine_sandbox.rehearsal import rehearse_file
+    from coalmine_cli.rehearse import rehearse_file
+    from coalmine_sandbox.resources import SCENARIOS
 
     failures = 0
     for name in DEMO_SCENARIOS:
-        code = rehearse_file(REPO / "scenarios" / name, json_out=None, check_expectation=True)
+        code = rehearse_file(SCENARIOS / name, json_out=None, check_expectation=True)
         failures += code != 0
         print()
     print("demo: both rehearsals ended as expected" if not failures else "demo: UNEXPECTED")
@@ -83,9 +83,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_soak(args: argparse.Namespace) -> int:
-    from coalmine_sandbox.soak import soak
+    from coalmine_sandbox.world.soak import soak
 
-    return 1 if soak(args.deployments, args.seed).violations else 0
+    return 1 if soak(args.deployments, args.seed, emit=print).violations else 0
 
 
 def build_parser() -> argparse.ArgumentParser:

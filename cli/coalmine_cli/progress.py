@@ -1,16 +1,17 @@
 """Turn a deployment execution's history into progress lines a person can follow.
 
-Shared by `coalmine deploy` (a real execution on AWS) and `coalmine rehearse` (the sandbox):
-both read the same Step Functions history, so what a rehearsal prints is what a real deployment
-prints.
+Used by `coalmine deploy` (a real execution on AWS) and passed to the sandbox's rehearsal by
+`coalmine rehearse`: both read the same Step Functions history (coalmine/execution_history.py),
+so what a rehearsal prints is what a real deployment prints.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any
+
+from coalmine.execution_history import cause_message
 
 
 def _pct(weight: float) -> str:
@@ -62,34 +63,6 @@ def _hooks(output: dict[str, Any], *gates: str) -> str:
     return f" ({', '.join(ran)})" if ran else ""
 
 
-@dataclass
-class HistoryReader:
-    """Reads an execution's history incrementally (each event is returned once)."""
-
-    sfn: Any
-    execution_arn: str
-    _seen: int = 0
-    _events: list[dict[str, Any]] = field(default_factory=list)
-
-    def new_events(self) -> list[dict[str, Any]]:
-        events: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"executionArn": self.execution_arn, "maxResults": 1000}
-        while True:
-            page = self.sfn.get_execution_history(**kwargs)
-            events.extend(page["events"])
-            if not page.get("nextToken"):
-                break
-            kwargs["nextToken"] = page["nextToken"]
-        fresh = events[self._seen :]
-        self._seen = len(events)
-        self._events.extend(fresh)
-        return fresh
-
-    @property
-    def events(self) -> list[dict[str, Any]]:
-        return self._events
-
-
 def progress_lines(events: list[dict[str, Any]]) -> Iterator[str]:
     """Progress lines for history events: handler results, the end of the execution."""
     for event in events:
@@ -112,17 +85,5 @@ def progress_lines(events: list[dict[str, Any]]) -> Iterator[str]:
 def _short(text: str | None, limit: int = 300) -> str:
     if not text:
         return ""
-    try:
-        parsed = json.loads(text)
-        text = parsed.get("errorMessage", text) if isinstance(parsed, dict) else text
-    except ValueError:
-        pass
+    text = cause_message(text) or ""
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def count_state_transitions(events: list[dict[str, Any]]) -> int:
-    """State transitions as Standard workflows bill them: one per state entered."""
-    return sum(1 for event in events if event["type"].endswith("StateEntered"))
-
-
-Printer = Callable[[str], None]

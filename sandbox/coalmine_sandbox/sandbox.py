@@ -1,16 +1,16 @@
-"""`Sandbox`: emulated AWS in-process (moto + hooks + simulated clock) with template.yaml stood up.
+"""`Sandbox`: emulated AWS in-process (moto + seams + simulated clock) with template.yaml stood up.
 
     with Sandbox(seed=1) as sb:
         arn = sb.start_execution({"functionName": "brand-api", ...})
         result = sb.wait_for_execution(arn)
 
-Emulates AWS only: the shipped ASL, handlers and template run unchanged.
+Emulates AWS only: the shipped ASL, handlers and template run unchanged. The assembly of the
+emulated services (aws/) and the moto seams (seams/); the rehearsal world (world/) builds on it.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import random
 import time
@@ -20,20 +20,22 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from moto import mock_aws
 
-from . import moto_hooks_async, process_hooks
-from .alarms import AlarmEvaluator
-from .async_lambda import AsyncInvoker
-from .clock import SimClock
-from .codeload import LOADER
-from .faults import FaultInjector
-from .metrics import MetricStore
-from .moto_hooks import MotoHooks
-from .runtime import Runtime
-from .stack import Stack, build_stack
+from .aws.awslambda import process_hooks
+from .aws.awslambda.async_invoke import AsyncInvoker
+from .aws.awslambda.codeload import LOADER
+from .aws.awslambda.runtime import Runtime
+from .aws.clock import SimClock
+from .aws.cloudformation.build import build_stack
+from .aws.cloudformation.stack import Stack
+from .aws.cloudwatch.alarms import AlarmEvaluator
+from .aws.cloudwatch.metrics import MetricStore
+from .aws.faults import FaultInjector
+from .resources import REPO, TEMPLATE
+from .seams import lambda_async, mock, registry, sqs
+from .seams.hooks import MotoHooks
+from .seams.mock import Mock
 
-REPO = Path(__file__).resolve().parents[2]
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 _ENV = {
@@ -45,7 +47,7 @@ _ENV = {
     "AWS_REGION": REGION,
     "MOTO_ACCOUNT_ID": ACCOUNT_ID,
 }
-TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}  # an execution's final statuses
 
 
 class Sandbox:
@@ -53,7 +55,7 @@ class Sandbox:
         self,
         seed: int = 0,
         start: datetime | None = None,
-        template: Path | None = REPO / "template.yaml",
+        template: Path | None = TEMPLATE,
         stack_name: str = "coalmine",
     ) -> None:
         self.seed = seed
@@ -67,39 +69,33 @@ class Sandbox:
         self.alarms: AlarmEvaluator | None = None
         self.faults = FaultInjector(self)
         self.async_lambda: AsyncInvoker | None = None
-        self.stand_up_seconds = 0.0
         self._clients: dict[str, Any] = {}
         self._saved_env: dict[str, str | None] = {}
-        self._mock: Any = None
+        self._mock: Mock | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> Sandbox:
-        began = time.perf_counter()
         self._saved_env = {k: os.environ.get(k) for k in _ENV}
         # Handlers draw from the process-wide `random` (brand-api's error knob): seed it so the
         # same seed gives the same run, whatever ran earlier in this process.
         random.seed(f"sandbox-{self.seed}")
-        # moto's interpreter logs every state failure with a full repr of the state; AWS shows
-        # failures in the execution history, which is where the sandbox's users read them.
-        logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
         os.environ.update(_ENV)
         try:
-            self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
-            self._mock.start()
+            self._mock = mock.start()
             self.clock.start()
             process_hooks.install()
             self.hooks = MotoHooks(
                 self.clock, self.runtime, self.metrics, self._start_from_event, ACCOUNT_ID, REGION
             )
-            self.hooks.install()
+            registry.install(self.hooks)
             self.hooks.faults = self.faults
             self.async_lambda = AsyncInvoker(
                 self.clock,
                 self.hooks.invoke_function,
-                config=moto_hooks_async.config_lookup(self.hooks),
-                deliver=moto_hooks_async.deliver(ACCOUNT_ID, REGION),
+                config=lambda_async.config_lookup(self.hooks),
+                deliver=sqs.deliver(ACCOUNT_ID, REGION),
                 metrics=self.metrics,
-                function_arn=moto_hooks_async.function_arn(ACCOUNT_ID, REGION),
+                function_arn=lambda_async.function_arn(ACCOUNT_ID, REGION),
                 seed=self.seed,
             )
             self.hooks.async_invoker = self.async_lambda
@@ -118,7 +114,6 @@ class Sandbox:
         except BaseException:
             self.close()
             raise
-        self.stand_up_seconds = time.perf_counter() - began
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -127,7 +122,7 @@ class Sandbox:
     def close(self) -> None:
         """Stop everything this Sandbox started (safe to call twice)."""
         if self.hooks is not None:
-            self.hooks.uninstall()
+            registry.uninstall(self.hooks)
             self.hooks = None
         LOADER.restore()
         process_hooks.uninstall()
@@ -189,7 +184,7 @@ class Sandbox:
 
     def stop_execution(self, arn: str, cause: str = "stopped by the sandbox") -> None:
         """StopExecution (the console's Stop button): ABORTED at once; runs no Catch."""
-        self.faults.stop_execution(arn, cause)
+        self.client("stepfunctions").stop_execution(executionArn=arn, error="Stopped", cause=cause)
 
     @property
     def status_events(self) -> list[dict[str, Any]]:
@@ -214,10 +209,6 @@ class Sandbox:
     def put_object(self, bucket: str, key: str, body: bytes | str, **kwargs: Any) -> dict[str, Any]:
         """PutObject; S3 -> EventBridge notifications are delivered synchronously."""
         return self.client("s3").put_object(Bucket=bucket, Key=key, Body=body, **kwargs)
-
-    def logs(self, function: str) -> list[str]:
-        """What the function printed (Powertools' JSON lines), START/END/REPORT included."""
-        return list(self.runtime.log_sink(function).lines)
 
     def add_listener(self, fn: Callable[[datetime, datetime], None]) -> Callable[[], None]:
         return self.clock.add_listener(fn)

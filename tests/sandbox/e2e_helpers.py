@@ -15,9 +15,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from coalmine.exceptions import lambda_error_message
 from coalmine_sandbox import Sandbox
-from coalmine_sandbox.samples import SAMPLES
-from coalmine_sandbox.traffic import TrafficGenerator, api_gateway_event
+from coalmine_sandbox.world.samples import SAMPLES
+from coalmine_sandbox.world.traffic import TrafficGenerator, api_gateway_event
 
 REPO = Path(__file__).resolve().parents[2]
 FUNCTION = "brand-api"
@@ -78,13 +79,7 @@ class Finished:
     @property
     def message(self) -> str:
         """A Lambda error's `errorMessage` (the cause is its JSON), else the cause itself."""
-        try:
-            parsed = json.loads(self.cause)
-        except ValueError:
-            return self.cause
-        return (
-            str(parsed.get("errorMessage", self.cause)) if isinstance(parsed, dict) else self.cause
-        )
+        return lambda_error_message(self.cause)
 
     @property
     def output(self) -> dict[str, Any]:

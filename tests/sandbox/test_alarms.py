@@ -11,9 +11,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from coalmine_sandbox.alarm_rules import Point, decide
-from coalmine_sandbox.alarms import AlarmEvaluator
-from coalmine_sandbox.metrics import MetricStore
+from coalmine_sandbox.aws.cloudwatch.alarm_rules import Point, decide
+from coalmine_sandbox.aws.cloudwatch.alarms import AlarmEvaluator
+from coalmine_sandbox.aws.cloudwatch.metrics import MetricStore
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 FN = "brand-api"

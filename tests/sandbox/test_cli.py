@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from coalmine_cli.main import main
-from coalmine_sandbox import Sandbox, rehearsal
+from coalmine_sandbox import Sandbox
+from coalmine_sandbox.world import rehearsal
 
 REPO = Path(__file__).resolve().parents[2]
 FUNCTION = "brand-api"

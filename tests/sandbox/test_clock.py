@@ -62,7 +62,7 @@ def test_time_cannot_go_backwards() -> None:
         SimClock(START).advance(-1)
 
 
-def test_a_300_second_wait_state_costs_no_wall_time(bare: Sandbox, make_role: Any) -> None:
+def test_a_300_second_wait_state_is_waited_in_simulated_time(bare: Sandbox, make_role: Any) -> None:
     # Given a state machine that waits 300 s
     definition = {
         "StartAt": "Bake",
@@ -74,15 +74,12 @@ def test_a_300_second_wait_state_costs_no_wall_time(bare: Sandbox, make_role: An
     )["stateMachineArn"]
     ticks: list[datetime] = []
     bare.clock.add_listener(lambda a, b: ticks.append(b))
-    began_sim, began_wall = bare.clock.now(), time.perf_counter()
+    began_sim = bare.clock.now()
     # When it runs
     arn = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
     result = bare.wait_for_execution(arn, timeout_wall=60)
-    wall = time.perf_counter() - began_wall
-    # Then it succeeded far faster than the 300 s it waited (simulated), in 1-s ticks
-    print(f"300-s Wait: {wall * 1000:.0f} ms wall")
+    # Then it succeeded after the 300 s it waited, in simulated time, in 1-s ticks
     assert result["status"] == "SUCCEEDED"
-    assert wall < 60, "the 300-s Wait must be simulated, not waited"
     assert bare.clock.now() - began_sim == timedelta(seconds=300)
     assert len(ticks) == 300
     assert result["name"]

@@ -1,7 +1,7 @@
-"""One deployment per alias, end to end through the shipped state machine (issue 5, point 1):
-a second deployment of an alias while one runs is refused naming the running one and changes
-nothing; the lock is free after every ending the state machine runs; a function that has not
-opted in is refused before anything moves."""
+"""One deployment per alias, end to end through the shipped state machine: a second deployment
+of an alias while one runs is refused naming the running one and changes nothing; the lock is
+free after every ending the state machine runs; a function that has not opted in is refused
+before anything moves."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Each gate rolls back a rehearsal it should, and a healthy A/A rehearsal with every gate configured
 is promoted; low traffic never promotes blind; a dry run records a FAIL yet promotes. Each
-scenario is rehearsed once for the module (about 8 s wall each) and checked by several tests.
+scenario is rehearsed once for the module and checked by several tests.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from e2e_helpers import REPO
 
-from coalmine_sandbox.rehearsal import rehearse
-from coalmine_sandbox.scenario import load_scenario
+from coalmine_sandbox.world.rehearsal import rehearse
+from coalmine_sandbox.world.scenario import load_scenario
 
 NAMES = [
     "errors-5x",

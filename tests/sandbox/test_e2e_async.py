@@ -21,8 +21,8 @@ import pytest
 from e2e_helpers import REPO
 
 from coalmine_sandbox import Sandbox
-from coalmine_sandbox.rehearsal import rehearse
-from coalmine_sandbox.scenario import load_scenario
+from coalmine_sandbox.world.rehearsal import rehearse
+from coalmine_sandbox.world.scenario import load_scenario
 
 SCENARIOS = REPO / "scenarios"
 pytestmark = [

@@ -1,6 +1,6 @@
-"""Bad input, widened (issue 5, point 7): malformed execution inputs and trigger events, each
-refused before any change (the execution FAILED in Prepare or PublishVersion, with an error naming
-the field; or, for a trigger event, no execution at all). Nothing changed: the alias byte for
+"""Bad input, widened: malformed execution inputs and trigger events, each refused before any
+change (the execution FAILED in Prepare or PublishVersion, with an error naming the field; or,
+for a trigger event, no execution at all). Nothing changed: the alias byte for
 byte (RevisionId included), the published versions, $LATEST's CodeSha256.
 
 Complements test_e2e_bad_input.py (types, ranges, unknown fields, the either/or rule): this file
@@ -27,7 +27,7 @@ from e2e_helpers import (
 )
 
 from coalmine_sandbox import Sandbox
-from coalmine_sandbox.stack import zip_dir
+from coalmine_sandbox.aws.cloudformation.package import zip_dir
 
 REPO = Path(__file__).resolve().parents[2]
 BUCKET = "<artifact-bucket>"
@@ -140,7 +140,7 @@ CASES: dict[str, tuple[Any, str]] = {
         "code",
     ),
 }
-#: Cases the product does not refuse the way the issue asks (xfail(strict=True): when the
+#: Cases the product does not refuse as it should yet (xfail(strict=True): when the
 #: product is fixed they XPASS and fail the run, so the mark is removed with the fix).
 NOT_REFUSED_YET: dict[str, str] = {}
 

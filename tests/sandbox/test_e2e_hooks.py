@@ -4,7 +4,7 @@ brand-api-smoke (a template.yaml function, run in-process) is invoked by ShiftTr
 and invokes brand-api:<new version> directly. A new version it rejects before traffic is rolled
 back having served no request through the alias; one it rejects after an AllAtOnce cut-over goes
 back wholly to the old version; a healthy one passes both hooks within the usual transitions.
-Each scenario is rehearsed once for the module (about 4-9 s wall each).
+Each scenario is rehearsed once for the module.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from typing import Any
 import pytest
 from e2e_helpers import FUNCTION, REPO
 
+from coalmine_cli.progress import progress_lines
 from coalmine_sandbox import Sandbox
-from coalmine_sandbox.rehearsal import lambda_sums, rehearse
-from coalmine_sandbox.scenario import Scenario, load_scenario
+from coalmine_sandbox.world.rehearsal import rehearse
+from coalmine_sandbox.world.results import lambda_sums
+from coalmine_sandbox.world.scenario import Scenario, load_scenario
 
 HOOK = "brand-api-smoke"
 HEALTHY_CANARY_TRANSITIONS = 25  # Canary10Percent5Minutes promoted, with or without hooks
@@ -43,7 +45,7 @@ def _rehearse(scenario: Scenario) -> dict[str, Any]:
         extra["direct"] = _direct_invocations(sb, result["toVersion"])
         extra["locks"] = sb.client("dynamodb").scan(TableName=sb.stack["DeploymentLocksTable"])
 
-    result = rehearse(scenario, lines.append, inspect)
+    result = rehearse(scenario, lines.append, inspect, history=progress_lines)
     return result | extra | {"lines": lines}
 
 

@@ -1,8 +1,8 @@
 """End to end: `rehearse()` on the shipped scenarios (20 rps, Canary10Percent5Minutes, the
 errors alarm). The healthy candidate is promoted, the one failing 20% of requests is rolled back,
-and the result document carries what the issue asks for, read back from emulated AWS.
+and the result document carries every field a user reads, read back from emulated AWS.
 
-Each scenario is rehearsed once for the module (about 7 s wall each) and checked by several tests.
+Each scenario is rehearsed once for the module and checked by several tests.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from e2e_helpers import ERRORS_ALARM, REPO
 
-from coalmine_sandbox.rehearsal import rehearse
-from coalmine_sandbox.scenario import Scenario, load_scenario
+from coalmine_cli.progress import progress_lines
+from coalmine_sandbox.world.rehearsal import rehearse
+from coalmine_sandbox.world.scenario import Scenario, load_scenario
 
 SCENARIOS = REPO / "scenarios"
 CANARY_WEIGHT = 0.1
@@ -41,7 +42,7 @@ class Rehearsed:
 def _rehearse(path: Path) -> Rehearsed:
     scenario = load_scenario(path)
     lines: list[str] = []
-    return Rehearsed(scenario, rehearse(scenario, lines.append), lines)
+    return Rehearsed(scenario, rehearse(scenario, lines.append, history=progress_lines), lines)
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +63,7 @@ def faulty(rehearsed: dict[str, Rehearsed]) -> Rehearsed:
 
 
 @pytest.mark.parametrize("name", ["healthy-canary", "faulty-canary"])
-def test_the_result_holds_every_field_the_issue_requires(
+def test_the_result_holds_every_documented_field(
     rehearsed: dict[str, Rehearsed], name: str
 ) -> None:
     result = rehearsed[name].result
@@ -78,8 +79,7 @@ def test_the_result_holds_every_field_the_issue_requires(
     assert isinstance(result["decisionAtSeconds"], int | float)
     assert isinstance(result["stateTransitions"], int)
     assert result["stateTransitions"] > 0
-    assert isinstance(result["wallSeconds"], int | float)
-    assert result["wallSeconds"] > 0  # how fast is the benchmark's business, not a test's
+    assert isinstance(result["wallSeconds"], int | float)  # how fast: bench/, not a test
     assert isinstance(result["simulatedSeconds"], int | float)
     # invocations: per version, read back from CloudWatch, both versions served during the canary
     assert set(result["invocations"]) == {result["fromVersion"], result["toVersion"]}
@@ -96,8 +96,6 @@ def test_time_and_traffic_add_up(rehearsed: dict[str, Rehearsed], name: str) -> 
     # simulated: warm-up, then the deployment up to its decision (and a bit), then the drain
     least = scenario.warmup_seconds + decision + scenario.drain_seconds
     assert least <= result["simulatedSeconds"] <= least + 30
-    # a 5-minute canary (or part of it) costs no 5 minutes of wall time
-    assert result["wallSeconds"] < result["simulatedSeconds"] / 2
     # every request sent (a Poisson process at rps, until the decision) was counted once
     total = sum(c["invocations"] for c in result["invocations"].values())
     expected = scenario.traffic.rps * (scenario.warmup_seconds + decision)

@@ -1,7 +1,8 @@
-"""What AWS does when an execution ends that coalmine's promises rely on, emulated (moto_hooks_sfn):
-StopExecution (also mid-Wait), the state machine's TimeoutSeconds and a Task's TimeoutSeconds in
-simulated time, `Step Functions Execution Status Change` events on the default bus, and Lambda
-rule targets invoked asynchronously with Lambda's two retries (1 min, then 2 min)."""
+"""What AWS does when an execution ends that coalmine's promises rely on, emulated
+(seams/sfn_executions.py): StopExecution (also mid-Wait), the state machine's TimeoutSeconds and a
+Task's TimeoutSeconds in simulated time, `Step Functions Execution Status Change` events on the
+default bus, and Lambda rule targets invoked asynchronously with Lambda's two retries (1 min, then
+2 min)."""
 
 from __future__ import annotations
 
@@ -68,14 +69,15 @@ def test_stop_mid_wait_aborts_at_once_and_runs_nothing_after(
         {"Bake": {"Type": "Wait", "Seconds": 600, "Next": "Work"}, "Work": _task(fn)},
     )
     began = bare.clock.now()
-    arn = _start(bare, machine)
 
     def stop_at_90s(t_from: Any, t_to: Any) -> None:
-        if (t_to - began).total_seconds() == 90:
-            bare.stop_execution(arn, cause="console stop")
+        # (the running execution, so the stop is armed before the Wait can pass 90 s)
+        if (t_to - began).total_seconds() == 90 and bare.hooks and bare.hooks.sfn.running:
+            bare.stop_execution(bare.hooks.sfn.running[-1], cause="console stop")
 
     remove = bare.add_listener(stop_at_90s)
     # When it is stopped 90 simulated seconds in
+    arn = _start(bare, machine)
     described = bare.wait_for_execution(arn)
     remove()
     # Then it is ABORTED at the stop, the Wait ended there, and the Task never ran

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from coalmine_sandbox import Sandbox
-from coalmine_sandbox.eventbridge import target_input
+from coalmine_sandbox.aws.eventbridge import target_input
 
 EVENT = {
     "version": "0",

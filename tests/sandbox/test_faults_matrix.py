@@ -1,9 +1,9 @@
-"""The fault-injection matrix (issue 5, point 6): every Task state x every fault kind x the step it
-happens at, then a stop, an out-of-band alias change at every step, racing deployments and an
+"""The fault-injection matrix: every Task state x every fault kind x the step it happens at, then a
+stop, an out-of-band alias change at every moment of a deployment, racing deployments and an
 artifact replaced between upload and publish. Each cell asserts the invariant
-(coalmine_sandbox/invariants.py): the alias ends wholly on one version (the stable one unless
-promotion completed, or what a tamperer set), the execution is final and tells the truth, and the
-alias lock is free. One Sandbox for the whole module; the world is reset between cells.
+(coalmine_sandbox/world/invariants.py): the alias ends wholly on one version (the stable one
+unless promotion completed, or what a tamperer set), the execution is final and tells the truth,
+and the alias lock is free. One Sandbox for the whole module; the target is reset between cells.
 
 Cells that need product work not in the tree yet are xfail(strict=False) with the reason.
 """
@@ -19,8 +19,10 @@ from typing import Any
 import pytest
 
 from coalmine_sandbox import Sandbox
-from coalmine_sandbox.invariants import World
-from coalmine_sandbox.stack import sha256_b64, zip_dir
+from coalmine_sandbox.aws.cloudformation.package import sha256_b64, zip_dir
+from coalmine_sandbox.world import moves
+from coalmine_sandbox.world.invariants import violations
+from coalmine_sandbox.world.target import MOMENTS, DeploymentTarget
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = (REPO / "template.yaml").read_text()
@@ -66,18 +68,20 @@ RESULTS: dict[str, bool] = {}
 
 
 @pytest.fixture(scope="module")
-def world() -> Iterator[World]:
+def target() -> Iterator[DeploymentTarget]:
     with Sandbox(seed=5) as sb:
-        yield World(sb)
+        yield DeploymentTarget(sb)
 
 
-def _run(world: World, cell: str, tampered_to: str | None = None, must_act: bool = False) -> None:
-    arn = world.sb.start_execution(world.request(PLAN, analysis=ANALYSIS))
-    described = world.sb.wait_for_execution(arn)
+def _run(
+    target: DeploymentTarget, cell: str, tampered_to: str | None = None, must_act: bool = False
+) -> None:
+    arn = target.sb.start_execution(target.request(PLAN, analysis=ANALYSIS))
+    described = target.sb.wait_for_execution(arn)
     RESULTS[cell] = False
     if must_act:
-        assert world.acted, "the stop/tamper moment was never reached"
-    problems = world.violations(described, tampered_to=tampered_to)
+        assert target.acted, "the stop/tamper moment was never reached"
+    problems = violations(target, described, tampered_to=tampered_to)
     assert problems == []
     RESULTS[cell] = True
 
@@ -105,15 +109,20 @@ FAULT_CELLS = [
 
 @pytest.mark.parametrize(("state", "step", "kind", "times", "point"), FAULT_CELLS)
 def test_fault(
-    world: World, state: str, step: int | None, kind: str, times: int | None, point: str | None
+    target: DeploymentTarget,
+    state: str,
+    step: int | None,
+    kind: str,
+    times: int | None,
+    point: str | None,
 ) -> None:
     # Given a fault on that state at that step (a Rollback is caused by Analyze crashing)
-    world.reset()
+    target.reset()
     if state == "Rollback":
-        world.sb.faults.inject("Analyze", "crash", at_step=step)
+        target.sb.faults.inject("Analyze", "crash", at_step=step)
     if state == "ReleaseLock" and step == -1:
-        world.sb.faults.inject("Analyze", "crash", at_step=1)
-    world.sb.faults.inject(
+        target.sb.faults.inject("Analyze", "crash", at_step=1)
+    target.sb.faults.inject(
         state,
         kind,
         at_step=step if state not in ("Rollback", "ReleaseLock") else None,
@@ -121,23 +130,11 @@ def test_fault(
         point=point,
     )
     # When the deployment runs, Then the invariant holds
-    _run(world, f"fault:{state}@{step}:{kind}:{times}:{point}")
+    _run(target, f"fault:{state}@{step}:{kind}:{times}:{point}")
 
 
 # ---------------------------------------------------------------------- stop / tamper at a step
-# (World.at_moment: "during" a Task = in its retry back-off; "Bake" = in that step's bake)
-MOMENTS = [
-    ("Prepare", 0),
-    ("PublishVersion", 0),
-    ("ShiftTraffic", 1),
-    ("Bake", 1),
-    ("Analyze", 1),
-    ("ShiftTraffic", 2),
-    ("Bake", 2),
-    ("Analyze", 2),
-    ("Promote", None),
-    ("Rollback", 1),
-]
+# (DeploymentTarget.at_moment at each of its MOMENTS)
 
 
 def _stop_marks(state: str, step: int | None) -> list[Any]:
@@ -151,54 +148,58 @@ def _stop_marks(state: str, step: int | None) -> list[Any]:
     ("state", "step"),
     [pytest.param(s, n, id=f"{s}@{n}", marks=_stop_marks(s, n)) for s, n in MOMENTS],
 )
-def test_stop(world: World, state: str, step: int | None) -> None:
+def test_stop(target: DeploymentTarget, state: str, step: int | None) -> None:
     # Given a console StopExecution at that moment
-    world.reset()
-    remove = world.at_moment(state, step, lambda arn: world.sb.stop_execution(arn, "console stop"))
+    target.reset()
+    remove = target.at_moment(
+        state, step, lambda arn: moves.stop_execution(target.sb, arn, "console stop")
+    )
     try:
         # Then the alias is whole again once the ABORTED event's cleanup has run
-        _run(world, f"stop:{state}@{step}", must_act=True)
+        _run(target, f"stop:{state}@{step}", must_act=True)
     finally:
         remove()
 
 
 @pytest.mark.parametrize(("state", "step"), [pytest.param(s, n, id=f"{s}@{n}") for s, n in MOMENTS])
-def test_tamper(world: World, state: str, step: int | None) -> None:
+def test_tamper(target: DeploymentTarget, state: str, step: int | None) -> None:
     # Given someone pins the alias wholly to a hotfix at that moment
-    world.reset()
-    remove = world.at_moment(
+    target.reset()
+    remove = target.at_moment(
         state,
         step,
-        lambda arn: world.sb.faults.tamper_alias(world.function, world.alias, world.hotfix),
+        lambda arn: moves.tamper_alias(target.sb, target.function, target.alias, target.hotfix),
     )
     try:
         # Then coalmine never overwrites it (before Prepare read the alias, it is the stable one)
-        tampered = None if state == "Prepare" else world.hotfix
+        tampered = None if state == "Prepare" else target.hotfix
         if state == "Prepare":
-            world.baseline, saved = world.hotfix, world.baseline
+            target.baseline, saved = target.hotfix, target.baseline
             try:
-                _run(world, f"tamper:{state}@{step}", must_act=True)
+                _run(target, f"tamper:{state}@{step}", must_act=True)
             finally:
-                world.baseline = saved
+                target.baseline = saved
         else:
-            _run(world, f"tamper:{state}@{step}", tampered_to=tampered, must_act=True)
+            _run(target, f"tamper:{state}@{step}", tampered_to=tampered, must_act=True)
     finally:
         remove()
 
 
 # ---------------------------------------------------------------------- races
-def test_a_second_deployment_mid_canary_is_refused_and_the_first_promotes(world: World) -> None:
+def test_a_second_deployment_mid_canary_is_refused_and_the_first_promotes(
+    target: DeploymentTarget,
+) -> None:
     # Given deployment A is baking its first step
-    world.reset()
-    sb = world.sb
-    a = sb.start_execution(world.request(PLAN, analysis=ANALYSIS))
+    target.reset()
+    sb = target.sb
     second: list[str] = []
 
     def start_b(t_from: Any, t_to: Any) -> None:
-        if not second and world.routing()[1]:
-            second.append(sb.faults.start_second_deployment(world.request(PLAN)))
+        if not second and target.routing()[1]:
+            second.append(moves.start_second_deployment(sb, target.request(PLAN)))
 
-    remove = sb.add_listener(start_b)
+    remove = sb.add_listener(start_b)  # armed before A starts: A's first step cannot slip past
+    a = sb.start_execution(target.request(PLAN, analysis=ANALYSIS))
     first = sb.wait_for_execution(a)
     remove()
     # Then B failed before changing anything and A promoted
@@ -206,47 +207,51 @@ def test_a_second_deployment_mid_canary_is_refused_and_the_first_promotes(world:
     assert b["status"] == "FAILED"
     assert b["error"] in {"InvalidInput", "DeploymentInProgress"}
     RESULTS["race:mid-canary"] = False
-    assert world.violations(first) == []
+    assert violations(target, first) == []
     assert first["status"] == "SUCCEEDED"
     RESULTS["race:mid-canary"] = True
 
 
-def test_two_deployments_started_together_end_with_one_whole_alias(world: World) -> None:
-    world.reset()
-    sb = world.sb
-    arns = [sb.start_execution(world.request(PLAN, analysis=ANALYSIS)) for _ in range(2)]
+def test_two_deployments_started_together_end_with_one_whole_alias(
+    target: DeploymentTarget,
+) -> None:
+    target.reset()
+    sb = target.sb
+    arns = [sb.start_execution(target.request(PLAN, analysis=ANALYSIS)) for _ in range(2)]
     ended = [sb.wait_for_execution(arn) for arn in arns]
     RESULTS["race:together"] = False
     assert sum(e["status"] == "SUCCEEDED" for e in ended) <= 1
-    version, weights = world.routing()
+    version, weights = target.routing()
     assert weights == {}
     promoted = any(e["status"] == "SUCCEEDED" for e in ended)
-    assert version == (world.candidate if promoted else world.baseline)
-    assert world.lock_holder() is None
+    assert version == (target.candidate if promoted else target.baseline)
+    assert target.lock_holder() is None
     RESULTS["race:together"] = True
 
 
-def test_an_artifact_replaced_between_upload_and_publish_is_never_promoted(world: World) -> None:
+def test_an_artifact_replaced_between_upload_and_publish_is_never_promoted(
+    target: DeploymentTarget,
+) -> None:
     # Given a zip uploaded for deployment, and someone replacing $LATEST's code right before
     # coalmine's PublishVersion
-    world.reset()
-    sb = world.sb
+    target.reset()
+    sb = target.sb
     bucket = sb.stack["ArtifactBucket"]
     code = zip_dir(REPO / "functions" / "brand_api")
     sb.put_object(bucket, "uploads/brand-api.zip", code)
     racer = _with_extra_file(code)
     lam = sb.client("lambda")
-    versions_before = len(lam.list_versions_by_function(FunctionName=world.function)["Versions"])
+    versions_before = len(lam.list_versions_by_function(FunctionName=target.function)["Versions"])
     raced: list[bool] = []
 
     def race() -> None:
         if not raced:
             raced.append(True)
-            lam.update_function_code(FunctionName=world.function, ZipFile=racer)
+            lam.update_function_code(FunctionName=target.function, ZipFile=racer)
 
     sb.faults.before_api("PublishVersion", race, caller="PublishVersion")
     request = {
-        "functionName": world.function,
+        "functionName": target.function,
         "code": {"s3Bucket": bucket, "s3Key": "uploads/brand-api.zip"},
         "strategy": PLAN,
         "analysis": ANALYSIS,
@@ -257,12 +262,12 @@ def test_an_artifact_replaced_between_upload_and_publish_is_never_promoted(world
     # racer's update makes PublishVersion answer ResourceConflict -> FunctionNotReady, retried)
     RESULTS["race:artifact"] = False
     assert raced
-    assert world.violations(described) == []
-    versions = lam.list_versions_by_function(FunctionName=world.function)["Versions"]
+    assert violations(target, described) == []
+    versions = lam.list_versions_by_function(FunctionName=target.function)["Versions"]
     racer_sha = sha256_b64(racer)
     assert racer_sha not in {v["CodeSha256"] for v in versions[versions_before:]}
     if described["status"] == "SUCCEEDED":
-        assert world.routing()[0] == versions[-1]["Version"]
+        assert target.routing()[0] == versions[-1]["Version"]
         assert versions[-1]["CodeSha256"] == sha256_b64(code)
     else:
         assert described["error"] == "CodeShaMismatch"

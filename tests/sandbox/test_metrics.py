@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from coalmine_sandbox import statistics as st
-from coalmine_sandbox.metrics import MetricStore
+from coalmine_sandbox.aws.cloudwatch import statistics as st
+from coalmine_sandbox.aws.cloudwatch.metrics import MetricStore
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 FN = "brand-api"

@@ -1,6 +1,6 @@
 """Every moto internal the sandbox hooks or reads still exists (moto is pinned: 5.2.5).
 
-If this fails after a moto upgrade, a seam moved: fix moto_hooks.py before anything else.
+If this fails after a moto upgrade, a seam moved: fix coalmine_sandbox/seams/ before anything else.
 """
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from importlib.metadata import version
 
 import pytest
 
-from coalmine_sandbox import moto_hooks
-from coalmine_sandbox.moto_hooks import HOOKS, READS, resolve
+from coalmine_sandbox.seams import registry
+from coalmine_sandbox.seams.internals import resolve
+from coalmine_sandbox.seams.registry import HOOKS, READS
 
 
 def test_moto_is_the_pinned_version() -> None:
@@ -24,7 +25,7 @@ def test_hooked_name_exists(module: str, name: str) -> None:
 
 
 def test_every_hook_has_a_replacement() -> None:
-    assert {name for _, name in HOOKS} - {"time"} == set(moto_hooks._FACTORIES)
+    assert {name for _, name in HOOKS} - {"time"} == set(registry.FACTORIES)
 
 
 def test_hooks_are_removed_on_exit() -> None:

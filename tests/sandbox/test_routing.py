@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from coalmine_sandbox import Sandbox
-from coalmine_sandbox.routing import pick_version, routing_problem
+from coalmine_sandbox.aws.awslambda.routing import pick_version, routing_problem
 
 ECHO = {"echo_fn.py": "def handler(event, context):\n    return context.function_version\n"}
 

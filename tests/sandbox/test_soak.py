@@ -1,9 +1,9 @@
-"""A small soak (issue 5, point 8): random strategies, candidates, faults and world moves in one
-sandbox, zero invariant violations. `coalmine soak` runs the full 300."""
+"""A small soak: random strategies, candidates, faults and world moves in one sandbox, zero
+invariant violations. `coalmine soak` runs the full 300."""
 
 from __future__ import annotations
 
-from coalmine_sandbox.soak import soak
+from coalmine_sandbox.world.soak import soak
 
 
 def test_a_small_soak_has_no_invariant_violations() -> None:

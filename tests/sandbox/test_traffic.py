@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from coalmine_sandbox.traffic import TrafficGenerator, api_gateway_event, brand_api_events
+from coalmine_sandbox.world.traffic import TrafficGenerator, api_gateway_event, brand_api_events
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 

@@ -1,0 +1,235 @@
+"""The in-process Lambda runtime: runs a function version's real handler.
+
+Per invocation: the version's code package (codeload.py), its environment variables (os.environ
+swapped for the call, then restored), a LambdaContext, stdout/stderr captured into the
+function's log sink, and `time.sleep` turned into simulated duration of that invocation only
+(no real sleeping, the global clock does not move). Duration = real elapsed + simulated sleeps;
+a duration beyond the function's timeout is Lambda's timeout error. Every invocation is recorded
+in the MetricStore. Invocations are serialised (os.environ is process-wide).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from . import process_hooks
+from .codeload import LOADER, CodePackage
+from .concurrency import Concurrency
+from .invocation import FunctionSpec, Invocation, LambdaContext, error_payload, timeout_payload
+from .process_hooks import InvocationState
+from .routing import pick_version
+
+_calls = threading.local()  # the functions running in this thread, innermost last
+
+
+def current_function() -> str | None:
+    """The function whose handler is running in the calling thread (None outside one)."""
+    stack = getattr(_calls, "stack", None)
+    return stack[-1] if stack else None
+
+
+class LambdaView(Protocol):
+    """Read access to emulated Lambda (the seams' MotoHooks implements it)."""
+
+    def alias_routing(self, function_name: str, alias: str) -> tuple[str, dict[str, float]]: ...
+
+    def function_spec(self, function_name: str, qualifier: str) -> FunctionSpec: ...
+
+    def reserved_concurrency(self, function_name: str) -> int | None: ...
+
+
+class MetricSink(Protocol):
+    def record_invocation(self, **kwargs: Any) -> None: ...
+
+
+@dataclass
+class Runtime:
+    now: Callable[[], datetime]
+    metrics: MetricSink | None = None
+    seed: int = 0
+    region: str = "us-east-1"
+    account_id: str = "123456789012"
+    log_lines: int = 5000
+    code_dirs: dict[str, Path] = field(default_factory=dict)  # CodeSha256 -> template dir
+    view: LambdaView | None = None
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    concurrency: Concurrency = field(default_factory=Concurrency)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+        self._ids = random.Random(self.seed + 1)
+        self.logs: dict[str, process_hooks.LogSink] = {}
+
+    # ------------------------------------------------------------------ entry points
+    def invoke_alias(
+        self, function_name: str, alias: str, event: Any, *, start: datetime | None = None
+    ) -> Invocation:
+        """Invoke through an alias the way API Gateway reaches Lambda (weights honoured; a
+        request over the function's reserved concurrency is throttled, concurrency.py)."""
+        if self.view is None:
+            raise RuntimeError("Runtime is not attached to a Sandbox")
+        with self._lock:
+            primary, weights = self.view.alias_routing(function_name, alias)
+            version = pick_version(primary, weights, self.rng.random()) if weights else primary
+            spec = self.view.function_spec(function_name, version)
+            start = start or self.now()
+            at = start.timestamp()
+            if not self.concurrency.admits(
+                function_name, at, self.view.reserved_concurrency(function_name)
+            ):
+                return self._throttled(spec, alias, start)
+            result = self.invoke(spec, event, alias=alias, start=start)
+            self.concurrency.occupy(function_name, at, result.duration_ms)
+            return result
+
+    def _throttled(self, spec: FunctionSpec, alias: str, start: datetime) -> Invocation:
+        self._record(spec, alias, start, 0.0, error=False, throttled=True)
+        payload = {"errorType": "TooManyRequestsException", "errorMessage": "Rate Exceeded."}
+        return Invocation(spec.version, payload, True, 0.0, throttled=True)
+
+    def pick(self, primary: str, weights: Mapping[str, float]) -> str:
+        with self._lock:
+            return pick_version(primary, weights, self.rng.random()) if weights else primary
+
+    def invoke(
+        self,
+        spec: FunctionSpec,
+        event: Any,
+        *,
+        alias: str | None = None,
+        start: datetime | None = None,
+    ) -> Invocation:
+        with self._lock:
+            start = start or self.now()
+            request_id = str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
+            sink = self.log_sink(spec.function_name)
+            state = InvocationState(sink=sink)
+            qualifier = alias or spec.version
+            suffix = "" if qualifier == "$LATEST" and alias is None else f":{qualifier}"
+            context = LambdaContext(
+                function_name=spec.function_name,
+                function_version=spec.version,
+                invoked_function_arn=self._arn(spec) + suffix,
+                memory_limit_in_mb=int(spec.memory_size),
+                aws_request_id=request_id,
+                log_group_name=f"/aws/lambda/{spec.function_name}",
+                log_stream_name=f"{start:%Y/%m/%d}/[{spec.version}]sandbox",
+                _deadline_ms=float(spec.timeout) * 1000,
+                _state=state,
+            )
+            saved = _swap_environ(self._environment(spec, context))
+            process_hooks.push(state)
+            calls = _calls.__dict__.setdefault("stack", [])
+            calls.append(spec.function_name)
+            try:
+                sink.begin(request_id, spec.version)
+                handler = LOADER.handler(self._package(spec), spec.handler)
+                state.started = time.perf_counter()
+                payload, error = self._call(handler, event, context)
+                duration = state.elapsed_ms()
+                if duration > context._deadline_ms:  # Lambda stops the handler at its timeout
+                    payload, error = timeout_payload(start, spec.timeout), True
+                    duration = context._deadline_ms
+                sink.end(request_id, duration)
+            finally:
+                calls.pop()
+                process_hooks.pop(state)
+                _restore_environ(saved)
+            self._record(spec, alias, start, duration, error=error)
+            return Invocation(spec.version, payload, error, duration, request_id, state.text())
+
+    def _record(
+        self,
+        spec: FunctionSpec,
+        alias: str | None,
+        start: datetime,
+        duration_ms: float,
+        *,
+        error: bool,
+        throttled: bool = False,
+    ) -> None:
+        if self.metrics is not None:
+            self.metrics.record_invocation(
+                function_name=spec.function_name,
+                alias=alias,
+                executed_version=spec.version,
+                start=start,
+                duration_ms=duration_ms,
+                error=error,
+                throttled=throttled,
+            )
+
+    def log_sink(self, function_name: str) -> process_hooks.LogSink:
+        sink = self.logs.get(function_name)
+        if sink is None:
+            sink = self.logs[function_name] = process_hooks.LogSink(self.log_lines)
+        return sink
+
+    def current_offset(self) -> timedelta:
+        """Simulated time the calling thread's invocation has slept so far."""
+        state = process_hooks.current()
+        return timedelta(milliseconds=state.slept_ms) if state else timedelta(0)
+
+    # ------------------------------------------------------------------ internals
+    @staticmethod
+    def _call(handler: Callable[[Any, Any], Any], event: Any, context: Any) -> tuple[Any, bool]:
+        try:
+            return handler(event, context), False
+        except Exception as exc:  # the handler's error becomes Lambda's error payload
+            return error_payload(exc), True
+
+    def _package(self, spec: FunctionSpec) -> CodePackage:
+        root = self.code_dirs.get(spec.code_sha256)
+        if root is not None:
+            return LOADER.package_for_dir(f"{root}#{spec.code_sha256}", root)
+        return LOADER.package_for_zip(spec.code_sha256, spec.code())
+
+    def _arn(self, spec: FunctionSpec) -> str:
+        return spec.function_arn or (
+            f"arn:aws:lambda:{self.region}:{self.account_id}:function:{spec.function_name}"
+        )
+
+    def _environment(self, spec: FunctionSpec, context: LambdaContext) -> dict[str, str]:
+        env = {
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+            "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
+            "AWS_LAMBDA_LOG_GROUP_NAME": context.log_group_name,
+            "AWS_LAMBDA_LOG_STREAM_NAME": context.log_stream_name,
+            "_HANDLER": spec.handler,
+            # no X-Ray daemon in the sandbox: Powertools Tracer stays off (no network)
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
+        env.update({str(k): str(v) for k, v in spec.environment.items()})
+        return env
+
+
+def _swap_environ(values: Mapping[str, str]) -> dict[str, str | None]:
+    saved: dict[str, str | None] = {}
+    environ = os.environ
+    for key, value in values.items():
+        old = environ.get(key)
+        if old != value:
+            saved[key] = old
+            environ[key] = value
+    return saved
+
+
+def _restore_environ(saved: Mapping[str, str | None]) -> None:
+    for key, old in saved.items():
+        if old is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = old

@@ -1,0 +1,2 @@
+"""CloudFormation, emulated: template.yaml transformed (aws-sam-translator) and stood up through
+the service APIs."""

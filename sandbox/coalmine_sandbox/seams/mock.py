@@ -1,0 +1,22 @@
+"""moto's mock_aws, started the way the sandbox needs it: Step Functions executions really run
+the state machine's program (moto's interpreter)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from moto import mock_aws
+
+
+class Mock(Protocol):
+    def stop(self) -> None: ...
+
+
+def start() -> Mock:
+    # moto's interpreter logs every state failure with a full repr of the state; AWS shows
+    # failures in the execution history, which is where the sandbox's users read them.
+    logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
+    mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+    mock.start()
+    return mock

@@ -1,0 +1,155 @@
+"""Step Functions executions as AWS runs them, where moto 5.2.5 differs (stepfunctions.py
+installs the seams that call this):
+
+- `Step Functions Execution Status Change` events (RUNNING, then SUCCEEDED / FAILED / TIMED_OUT /
+  ABORTED) on the default EventBridge bus, shaped like AWS's (detail: executionArn,
+  stateMachineArn, name, status, startDate/stopDate in epoch ms, input, inputDetails, output,
+  outputDetails, error, cause); rules deliver them to their targets (events.py).
+- `StopExecution` ends the execution at once, as AWS does: status ABORTED and stopDate set on the
+  call, the status event emitted; the state that was running finishes in the background but no
+  further state runs (moto only marks it stopped when the running state returns).
+- The state machine's own `TimeoutSeconds`, on the simulated clock (moto waits in wall seconds):
+  an execution running longer becomes TIMED_OUT and stops (DescribeExecution shows its stopDate).
+- A Task's simulated duration: the Lambda invocations it made (for its `TimeoutSeconds`).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..aws.clock import SimClock
+from .internals import module
+
+DETAIL_TYPE = "Step Functions Execution Status Change"
+_task = threading.local()
+
+
+def start_task() -> None:
+    """A Task state starts evaluating in this thread: its simulated duration is 0."""
+    _task.ms = 0.0
+
+
+def note_task_duration(duration_ms: float) -> None:
+    """Called for every Lambda invocation: adds to the calling Task's simulated duration."""
+    _task.ms = getattr(_task, "ms", 0.0) + duration_ms
+
+
+def task_duration_ms() -> float:
+    return float(getattr(_task, "ms", 0.0))
+
+
+@dataclass
+class _Running:
+    execution: Any
+    deadline: datetime | None
+
+
+class SfnEmulation:
+    def __init__(self, clock: SimClock, account_id: str, region: str) -> None:
+        self.clock = clock
+        self.account_id, self.region = account_id, region
+        self.events: list[dict[str, Any]] = []  # every status event emitted, in order
+        self._running: dict[str, _Running] = {}
+        self._ended: dict[str, datetime] = {}  # arn -> the stopDate AWS reported
+        self.finished: set[str] = set()  # executions whose program has returned
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ lifecycle of executions
+    def started(self, execution: Any) -> None:
+        seconds = _timeout_seconds(execution.state_machine.definition)
+        deadline = execution.start_date + timedelta(seconds=seconds) if seconds else None
+        with self._lock:
+            self._running[execution.exec_arn] = _Running(execution, deadline)
+        self.emit(execution, "RUNNING")
+
+    def end_now(self, execution: Any, status: str, error: str | None, cause: str | None) -> bool:
+        """End a running execution at once (StopExecution, TimeoutSeconds); False if it ended."""
+        with self._lock:
+            if execution.exec_arn in self._ended:
+                return False
+            now = self.clock.now()
+            self._ended[execution.exec_arn] = now
+            self._running.pop(execution.exec_arn, None)
+            execution.exec_status = _status(status)
+            execution.stop_date = now
+            execution.error, execution.cause = error, cause
+        self.emit(execution, status)
+        return True
+
+    def terminated(self, execution: Any) -> None:
+        """The execution's program returned (moto set its final status)."""
+        with self._lock:
+            self.finished.add(execution.exec_arn)
+            stopped_at = self._ended.get(execution.exec_arn)
+            if stopped_at is not None:  # already ended by a stop or a timeout: keep that
+                execution.stop_date = stopped_at
+                return
+            self._ended[execution.exec_arn] = execution.stop_date
+            self._running.pop(execution.exec_arn, None)
+        self.emit(execution, str(execution.status))
+
+    def on_clock(self, t_from: datetime, t_to: datetime) -> None:
+        if not self._running:
+            return
+        with self._lock:
+            due = [r for r in self._running.values() if r.deadline and r.deadline <= t_to]
+        for running in due:
+            env = running.execution.exec_worker.env if running.execution.exec_worker else None
+            if self.end_now(running.execution, "TIMED_OUT", None, None) and env is not None:
+                env.set_timed_out()
+
+    @property
+    def running(self) -> list[str]:
+        return list(self._running)
+
+    # ------------------------------------------------------------------ events
+    def emit(self, execution: Any, status: str) -> None:
+        succeeded = status == "SUCCEEDED"
+        detail = {
+            "executionArn": execution.exec_arn,
+            "stateMachineArn": execution.state_machine_arn,
+            "name": execution.name,
+            "status": status,
+            "startDate": _ms(execution.start_date),
+            "stopDate": None if status == "RUNNING" else _ms(execution.stop_date),
+            "input": json.dumps(execution.input_data, separators=(",", ":")),
+            "inputDetails": {"included": True},
+            "output": json.dumps(execution.output, separators=(",", ":")) if succeeded else None,
+            "outputDetails": {"included": True} if succeeded else None,
+            "error": execution.error,
+            "cause": execution.cause,
+        }
+        event = {"source": "aws.states", "detail-type": DETAIL_TYPE, "detail": detail}
+        self.events.append(event)
+        backend = module("moto.events.models").events_backends[self.account_id][self.region]
+        backend.put_events(
+            [
+                {
+                    "Source": "aws.states",
+                    "DetailType": DETAIL_TYPE,
+                    "Detail": json.dumps(detail),
+                    "Resources": [execution.exec_arn],
+                    "Time": self.clock.now().timestamp(),
+                }
+            ]
+        )
+
+
+def _timeout_seconds(definition: str) -> int | None:
+    try:
+        value = json.loads(definition).get("TimeoutSeconds")
+    except (ValueError, AttributeError):
+        return None
+    return int(value) if isinstance(value, int) and value > 0 else None
+
+
+def _status(name: str) -> Any:
+    return module("moto.stepfunctions.parser.api").ExecutionStatus(name)
+
+
+def _ms(when: datetime | None) -> int | None:
+    return None if when is None else int(when.timestamp() * 1000)

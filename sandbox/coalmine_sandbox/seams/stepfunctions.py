@@ -1,0 +1,132 @@
+"""Step Functions on the simulated clock, and as AWS runs executions (sfn_executions.py):
+
+- Wait states and Retry back-off advance the simulated clock instead of sleeping; a Wait moves
+  second by second, so a StopExecution or the execution's timeout ends it at once.
+- An unnamed execution is named with a UUID drawn from the sandbox's seed ($$.Execution.Name).
+- An execution's start and end emit status-change events; StopExecution ends it at once, with
+  its `error` and `cause` kept (moto drops them); DescribeExecution of a TIMED_OUT execution
+  shows its stopDate (moto leaves it out).
+- A Task's `TimeoutSeconds` against the simulated duration of its Lambda invocation (moto waits
+  in wall seconds): longer -> `States.Timeout`.
+"""
+
+from __future__ import annotations
+
+import threading
+import types
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from . import sfn_executions
+from .hooks import active
+from .internals import module
+
+TIMEOUT = "moto.stepfunctions.parser.asl.component.common.timeouts.timeout"
+_stop = threading.local()  # StopExecution's error and cause (moto's backend drops them)
+
+
+def retrier_time() -> Any:
+    """The `time` module Retry's back-off sleeps with: sleeping advances the simulated clock."""
+    return types.SimpleNamespace(sleep=lambda seconds: active().clock.advance(seconds))
+
+
+def _wait_interval(original: Any) -> Any:
+    def wait(self: Any, env: Any, wait_seconds: int) -> None:
+        remaining = float(wait_seconds)
+        clock = active().clock
+        while remaining > 0 and env.is_running():
+            step = min(1.0, remaining)
+            clock.advance(step)
+            remaining -= step
+
+    return wait
+
+
+def _named_execution(original: Any) -> Any:
+    def start(self: Any, state_machine_arn: str, name: Any = None, *args: Any, **kw: Any) -> Any:
+        if not name:  # AWS names an unnamed execution with a UUID ($$.Execution.Name)
+            name = str(uuid.UUID(int=active().names.getrandbits(128), version=4))
+        return original(self, state_machine_arn, name, *args, **kw)
+
+    return start
+
+
+def _start(original: Any) -> Any:
+    def run(self: Any) -> None:
+        original(self)
+        active().sfn.started(self)
+
+    return run
+
+
+def _stop_execution(original: Any) -> Any:
+    def run(self: Any, stop_date: Any, error: str | None, cause: str | None) -> None:
+        worker = self.exec_worker
+        env = worker.env if worker else None
+        if env is None or not env.is_running():
+            return original(self, stop_date, error, cause)
+        original(self, stop_date, error, cause)
+        given = getattr(_stop, "given", None) or (error or None, cause or None)
+        active().sfn.end_now(self, "ABORTED", *given)
+
+    return run
+
+
+def _terminated(original: Any) -> Any:
+    def run(self: Any) -> None:
+        original(self)
+        active().sfn.terminated(self.execution)
+
+    return run
+
+
+def _eval_execution(original: Any) -> Any:
+    def run(self: Any, env: Any) -> None:
+        sfn_executions.start_task()
+        original(self, env)
+        timeout = getattr(self, "timeout", None)
+        seconds = getattr(timeout, "timeout_seconds", None)
+        if (
+            isinstance(seconds, int)
+            and not timeout.is_default_value()
+            and sfn_executions.task_duration_ms() > seconds * 1000
+        ):
+            raise module(TIMEOUT).EvalTimeoutError()
+
+    return run
+
+
+def _stop_request(original: Any) -> Any:
+    def run(self: Any) -> Any:
+        _stop.given = (self._get_param("error"), self._get_param("cause"))
+        try:
+            return original(self)
+        finally:
+            _stop.given = None
+
+    return run
+
+
+def _describe(original: Any) -> Any:
+    def run(self: Any) -> Any:
+        result = original(self)  # moto leaves stopDate out for TIMED_OUT; AWS does not
+        found = getattr(result, "result", None)
+        if isinstance(found, dict) and found.get("status") == "TIMED_OUT":
+            execution = self.stepfunction_backend.describe_execution(found["executionArn"])
+            found["stopDate"] = execution.stop_date
+        return result
+
+    return run
+
+
+FACTORIES: dict[str, Callable[[Any], Any]] = {
+    "WaitFunction._wait_interval": _wait_interval,
+    "StepFunctionsParserBackend.start_execution": _named_execution,
+    "Execution.start": _start,
+    "Execution.stop": _stop_execution,
+    "BaseExecutionWorkerCommunication.terminated": _terminated,
+    "StateTaskService._eval_execution": _eval_execution,
+    "StepFunctionResponse.stop_execution": _stop_request,
+    "StepFunctionResponse.describe_execution": _describe,
+}
