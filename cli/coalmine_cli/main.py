@@ -1,7 +1,7 @@
 """`coalmine`: deploy on AWS, rehearse in the local sandbox, run the demo.
 
 coalmine deploy   --stack coalmine --input events/execution-canary.json   (real AWS)
-coalmine rehearse scenarios/healthy-canary.json [--json out.json]        (sandbox)
+coalmine rehearse healthy-canary [--json out.json]  (a shipped scenario, or a file; sandbox)
 coalmine demo                                                             (sandbox)
 coalmine soak     [--deployments 300] [--seed S]                          (sandbox)
 """
@@ -65,8 +65,16 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 def cmd_rehearse(args: argparse.Namespace) -> int:
     from coalmine_cli.rehearse import rehearse_file
+    from coalmine_sandbox.resources import scenario_path, shipped_scenarios
 
-    return rehearse_file(Path(args.scenario), json_out=Path(args.json) if args.json else None)
+    if args.list:
+        print("\n".join(shipped_scenarios()))
+        return 0
+    if not args.scenario:
+        print("coalmine rehearse: name a scenario file or a shipped scenario (--list)")
+        return 2
+    path = scenario_path(args.scenario)
+    return rehearse_file(path, json_out=Path(args.json) if args.json else None)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -107,7 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.set_defaults(func=cmd_deploy)
 
     rehearse = sub.add_parser("rehearse", help="run one scenario in the local sandbox")
-    rehearse.add_argument("scenario", help="scenario file (.json or .yaml)")
+    rehearse.add_argument(
+        "scenario",
+        help="scenario file (.json or .yaml), or the name of a shipped scenario "
+        "(e.g. healthy-canary; `coalmine rehearse --list` names them)",
+        nargs="?",
+    )
+    rehearse.add_argument("--list", action="store_true", help="list the shipped scenarios")
     rehearse.add_argument("--json", help="write the result JSON here")
     rehearse.set_defaults(func=cmd_rehearse)
 

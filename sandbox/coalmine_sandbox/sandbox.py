@@ -108,6 +108,7 @@ class Sandbox:
                 )
                 for code in self.stack.functions.values():
                     self.runtime.code_dirs[code.code_sha256] = code.code_dir
+                self.runtime.layer_dirs.update(self.stack.layers)
             # CloudWatch evaluates every alarm each minute from the metric data it holds.
             self.alarms = AlarmEvaluator(self.metrics, self.client("cloudwatch"))
             self.clock.add_listener(self.alarms.on_clock)

@@ -114,6 +114,7 @@ def spec_of(fn: Any) -> FunctionSpec:
         environment=fn.environment_vars or {},
         code_sha256=fn.code_sha_256,
         code=lambda: fn.code_bytes,
+        layers=tuple(layer["Arn"] for layer in fn.layers or ()),
         timeout=float(fn.timeout),
         memory_size=int(fn.memory_size),
         runtime=fn.run_time or "python3.12",

@@ -42,11 +42,18 @@ def top_level_names(root: Path) -> frozenset[str]:
     return frozenset(names)
 
 
+def layer_root(directory: Path) -> Path:
+    """Where a layer's Python modules are: ``python/`` in a built layer, else its source
+    directory (a ContentUri that holds the package itself, as `sam build` takes it)."""
+    return directory / "python" if (directory / "python").is_dir() else directory
+
+
 class CodePackage:
-    def __init__(self, key: str, root: Path) -> None:
+    def __init__(self, key: str, root: Path, layers: Sequence[Path] = ()) -> None:
         self.key = key
         self.root = root
-        self.tops = top_level_names(root)
+        self.roots = [str(root), *(str(layer) for layer in layers)]
+        self.tops = top_level_names(root).union(*(top_level_names(layer) for layer in layers))
         self.modules: dict[str, ModuleType] = {}
         self.handlers: dict[str, Handler] = {}
 
@@ -61,7 +68,7 @@ class _Finder(importlib.abc.MetaPathFinder):
         package = self._loader.active.get(fullname)
         if package is None or "." in fullname:
             return None
-        return importlib.machinery.PathFinder.find_spec(fullname, [str(package.root)])
+        return importlib.machinery.PathFinder.find_spec(fullname, package.roots)
 
 
 class CodeLoader:
@@ -75,13 +82,13 @@ class CodeLoader:
         self._lock = threading.RLock()
         self._extract_dir: Path | None = None
 
-    def package_for_dir(self, key: str, root: Path) -> CodePackage:
+    def package_for_dir(self, key: str, root: Path, layers: Sequence[Path] = ()) -> CodePackage:
         with self._lock:
             if key not in self._packages:
-                self._packages[key] = CodePackage(key, root)
+                self._packages[key] = CodePackage(key, root, layers)
             return self._packages[key]
 
-    def package_for_zip(self, key: str, code: bytes) -> CodePackage:
+    def package_for_zip(self, key: str, code: bytes, layers: Sequence[Path] = ()) -> CodePackage:
         with self._lock:
             if key not in self._packages:
                 if self._extract_dir is None:
@@ -90,7 +97,7 @@ class CodeLoader:
                 if not root.exists():
                     with zipfile.ZipFile(BytesIO(code)) as archive:
                         archive.extractall(root)
-                self._packages[key] = CodePackage(key, root)
+                self._packages[key] = CodePackage(key, root, layers)
             return self._packages[key]
 
     def handler(self, package: CodePackage, handler: str) -> Handler:

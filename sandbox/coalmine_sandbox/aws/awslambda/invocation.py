@@ -27,6 +27,7 @@ class FunctionSpec:
     memory_size: int = 128
     runtime: str = "python3.12"
     function_arn: str = ""  # unqualified
+    layers: tuple[str, ...] = ()  # layer version ARNs, in the function's order
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from . import process_hooks
-from .codeload import LOADER, CodePackage
+from .codeload import LOADER, CodePackage, layer_root
 from .concurrency import Concurrency
 from .invocation import FunctionSpec, Invocation, LambdaContext, error_payload, timeout_payload
 from .process_hooks import InvocationState
@@ -60,6 +60,7 @@ class Runtime:
     account_id: str = "123456789012"
     log_lines: int = 5000
     code_dirs: dict[str, Path] = field(default_factory=dict)  # CodeSha256 -> template dir
+    layer_dirs: dict[str, Path] = field(default_factory=dict)  # layer version ARN -> its dir
     view: LambdaView | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock)
     concurrency: Concurrency = field(default_factory=Concurrency)
@@ -188,10 +189,14 @@ class Runtime:
             return error_payload(exc), True
 
     def _package(self, spec: FunctionSpec) -> CodePackage:
+        """The version's code, with its layers' content importable too (Lambda extracts a
+        layer to /opt, and a Python layer's modules are on the path from /opt/python)."""
+        layers = tuple(layer_root(self.layer_dirs[a]) for a in spec.layers if a in self.layer_dirs)
+        suffix = "".join(f"+{a}" for a in spec.layers if a in self.layer_dirs)
         root = self.code_dirs.get(spec.code_sha256)
         if root is not None:
-            return LOADER.package_for_dir(f"{root}#{spec.code_sha256}", root)
-        return LOADER.package_for_zip(spec.code_sha256, spec.code())
+            return LOADER.package_for_dir(f"{root}#{spec.code_sha256}{suffix}", root, layers)
+        return LOADER.package_for_zip(spec.code_sha256 + suffix, spec.code(), layers)
 
     def _arn(self, spec: FunctionSpec) -> str:
         return spec.function_arn or (

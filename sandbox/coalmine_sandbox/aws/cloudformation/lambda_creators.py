@@ -19,6 +19,8 @@ def layer(ctx: StackContext, logical_id: str, props: dict[str, Any]) -> Created:
         Content={"ZipFile": data},
         CompatibleRuntimes=p.get("CompatibleRuntimes", []),
     )
+    if directory.is_dir():
+        ctx.stack.layers[response["LayerVersionArn"]] = directory
     return Created(response["LayerVersionArn"], {})
 
 

@@ -28,6 +28,7 @@ class Stack:
     outputs: dict[str, Any] = field(default_factory=dict)
     skipped: list[tuple[str, str, str]] = field(default_factory=list)  # (logical, type, why)
     functions: dict[str, FunctionCode] = field(default_factory=dict)  # by function name
+    layers: dict[str, Path] = field(default_factory=dict)  # layer version ARN -> ContentUri dir
     api_routes: dict[tuple[str, str], str] = field(default_factory=dict)  # (METHOD, path) -> fn
 
     def __getitem__(self, logical_id: str) -> str:
