@@ -54,10 +54,6 @@ class Stat:
     high: float | None = None
     relative: bool = False  # bounds are percentages of the sorted samples
 
-    @property
-    def needs_samples(self) -> bool:
-        return self.kind != "plain"
-
 
 def parse_stat(text: str) -> Stat:
     """Parse a CloudWatch `Stat` / `ExtendedStatistic`; ValueError when it is not one."""
