@@ -52,12 +52,16 @@ class LogSink:
 class InvocationState:
     sink: LogSink
     slept_ms: float = 0.0
-    started: float | None = None  # perf_counter when the handler was called
+    started: float | None = None  # the thread's CPU clock when the handler was called
     captured: list[str] = field(default_factory=list)
 
     def elapsed_ms(self) -> float:
-        real = (time.perf_counter() - self.started) * 1000 if self.started is not None else 0.0
-        return real + self.slept_ms
+        """The invocation's Duration: the simulated time it slept plus the CPU time the handler
+        used. CPU time, not wall time: on a busy machine (CI, two cores) wall time also counts
+        other processes' turns, and a healthy version's latency would then drift with the
+        machine's load instead of its code."""
+        used = (time.thread_time() - self.started) * 1000 if self.started is not None else 0.0
+        return used + self.slept_ms
 
     def text(self) -> str:
         return "".join(self.captured)

@@ -134,7 +134,7 @@ class Runtime:
             try:
                 sink.begin(request_id, spec.version)
                 handler = LOADER.handler(self._package(spec), spec.handler)
-                state.started = time.perf_counter()
+                state.started = time.thread_time()
                 payload, error = self._call(handler, event, context)
                 duration = state.elapsed_ms()
                 if duration > context._deadline_ms:  # Lambda stops the handler at its timeout
