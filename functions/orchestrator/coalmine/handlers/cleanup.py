@@ -34,4 +34,9 @@ def clean_up(change: recovery.StatusChange, lambda_api: LambdaApi, locks: LockTa
     """recovery.clean_up with Rollback's own code; an AWS error restoring the alias is a failure
     to restore it (RollbackFailed) like coalmine's own."""
     restore = partial(roll_back, lambda_api=lambda_api)
-    return recovery.clean_up(change, locks, restore, failures=(CoalmineError, ClientError))
+    failures = (CoalmineError, ClientError)
+    return recovery.clean_up(change, locks, restore, failures, _reader(lambda_api))
+
+
+def _reader(lambda_api: LambdaApi) -> recovery.ReadAlias:
+    return lambda d: lambda_api.get_alias(d.function_name, d.alias)
