@@ -162,3 +162,24 @@ def test_a_stop_while_promote_runs_is_recorded_as_the_promotion_it_was(sandbox: 
     assert done.status == "ABORTED"
     assert routing(alias_snapshot(sandbox)) == (candidate, {})
     assert _lock(sandbox) is None
+
+
+@pytest.mark.parametrize(
+    ("api", "service"), [("UpdateAlias", "lambda"), ("GetItem", "dynamodb")], ids=["alias", "lock"]
+)
+def test_a_cleanup_throttled_for_minutes_still_finishes(
+    sandbox: Sandbox, api: str, service: str
+) -> None:
+    # Given Cleanup's UpdateAlias (or its lock-table read) is throttled 30 times in a row: more
+    # than Lambda's three async attempts with botocore's retries (9 calls) could outlast
+    candidate = publish_candidate(sandbox)
+    first = sandbox.start_execution(_request(candidate), name="stopped-then-throttled")
+    _baking(sandbox)
+    sandbox.faults.inject_api(api, service=service, caller="Cleanup", times=30)
+    # When the deployment is stopped
+    sandbox.stop_execution(first, "stopped")
+    _settled(sandbox)
+    # Then Cleanup kept trying: the alias is whole on the stable version and the lock free
+    assert len([f for f in sandbox.faults.fired if f["api"] == api]) == 30
+    assert routing(alias_snapshot(sandbox)) == ("1", {})
+    assert _lock(sandbox) is None

@@ -151,11 +151,18 @@ def _restore(d: Deployment, roll_back: RollBack, failures: tuple[type[Exception]
     return f"{where} wholly on the stable version {d.from_version}"
 
 
-def _held_lock(change: StatusChange, locks: HeldLocks) -> lock.Lock | None:
-    """By the execution input's function and alias; by a Scan when the input is not usable."""
+def function_and_alias(change: StatusChange) -> tuple[str, str]:
+    """The execution input's function and alias ("?" where the input is not usable)."""
     request = _request(change.input)
     name, alias = request.get("functionName"), request.get("alias", "prod")
-    if isinstance(name, str) and isinstance(alias, str) and name and alias:
+    usable = isinstance(name, str) and isinstance(alias, str) and name and alias
+    return (str(name), str(alias)) if usable else ("?", "?")
+
+
+def _held_lock(change: StatusChange, locks: HeldLocks) -> lock.Lock | None:
+    """By the execution input's function and alias; by a Scan when the input is not usable."""
+    name, alias = function_and_alias(change)
+    if name != "?":
         return locks.get(lock.lock_id(name, alias))
     return locks.find(change.name)
 
