@@ -1,14 +1,17 @@
 """Handlers against plain moto (`mock_aws`), not the sandbox.
 
-moto 5.2.5 never checks RevisionId (and keeps it unchanged on UpdateAlias), never raises
-PreconditionFailedException, and accepts any CodeSha256: tests of those paths use a botocore
-Stubber, or change the alias's routing out of band, instead of relying on moto.
+moto 5.2.5 never checks RevisionId, never raises PreconditionFailedException, and accepts any
+CodeSha256: tests of those paths use a botocore Stubber, or change the alias's routing out of
+band, instead of relying on moto. It keeps the RevisionId unchanged on UpdateAlias: the world
+gives every UpdateAlias a new one, like AWS (coalmine knows its own routings by their revision),
+and starts the alias on the revision the fixtures' documents (events/) name.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import uuid
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -71,13 +74,23 @@ class World:
         found = alias_state(self.lambda_client.get_alias(FunctionName=self.function, Name=name))
         return {"version": found.function_version, "weights": found.weights}
 
-    def route(self, version: str, weights: dict[str, float] | None = None) -> None:
-        """Someone (a test, or another operator) sets the alias."""
+    def route(
+        self, version: str, weights: dict[str, float] | None = None, revision: str | None = None
+    ) -> None:
+        """Someone (a test, or another operator) sets the alias: a new RevisionId; with
+        ``revision``, the one coalmine's write answered with (a fixture's ``revisionId``)."""
         self.lambda_client.update_alias(
             FunctionName=self.function,
             Name="prod",
             FunctionVersion=version,
             RoutingConfig={"AdditionalVersionWeights": weights or {}},
+        )
+        if revision is not None:
+            _backend_alias(self.function, "prod").revision_id = revision
+
+    def revision(self) -> str:
+        return str(
+            self.lambda_client.get_alias(FunctionName=self.function, Name="prod")["RevisionId"]
         )
 
     def set_alarm(self, state: str, name: str = ALARM) -> None:
@@ -118,8 +131,31 @@ def _fresh_metrics() -> Iterator[None]:
     metrics.clear_metrics()
 
 
+#: The alias's RevisionId before any coalmine write (events/publish-version.json, shift-traffic);
+#: after the first shift: ``SHIFTED_REVISION`` (analyze, promote, rollback).
+FIXTURE_REVISION = "6f1a2b3c-0000-4000-8000-000000000001"
+SHIFTED_REVISION = "6f1a2b3c-0000-4000-8000-000000000002"
+
+
+def _backend_alias(function: str, alias: str) -> Any:
+    from moto.awslambda.models import lambda_backends
+
+    return lambda_backends["123456789012"]["us-east-1"].get_alias(alias, function)
+
+
+def _new_revision(original: Any) -> Any:
+    def update(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.revision_id = str(uuid.uuid4())
+
+    return update
+
+
 @pytest.fixture
-def world() -> Iterator[World]:
+def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    from moto.awslambda.models import LambdaAlias
+
+    monkeypatch.setattr(LambdaAlias, "update", _new_revision(LambdaAlias.update))
     with mock_aws():
         _clear_client_caches()
         boto3.client("dynamodb").create_table(
@@ -144,6 +180,7 @@ def world() -> Iterator[World]:
         client.update_function_code(FunctionName=FUNCTION, ZipFile=zip_of("VERSION = 2\n"))
         client.publish_version(FunctionName=FUNCTION)
         client.create_alias(FunctionName=FUNCTION, Name="prod", FunctionVersion="1")
+        _backend_alias(FUNCTION, "prod").revision_id = FIXTURE_REVISION
         alarms = boto3.client("cloudwatch")
         alarms.put_metric_alarm(
             AlarmName=ALARM,

@@ -36,6 +36,13 @@ def _record(world: Any, **changes: Any) -> Deployment:
     return deployment
 
 
+def _routed_by_coalmine(world: Any, version: str, weights: dict[str, float] | None = None) -> None:
+    """The alias routed by the deployment, whose lock knows the RevisionId it wrote."""
+    world.route(version, weights)
+    revision = world.lambda_client.get_alias(FunctionName="brand-api", Name="prod")["RevisionId"]
+    _record(world, revision_id=revision)
+
+
 @pytest.mark.parametrize("status", ["ABORTED", "TIMED_OUT", "FAILED"])
 @pytest.mark.parametrize(
     "routing", [("1", {"2": 0.1}), ("2", {}), ("1", {})], ids=["weighted", "on-new", "untouched"]
@@ -43,9 +50,8 @@ def _record(world: Any, **changes: Any) -> Deployment:
 def test_the_alias_ends_wholly_on_the_stable_version_and_the_lock_is_free(
     world: Any, lambda_context: Any, status: str, routing: tuple[str, dict[str, float]]
 ) -> None:
-    # Given a deployment 1 -> 2 stopped (or timed out, or crashed) with the alias as routed
-    _record(world)
-    world.route(*routing)
+    # Given a deployment 1 -> 2 stopped (or timed out, or crashed) with the alias as it routed it
+    _routed_by_coalmine(world, *routing)
     # When Cleanup gets the status-change event
     out = handler(_ended(status), lambda_context)
     # Then the alias is wholly on version 1 and the lock is free
@@ -95,8 +101,7 @@ def test_a_refused_second_deployment_leaves_the_running_ones_lock(
 def test_an_unreadable_input_finds_the_lock_by_execution_name(
     world: Any, lambda_context: Any
 ) -> None:
-    _record(world)
-    world.route("1", {"2": 0.1})
+    _routed_by_coalmine(world, "1", {"2": 0.1})
     handler(_ended(input=None, inputDetails={"included": False}), lambda_context)
     assert world.alias() == {"version": "1", "weights": {}}
     assert world.lock() is None

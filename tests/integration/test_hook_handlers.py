@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from conftest import SHIFTED_REVISION
 
 from coalmine.adapters.lambda_invoke import LambdaInvoker
 from coalmine.handlers import promote, rollback, shift_traffic
@@ -121,7 +122,7 @@ def test_a_missing_hook_rolls_back_naming_it(world: Any, lambda_context: Any) ->
 def test_a_failing_post_traffic_hook_is_rolled_back_and_the_promotion_not_recorded(
     world: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    world.route("1", {"2": 0.1})
+    world.route("1", {"2": 0.1}, revision=SHIFTED_REVISION)
     world.hold_lock()
     hook = HookCalls(monkeypatch, FAILED)
 
@@ -132,7 +133,8 @@ def test_a_failing_post_traffic_hook_is_rolled_back_and_the_promotion_not_record
     assert world.alias() == {"version": "2", "weights": {}}
     assert out["action"] == "ROLLBACK"
     assert out["reason"].startswith("post-traffic hook brand-api-smoke failed: ")
-    assert "deployment" not in (world.lock() or {}), "the promotion is not recorded"
+    recorded = json.loads((world.lock() or {})["deployment"]["S"])
+    assert recorded["outcome"] != "PROMOTED", "the promotion is not recorded"
     # Then Rollback puts the old version back
     done = rollback.handler(out, lambda_context)
     assert world.alias() == {"version": "1", "weights": {}}
@@ -142,7 +144,7 @@ def test_a_failing_post_traffic_hook_is_rolled_back_and_the_promotion_not_record
 def test_a_passing_post_traffic_hook_promotes_and_records_it(
     world: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    world.route("1", {"2": 0.1})
+    world.route("1", {"2": 0.1}, revision=SHIFTED_REVISION)
     world.hold_lock()
     HookCalls(monkeypatch, PASSED)
 

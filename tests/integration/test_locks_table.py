@@ -33,13 +33,35 @@ def test_a_free_lock_is_taken_read_and_released(world: Any) -> None:
     assert table.get("brand-api:prod") is None
 
 
-def test_a_held_lock_is_not_taken_unless_expired_or_our_own(world: Any) -> None:
+def test_a_held_lock_is_never_put_over_not_even_expired_only_our_own(world: Any) -> None:
     table = LockTable(LOCK_TABLE)
     table.put_if_free(_lock(), NOW)
     assert not table.put_if_free(_lock("deploy-brand-api-0002"), NOW)
     assert table.put_if_free(_lock(), NOW)  # a retry of the holder
-    assert table.put_if_free(_lock("deploy-brand-api-0002"), NOW + 3600)  # expired
-    assert table.get("brand-api:prod").deployment_id == "deploy-brand-api-0002"
+    # expired: only take_over, once lock.acquire has asked whether its holder still runs
+    assert not table.put_if_free(_lock("deploy-brand-api-0002"), NOW + 3600)
+    assert table.get("brand-api:prod").deployment_id == "deploy-brand-api-0001"
+
+
+def test_a_record_after_the_alias_moved_is_retried_and_never_raised(world: Any) -> None:
+    table = LockTable(LOCK_TABLE)
+    d = Deployment.model_validate(load_event("promote"))
+    table.put_if_free(_lock(d.deployment_id), NOW)
+    calls: list[float] = []
+    real = table.client
+    fails = iter([True, True, False])
+
+    class Flaky:
+        def update_item(self, **kwargs: Any) -> Any:
+            if next(fails):
+                raise ClientError({"Error": {"Code": "ThrottlingException"}}, "UpdateItem")
+            return real.update_item(**kwargs)
+
+    table.client = Flaky()  # type: ignore[assignment]
+    assert table.record_after_write(d, sleep=calls.append) is True
+    assert calls == [1.0, 2.0]
+    fails = iter([True] * 10)  # the table stays throttled
+    assert table.record_after_write(d, sleep=calls.append) is None
 
 
 def test_take_over_and_release_only_from_the_named_holder(world: Any) -> None:

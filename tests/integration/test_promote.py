@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from conftest import SHIFTED_REVISION
 
 from coalmine.exceptions import AliasChangedOutOfBand
 from coalmine.handlers.promote import handler
@@ -12,7 +13,7 @@ from events import load_event
 
 
 def test_canary_promotion(world: Any, lambda_context: Any) -> None:
-    world.route("1", {"2": 0.1})
+    world.route("1", {"2": 0.1}, revision=SHIFTED_REVISION)
     out = handler(load_event("promote"), lambda_context)
     assert world.alias() == {"version": "2", "weights": {}}
     assert (out["outcome"], out["weight"], out["action"]) == ("PROMOTED", 1.0, "FINISH")

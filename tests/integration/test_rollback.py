@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+from conftest import SHIFTED_REVISION
 
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.exceptions import AliasChangedOutOfBand
@@ -27,15 +28,20 @@ from events import load_event
 def test_rollback_restores_the_stable_version(
     world: Any, lambda_context: Any, version: str, weights: dict[str, float]
 ) -> None:
-    world.route(version, weights)
-    out = handler(load_event("rollback"), lambda_context)
+    event = load_event("rollback")
+    if version == "2":  # Promote's UpdateAlias landed, its answer lost: caught with action PROMOTE
+        world.route(version, weights)
+        event["action"] = "PROMOTE"
+    else:  # coalmine's own write: the document knows its RevisionId
+        world.route(version, weights, revision=SHIFTED_REVISION)
+    out = handler(event, lambda_context)
     assert world.alias() == {"version": "1", "weights": {}}
     assert (out["outcome"], out["weight"], out["action"]) == ("ROLLED_BACK", 0.0, "ROLLBACK")
     assert "brand-api-canary-errors" in out["reason"]
 
 
 def test_reason_from_a_caught_error(world: Any, lambda_context: Any) -> None:
-    world.route("1", {"2": 0.1})
+    world.route("1", {"2": 0.1}, revision=SHIFTED_REVISION)
     event = load_event("rollback") | {"action": "SHIFT", "reason": None}
     event["error"] = {
         "Error": "States.TaskFailed",

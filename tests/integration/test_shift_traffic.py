@@ -93,6 +93,6 @@ def test_aws_errors_on_update_are_translated(code: str, error: type[Exception]) 
                 "RevisionId": "rev-now",
             },
         )
-        current = Deployment.model_validate(load_event("shift-traffic"))
+        current = Deployment.model_validate(load_event("shift-traffic") | {"revisionId": "rev-now"})
         with pytest.raises(error):
             shift(current, LambdaApi(client), LambdaInvoker(client).invoke)

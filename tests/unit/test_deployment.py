@@ -161,29 +161,40 @@ def _alias(version: str, weights: dict[str, float], revision: str = "rev-now") -
     return AliasState(function_version=version, weights=weights, revision_id=revision)
 
 
+STABLE = ("1", {})
+SHIFTING = SHIFTED.model_copy(update={"action": Action.SHIFT})  # stopped while shifting to 20%
+PROMOTING = SHIFTED.model_copy(update={"action": Action.PROMOTE})  # ... or while promoting
+
+
 @pytest.mark.parametrize(
-    ("observed", "rollback", "ours"),
+    ("d", "observed", "intended", "ours"),
     [
-        (_alias("1", {"2": 0.1}), False, True),  # what we last set
-        (_alias("1", {"2": 0.1000000001}), False, True),  # float noise
-        (_alias("1", {"2": 0.2}), False, True),  # what we are about to set (lost response)
-        (_alias("1", {"2": 0.5}), False, False),  # someone else's weight
-        (_alias("1", {"3": 0.1}), False, False),  # another version
-        (_alias("3", {}), False, False),  # pointed elsewhere
-        (_alias("2", {}), False, False),  # promoted by hand
-        (_alias("1", {}), False, False),  # rolled back by hand: do not shift over it
-        (_alias("1", {"2": 0.5}), True, True),  # a rollback accepts any planned step ...
-        (_alias("2", {}), True, True),  # ... or our promotion
-        (_alias("1", {"2": 0.55}), True, False),  # but not an unplanned weight
-        (_alias("3", {}), True, False),
+        (SHIFTED, _alias("1", {"2": 0.1}, "rev-1"), NEXT, True),  # the revision we wrote
+        (SHIFTED, _alias("1", {"2": 0.1}, "rev-1"), STABLE, True),
+        (SHIFTED, _alias("1", {"2": 0.2}), NEXT, True),  # what we are about to set (lost answer)
+        (SHIFTED, _alias("1", {"2": 0.2000000001}), NEXT, True),  # float noise
+        (SHIFTED, _alias("1", {"2": 0.1}), NEXT, False),  # our weights, someone else's revision
+        (SHIFTED, _alias("1", {"2": 0.5}), NEXT, False),  # someone else's weight
+        (SHIFTED, _alias("1", {"3": 0.1}), NEXT, False),  # another version
+        (SHIFTED, _alias("3", {}), NEXT, False),  # pointed elsewhere
+        (SHIFTED, _alias("2", {}), NEXT, False),  # promoted by hand
+        (SHIFTED, _alias("1", {}), NEXT, False),  # rolled back by hand: do not shift over it
+        (SHIFTED, _alias("2", {}), STABLE, False),  # a rollback never undoes a hand promotion
+        (SHIFTED, _alias("1", {"2": 0.5}), STABLE, False),  # ... nor a planned weight set by hand
+        (SHIFTING, _alias("1", {"2": 0.2}), STABLE, True),  # the shift whose answer was lost
+        (SHIFTING, _alias("1", {"2": 0.5}), STABLE, False),
+        (PROMOTING, _alias("2", {}), STABLE, True),  # the promotion whose answer was lost
+        (SHIFTED, _alias("1", {"2": 0.1}, ""), STABLE, False),  # no revision: never ours by it
     ],
 )
-def test_claim_alias(observed: AliasState, rollback: bool, ours: bool) -> None:
+def test_claim_alias_by_revision(
+    d: Deployment, observed: AliasState, intended: tuple[str, dict[str, float]], ours: bool
+) -> None:
     if ours:
-        assert ownership.claim_alias(SHIFTED, observed, NEXT, rollback=rollback) == "rev-now"
+        assert ownership.claim_alias(d, observed, intended) == observed.revision_id
     else:
         with pytest.raises(AliasChangedOutOfBand, match="changed by someone else"):
-            ownership.claim_alias(SHIFTED, observed, NEXT, rollback=rollback)
+            ownership.claim_alias(d, observed, intended)
 
 
 @pytest.mark.parametrize(

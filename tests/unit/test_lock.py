@@ -59,17 +59,13 @@ def test_may_take(held: lock.Lock, status: str | None, takes: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    ("steps", "post", "held_for"),
-    [
-        ((300,), 0, 300 + lock.MARGIN_SECONDS),
-        ((60,) * 9, 0, 540 + lock.MARGIN_SECONDS),
-        ((), 600, 600 + lock.MARGIN_SECONDS),
-        ((86400,) * 50, 0, lock.MAX_EXECUTION_SECONDS + lock.MARGIN_SECONDS),  # capped
-    ],
+    ("steps", "post"), [((300,), 0), ((60,) * 9, 0), ((), 600), ((86400,) * 50, 0)]
 )
-def test_expiry_covers_the_plan_and_never_outlasts_the_execution_by_more_than_the_margin(
-    steps: tuple[int, ...], post: int, held_for: int
+def test_a_lock_expires_only_after_the_executions_own_timeout_whatever_the_plan(
+    steps: tuple[int, ...], post: int
 ) -> None:
+    """Bake extensions, approvals and pauses are not in the plan: only the state machine's
+    TimeoutSeconds bounds how long a holder can run."""
     plan = Plan(
         strategy="x",
         steps=[Step(weight=min(0.01 * (i + 1), 0.99), bake_seconds=b) for i, b in enumerate(steps)],
@@ -80,7 +76,7 @@ def test_expiry_covers_the_plan_and_never_outlasts_the_execution_by_more_than_th
     assert (held.lock_id, held.started_at, held.expires_at) == (
         "brand-api:prod",
         NOW,
-        NOW + held_for,
+        NOW + lock.MAX_EXECUTION_SECONDS + lock.MARGIN_SECONDS,
     )
 
 
@@ -90,8 +86,7 @@ class MemoryStore:
     writes: list[str] = field(default_factory=list)
 
     def put_if_free(self, new: lock.Lock, now: int) -> bool:
-        free = self.item is None or self.item.deployment_id == new.deployment_id
-        if free or (self.item is not None and self.item.expires_at <= now):
+        if self.item is None or self.item.deployment_id == new.deployment_id:
             self.item = new
             self.writes.append("put")
             return True
@@ -172,3 +167,50 @@ def test_a_lost_lock_names_the_alias_and_the_deployment() -> None:
     error = lock.lost(_deployment("d-7"))
     assert isinstance(error, DeploymentInProgress)
     assert str(error).startswith("brand-api:prod: deployment d-7 no longer holds the alias's lock")
+
+
+def test_an_expired_lock_of_a_running_holder_is_never_taken() -> None:
+    store = MemoryStore(_held(expires_at=NOW - 3600))
+    mine = lock.new_lock(_deployment(), "arn:x:new", NOW)
+    with pytest.raises(
+        DeploymentInProgress, match=r"already being deployed by execution arn:x:old"
+    ):
+        lock.acquire(store, Statuses({"arn:x:old": "RUNNING"}), mine, NOW)
+    assert store.item == _held(expires_at=NOW - 3600)
+    assert store.writes == []
+
+
+def test_an_expired_lock_whose_holder_cannot_be_asked_is_taken_over() -> None:
+    store = MemoryStore(_held(expires_at=NOW))
+    mine = lock.new_lock(_deployment(), "arn:x:new", NOW)
+    assert lock.acquire(store, Statuses({}), mine, NOW) == mine
+    assert store.writes == ["take_over"]
+
+
+def test_a_dead_holders_lock_is_replaced_by_what_make_whole_returns() -> None:
+    store = MemoryStore(_held())
+    mine = lock.new_lock(_deployment(), "arn:x:new", NOW)
+    restored = lock.new_lock(_deployment().model_copy(update={"taken_over": "x"}), "arn:x:new", NOW)
+    seen: list[lock.Lock] = []
+
+    def make_whole(dead: lock.Lock) -> lock.Lock:
+        seen.append(dead)
+        return restored
+
+    taken = lock.acquire(store, Statuses({"arn:x:old": "ABORTED"}), mine, NOW, make_whole)
+    assert taken == restored
+    assert store.item == restored
+    assert seen == [_held()]
+
+
+def test_a_take_over_refused_by_make_whole_leaves_the_holders_lock() -> None:
+    store = MemoryStore(_held())
+    mine = lock.new_lock(_deployment(), "arn:x:new", NOW)
+
+    def make_whole(dead: lock.Lock) -> lock.Lock:
+        raise DeploymentInProgress("someone else's weights")
+
+    with pytest.raises(DeploymentInProgress):
+        lock.acquire(store, Statuses({"arn:x:old": "ABORTED"}), mine, NOW, make_whole)
+    assert store.item == _held()
+    assert store.writes == []

@@ -12,11 +12,13 @@ from coalmine import async_gates, strategies
 from coalmine.exceptions import lambda_error_message
 from coalmine.models import (
     Action,
+    AliasState,
     AnalysisConfig,
     AsyncTarget,
     Bake,
     CodeLocation,
     Deployment,
+    ExecutionInput,
     Outcome,
     Plan,
     StepRecord,
@@ -50,6 +52,24 @@ def prepared(
         analysis=analysis_config,
         action=Action.SHIFT,
     )
+
+
+def planned(
+    deployment_id: str, request: ExecutionInput, alias: AliasState, taken_over: str | None = None
+) -> Deployment:
+    """``prepared`` for an execution's input and the alias it starts from."""
+    planned = prepared(
+        deployment_id=deployment_id,
+        function_name=request.function_name,
+        alias=request.alias,
+        from_version=alias.function_version,
+        revision_id=alias.revision_id,
+        plan=strategies.resolve(request.strategy),
+        analysis_config=request.analysis,
+        target_version=request.target_version,
+        code=request.code,
+    )
+    return planned.model_copy(update={"taken_over": taken_over})
 
 
 def published(deployment: Deployment, to_version: str) -> Deployment:

@@ -8,29 +8,35 @@ The lock is one item per alias in ``DeploymentLocksTable`` (adapters/locks_table
     deployment    the Deployment document as last recorded (Prepare, PublishVersion, Promote):
                   what Cleanup needs to put the alias back after a stop, a timeout or a crash
 
-Prepare acquires it (a conditional PutItem) before it reads the alias; the ``ReleaseLock`` state
-frees it on every ending the state machine runs (promoted, rolled back, aborted), ``Cleanup`` on
-the endings it cannot run (stopped, timed out, failed). A lock whose holder is no longer running
-(DescribeExecution), or that has expired, is taken over; a running holder's never is.
+Prepare acquires it (a conditional PutItem that succeeds only when no item exists, or the item
+is its own) before it judges the alias's weights; the ``ReleaseLock`` state frees it on every
+ending the state machine runs (promoted, rolled back, aborted), ``Cleanup`` on the endings it
+cannot run (stopped, timed out, failed). An existing lock is taken over only once its holder has
+ended (DescribeExecution; a RUNNING or PENDING_REDRIVE holder's never is, expired or not) AND
+the alias is whole again: if the dead holder left its own routing on it, the new Prepare first
+puts it back with Rollback's code (``MakeWhole``) and records that it did. When the holder's
+status cannot be read, only an expired lock is taken, and a lock expires only after the state
+machine's whole TimeoutSeconds (no execution outlives it: extensions, approvals and pauses
+included) plus a margin. A refused Prepare never deletes a lock it did not create.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
 from coalmine.exceptions import DeploymentInProgress
-from coalmine.models import Deployment, Plan
+from coalmine.models import Deployment
 
 #: Execution statuses (DescribeExecution) whose holder still owns the alias.
 ALIVE = frozenset({"RUNNING", "PENDING_REDRIVE"})
 #: The state machine's own TimeoutSeconds: no execution outlives it.
 MAX_EXECUTION_SECONDS = 7 * 24 * 3600
-#: Retries, Lambda start-up and PublishVersion's waits on top of the plan's bake time.
-MARGIN_SECONDS = 6 * 3600
+#: On top of the execution's timeout: its Cleanup's own retries (about 25 min) and clock skew.
+MARGIN_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,12 @@ class LockStore(Protocol):
     def release(self, lock_id: str, deployment_id: str) -> bool: ...
 
 
+#: Called with a dead holder's lock before it is taken over: puts the alias whole again if the
+#: holder left its own routing on it (raises, changing nothing, if someone else weighted it) and
+#: returns the lock to put in its place.
+MakeWhole = Callable[["Lock"], "Lock"]
+
+
 class Executions(Protocol):
     def status(self, execution_arn: str) -> str | None: ...
 
@@ -62,21 +74,16 @@ def lock_id(function_name: str, alias: str) -> str:
     return f"{function_name}:{alias}"
 
 
-def plan_seconds(plan: Plan) -> int:
-    """Bake time the plan asks for: the least time a healthy deployment holds the lock."""
-    return sum(step.bake_seconds for step in plan.steps) + plan.post_promotion_bake_seconds
-
-
 def new_lock(deployment: Deployment, execution_arn: str | None, now: int) -> Lock:
-    """Expires after the plan's bake time + a margin, never before the execution's own timeout
-    could have ended it: a lock can only expire once its holder is surely dead."""
-    held_for = min(plan_seconds(deployment.plan), MAX_EXECUTION_SECONDS) + MARGIN_SECONDS
+    """Expires only once the execution's own timeout has surely ended it: bake extensions (up to
+    a day per step), approvals and pauses are not in the plan's bake time, so no plan-based
+    expiry can cover them."""
     return Lock(
         lock_id=lock_id(deployment.function_name, deployment.alias),
         deployment_id=deployment.deployment_id,
         execution_arn=execution_arn or "",
         started_at=now,
-        expires_at=now + held_for,
+        expires_at=now + MAX_EXECUTION_SECONDS + MARGIN_SECONDS,
         deployment=deployment,
     )
 
@@ -91,8 +98,16 @@ def may_take(held: Lock, deployment_id: str, now: int, holder_status: str | None
     return held.expires_at <= now
 
 
-def acquire(store: LockStore, executions: Executions, lock: Lock, now: int) -> Lock:
-    """Take the alias's lock for ``lock.deployment_id`` or raise DeploymentInProgress."""
+def acquire(
+    store: LockStore,
+    executions: Executions,
+    lock: Lock,
+    now: int,
+    make_whole: MakeWhole | None = None,
+) -> Lock:
+    """Take the alias's lock for ``lock.deployment_id`` or raise DeploymentInProgress. A dead
+    holder's lock is replaced by ``make_whole(held)`` (the alias put whole first); the lock
+    actually put is returned."""
     for _ in range(2):  # a second round only if the holder released it between our two calls
         if store.put_if_free(lock, now):
             return lock
@@ -101,8 +116,9 @@ def acquire(store: LockStore, executions: Executions, lock: Lock, now: int) -> L
             continue
         status = executions.status(held.execution_arn) if held.execution_arn else None
         if may_take(held, lock.deployment_id, now, status):
-            if store.take_over(lock, held.deployment_id):
-                return lock
+            mine = make_whole(held) if make_whole is not None else lock
+            if store.take_over(mine, held.deployment_id):
+                return mine
             held = store.get(lock.lock_id) or held  # another deployment was quicker
         raise refused(lock.lock_id, held)
     raise DeploymentInProgress(f"{lock.lock_id}: the lock is contended; try again")

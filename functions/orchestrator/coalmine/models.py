@@ -302,6 +302,8 @@ class Deployment(Model):
     hooks: list[GateResult] = Field(default_factory=list)  # each lifecycle hook run, in order
     error: ErrorInfo | None = None
     async_target: AsyncTarget | None = None  # set once the alias is known to be invoked async
+    # Prepare took over a dead deployment's lock: whose, and whether it first restored the alias
+    taken_over: str | None = None
 
 
 class PrepareEvent(Model):

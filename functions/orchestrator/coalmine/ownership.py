@@ -1,7 +1,9 @@
 """Pure: is the alias still as coalmine left it? (never clobber someone else's change)
 
 Every handler that updates the alias first reads it and asks ``claim_alias`` for the RevisionId to
-update it with; the update is then conditional on that RevisionId (adapters/lambda_api.py).
+update it with; the update is then conditional on that RevisionId (adapters/lambda_api.py). Each
+routing coalmine writes is known by the RevisionId UpdateAlias answered with: kept in the
+Deployment document, and in the alias's lock after every write (so Cleanup knows it too).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from collections.abc import Mapping
 from math import isclose
 
 from coalmine.exceptions import AliasChangedOutOfBand
-from coalmine.models import AliasState, Deployment, Outcome
+from coalmine.models import Action, AliasState, Deployment, Outcome
 
 
 def current_routing(deployment: Deployment) -> tuple[str, dict[str, float]]:
@@ -26,29 +28,42 @@ def claim_alias(
     deployment: Deployment,
     observed: AliasState,
     intended: tuple[str, Mapping[str, float]],
-    rollback: bool = False,
 ) -> str:
     """The RevisionId to update the alias with, if the alias is still coalmine's to change.
 
-    It is ours if it routes what we last set, or already what we are about to set (our previous
-    attempt's response was lost). A rollback also accepts any routing coalmine could have set in
-    this deployment (a step of the plan, or promotion). Anything else was set by someone else:
-    AliasChangedOutOfBand, and the alias is left as they set it. Routings are compared, not only
-    RevisionIds: equivalent on AWS (every change makes a new RevisionId) and robust where an
-    emulator keeps the RevisionId. The update itself is conditional on the RevisionId returned.
+    Ownership is by revision: the alias is ours if its RevisionId is the one coalmine's last write
+    answered with (``deployment.revision_id``; every UpdateAlias makes a new one). Any other
+    revision is someone else's, whatever its weights, with two exceptions that overwrite nothing
+    anyone wanted: the alias already routes what we are about to set (writing it again changes
+    nothing), or it routes the one write this deployment was making when it stopped (its
+    ``action`` SHIFT or PROMOTE: UpdateAlias succeeded but its answer was lost, and the step was
+    retried, caught, or stopped). Otherwise AliasChangedOutOfBand: the alias is left as it is.
+    Rollback and Cleanup obey the same rule. The update is conditional on the RevisionId returned.
     """
-    candidates = [current_routing(deployment), intended]
-    if rollback and deployment.to_version is not None:
-        to = deployment.to_version
-        candidates += [(deployment.from_version, {to: s.weight}) for s in deployment.plan.steps]
-        candidates.append((to, {}))
+    if observed.revision_id and observed.revision_id == deployment.revision_id:
+        return observed.revision_id
+    candidates = [intended, *in_flight(deployment)]
     if any(_same_routing(observed, version, weights) for version, weights in candidates):
         return observed.revision_id
     expected = _describe(*current_routing(deployment))
     raise AliasChangedOutOfBand(
         f"alias {deployment.function_name}:{deployment.alias} was changed by someone else: it "
-        f"routes {observed.describe()}, coalmine last set {expected}; leaving it as it is"
+        f"routes {observed.describe()} (revision {observed.revision_id or '?'}), coalmine last "
+        f"set {expected} (revision {deployment.revision_id}); leaving it as it is"
     )
+
+
+def in_flight(deployment: Deployment) -> list[tuple[str, dict[str, float]]]:
+    """The routing the deployment's next alias write sets (none while it bakes or has ended)."""
+    to = deployment.to_version
+    if to is None or deployment.outcome != Outcome.IN_PROGRESS:
+        return []
+    if deployment.action == Action.PROMOTE:
+        return [(to, {})]
+    steps, index = deployment.plan.steps, deployment.step_index + 1
+    if deployment.action == Action.SHIFT and index < len(steps):
+        return [(deployment.from_version, {to: steps[index].weight})]
+    return []
 
 
 def _same_routing(observed: AliasState, version: str, weights: Mapping[str, float]) -> bool:

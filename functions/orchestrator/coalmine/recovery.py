@@ -7,7 +7,9 @@ The alias's lock tells which deployment it was: if this execution still holds it
 Deployment document (fromVersion, toVersion, plan, promoted or not) says what coalmine may have
 set on the alias. The alias is then put wholly back on the stable version by the same code and
 the same never-clobber rules as Rollback (``rollback.roll_back`` / ``ownership.claim_alias``):
-an alias someone else changed is left as they set it. A completed promotion is left in place.
+an alias someone else changed is left as they set it (ownership by RevisionId: the lock's document
+is recorded before and after every alias write). A completed promotion is left in place, and so
+is one made by a Promote the stop interrupted (the alias is the truth).
 Idempotent: an execution that already rolled back (or released its lock) is a no-op.
 
 If the alias cannot be restored, RollbackFailed carries the exact command to finish by hand,
@@ -24,9 +26,9 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from coalmine import lock
+from coalmine import lock, preflight
 from coalmine.exceptions import AliasChangedOutOfBand, CoalmineError, RollbackFailed
-from coalmine.models import Deployment, Outcome
+from coalmine.models import Action, AliasState, Deployment, Outcome
 
 ENDED = frozenset({"ABORTED", "TIMED_OUT", "FAILED"})
 #: A SUCCEEDED execution promoted; its ReleaseLock step can still have failed for good (it is
@@ -35,6 +37,8 @@ SUCCEEDED = "SUCCEEDED"
 
 #: Puts the alias wholly back on ``from_version`` (``rollback.roll_back`` with its adapter).
 RollBack = Callable[[Deployment], object]
+#: The alias as it is now, for the deployment's function and alias.
+ReadAlias = Callable[[Deployment], AliasState]
 
 
 class StatusChange(BaseModel):
@@ -72,9 +76,11 @@ def clean_up(
     locks: HeldLocks,
     roll_back: RollBack,
     failures: tuple[type[Exception], ...] = (CoalmineError,),
+    read_alias: ReadAlias | None = None,
 ) -> str:
     """Restore the alias if this execution left it shifted, free its lock; say what was done.
-    ``failures``: the errors that mean ``roll_back`` failed (the adapter's own among them)."""
+    ``failures``: the errors that mean ``roll_back`` failed (the adapter's own among them);
+    ``read_alias``: to see a promotion that was being made when the execution stopped."""
     if change.status not in ENDED | {SUCCEEDED}:
         return f"nothing to do: the execution is {change.status}"
     held = _held_lock(change, locks)
@@ -82,12 +88,51 @@ def clean_up(
         return "nothing to do: this execution holds no lock (it ended cleanly, or never got one)"
     if change.status == SUCCEEDED:
         done = "the execution succeeded (promoted): alias left as it is"
+    elif held.deployment and _promotion_made(held.deployment, read_alias):
+        d = held.deployment
+        done = (
+            f"stopped while promoting, after the promotion was made: {d.function_name}:{d.alias} "
+            f"left wholly on version {d.to_version} (outcome: promoted)"
+        )
     elif held.deployment:
         done = _restore(held.deployment, roll_back, failures)
     else:
         done = "no deployment recorded"
     locks.release(held.lock_id, held.deployment_id)
     return f"{done}; lock {held.lock_id} released"
+
+
+def made_whole(
+    dead: lock.Lock, read_alias: Callable[[], AliasState], roll_back: RollBack
+) -> tuple[AliasState, str]:
+    """Before a new Prepare takes over the lock of ``dead`` (a holder that ended before its own
+    Cleanup ran): the alias whole again, and a note of what was done. If ``dead`` left its own
+    routing on the alias it is put back with Rollback's code and ownership rules; weights set by
+    anyone else refuse the take-over (InvalidInput, the lock left to its holder's Cleanup)."""
+    where = dead.lock_id
+    alias, note = read_alias(), f"took over the lock of {dead.describe()}, which had ended"
+    if alias.weights and dead.deployment is not None:
+        try:
+            roll_back(dead.deployment)
+        except AliasChangedOutOfBand:
+            pass  # someone else's weights: refused below
+        else:
+            alias = read_alias()
+            note += (
+                f", after putting {where} back wholly on version {dead.deployment.from_version} "
+                f"(it had left its own routing on it)"
+            )
+    preflight.check_unweighted(alias, where)
+    return alias, note
+
+
+def _promotion_made(d: Deployment, read_alias: ReadAlias | None) -> bool:
+    """The execution was in Promote (recorded before its write) and the alias is wholly on the
+    new version: the promotion happened; the alias is the truth, and it is kept."""
+    if read_alias is None or d.action != Action.PROMOTE or d.to_version is None:
+        return False
+    observed = read_alias(d)
+    return observed.function_version == d.to_version and not observed.weights
 
 
 def _restore(d: Deployment, roll_back: RollBack, failures: tuple[type[Exception], ...]) -> str:
@@ -106,11 +151,18 @@ def _restore(d: Deployment, roll_back: RollBack, failures: tuple[type[Exception]
     return f"{where} wholly on the stable version {d.from_version}"
 
 
-def _held_lock(change: StatusChange, locks: HeldLocks) -> lock.Lock | None:
-    """By the execution input's function and alias; by a Scan when the input is not usable."""
+def function_and_alias(change: StatusChange) -> tuple[str, str]:
+    """The execution input's function and alias ("?" where the input is not usable)."""
     request = _request(change.input)
     name, alias = request.get("functionName"), request.get("alias", "prod")
-    if isinstance(name, str) and isinstance(alias, str) and name and alias:
+    usable = isinstance(name, str) and isinstance(alias, str) and name and alias
+    return (str(name), str(alias)) if usable else ("?", "?")
+
+
+def _held_lock(change: StatusChange, locks: HeldLocks) -> lock.Lock | None:
+    """By the execution input's function and alias; by a Scan when the input is not usable."""
+    name, alias = function_and_alias(change)
+    if name != "?":
         return locks.get(lock.lock_id(name, alias))
     return locks.find(change.name)
 

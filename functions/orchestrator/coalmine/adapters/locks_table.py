@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from coalmine.adapters.errors import error_code, throttling_translated
+from coalmine.exceptions import AwsThrottled
 from coalmine.lock import Lock, lock_id
 from coalmine.models import Deployment
+from coalmine.observability import count, logger
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -25,6 +29,9 @@ if TYPE_CHECKING:
 TABLE_ENV = "LOCK_TABLE_NAME"
 _MINE = "deploymentId = :me"
 _THROTTLED = "DynamoDB throttled a request on the lock table"
+#: Back-off between attempts of a record made after the alias moved (the handlers' timeouts are
+#: 60 s or more; botocore's own standard-mode retries come on top).
+RECORD_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0)
 
 
 @cache
@@ -38,12 +45,13 @@ class LockTable:
         self.client = client if client is not None else default_client()
 
     def put_if_free(self, lock: Lock, now: int) -> bool:
-        """Free = no item, our own (a retry), or expired."""
+        """Free = no item, or our own (a retry). An expired lock is never taken blindly: its
+        holder is asked first (lock.acquire, then ``take_over``)."""
         return self._conditional(
             "put_item",
             Item=_item(lock),
-            ConditionExpression=f"attribute_not_exists(lockId) OR {_MINE} OR expiresAt <= :now",
-            ExpressionAttributeValues={":me": _s(lock.deployment_id), ":now": _n(now)},
+            ConditionExpression=f"attribute_not_exists(lockId) OR {_MINE}",
+            ExpressionAttributeValues={":me": _s(lock.deployment_id)},
         )
 
     def take_over(self, lock: Lock, holder_deployment_id: str) -> bool:
@@ -87,6 +95,26 @@ class LockTable:
                 ":me": _s(deployment.deployment_id),
             },
         )
+
+    def record_after_write(
+        self, deployment: Deployment, sleep: Callable[[float], None] = time.sleep
+    ) -> bool | None:
+        """``record`` once the alias has moved (its new RevisionId, or the promotion): the alias is
+        the truth, so a failed write is retried here (about 30 s) and never raised (a raise would
+        send a deployment whose alias moved to Rollback): logged and counted (LockRecordFailed).
+        None: it could not be written; False: the lock is no longer this deployment's."""
+        for delay in (*RECORD_RETRY_DELAYS, None):
+            try:
+                return self.record(deployment)
+            except (AwsThrottled, ClientError, BotoCoreError) as error:
+                if delay is None:
+                    logger.error(
+                        "lock record failed after the alias moved", extra={"error": str(error)}
+                    )
+                    count("LockRecordFailed", deployment.function_name)
+                    return None
+                sleep(delay)
+        return None
 
     def release(self, lock_id: str, deployment_id: str) -> bool:
         """Delete the lock if ``deployment_id`` holds it (False: it was not, or no longer, held)."""

@@ -4,6 +4,7 @@ Step Functions ``Execution Status Change`` events (ABORTED, TIMED_OUT, FAILED)."
 
 from __future__ import annotations
 
+import time
 from functools import partial
 from typing import Any
 
@@ -11,12 +12,14 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from coalmine import recovery
+from coalmine import cleanup_retries, recovery
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.adapters.locks_table import LockTable
-from coalmine.exceptions import CoalmineError
+from coalmine.exceptions import CoalmineError, RollbackFailed
 from coalmine.handlers.rollback import roll_back
 from coalmine.observability import logger, metrics, tracer
+
+MARGIN_SECONDS = 60.0  # of the invocation's time left for the last attempt
 
 
 @logger.inject_lambda_context
@@ -25,7 +28,15 @@ from coalmine.observability import logger, metrics, tracer
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     change = parse(event=event, model=recovery.ExecutionEnded).detail
     logger.set_correlation_id(change.name)
-    done = clean_up(change, LambdaApi(), LockTable())
+    locks, budget = LockTable(), context.get_remaining_time_in_millis() / 1000 - MARGIN_SECONDS
+    try:
+        done = cleanup_retries.persist(
+            partial(clean_up, change, LambdaApi(), locks), budget, time.sleep, _retrying
+        )
+    except Exception as error:
+        name, alias = recovery.function_and_alias(change)
+        failed = cleanup_retries.gave_up(name, alias, change.name, locks.table, error)
+        raise RollbackFailed(failed) from error
     logger.info("cleaned up", extra={"status": change.status, "done": done})
     return {"executionArn": change.execution_arn, "status": change.status, "done": done}
 
@@ -34,4 +45,13 @@ def clean_up(change: recovery.StatusChange, lambda_api: LambdaApi, locks: LockTa
     """recovery.clean_up with Rollback's own code; an AWS error restoring the alias is a failure
     to restore it (RollbackFailed) like coalmine's own."""
     restore = partial(roll_back, lambda_api=lambda_api)
-    return recovery.clean_up(change, locks, restore, failures=(CoalmineError, ClientError))
+    failures = (CoalmineError, ClientError)
+    return recovery.clean_up(change, locks, restore, failures, _reader(lambda_api))
+
+
+def _retrying(error: Exception, delay: float) -> None:
+    logger.warning("cleanup failed; retrying", extra={"error": str(error), "inSeconds": delay})
+
+
+def _reader(lambda_api: LambdaApi) -> recovery.ReadAlias:
+    return lambda d: lambda_api.get_alias(d.function_name, d.alias)

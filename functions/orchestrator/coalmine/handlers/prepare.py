@@ -1,20 +1,22 @@
-"""Prepare: validate the input, run the pre-flight checks (coalmine/preflight.py), take the
-alias's lock. Changes nothing but the lock: a second deployment of the same alias is refused
-here (DeploymentInProgress, naming the running execution), before anything moves."""
+"""Prepare: the input validated, pre-flight checks (coalmine/preflight.py), the alias's lock taken
+(a second deployment: DeploymentInProgress naming the running one). Changes nothing else but the
+routing an ended holder left before its Cleanup ran (recovery.made_whole, noted in takenOver)."""
 
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from coalmine import deployment, lock, preflight, strategies, validation
+from coalmine import deployment, lock, preflight, recovery, validation
 from coalmine.adapters.cloudwatch import CloudWatchApi
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.adapters.locks_table import LockTable
 from coalmine.adapters.stepfunctions import StepFunctionsApi
+from coalmine.handlers.rollback import roll_back
 from coalmine.models import Deployment, PrepareEvent
 from coalmine.observability import count, logger, metrics, tracer
 
@@ -26,34 +28,32 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     prepare_event = parse(event=event, model=PrepareEvent)
     logger.set_correlation_id(prepare_event.deployment_id)
     prepared = prepare(prepare_event, LambdaApi(), CloudWatchApi(), LockTable(), StepFunctionsApi())
-    logger.info("deployment planned", extra={"plan": prepared.plan.to_json()})
+    taken_over = {"takenOver": prepared.taken_over} if prepared.taken_over else {}
+    logger.info("deployment planned", extra={"plan": prepared.plan.to_json(), **taken_over})
     count("DeploymentStarted", prepared.function_name)
     return prepared.to_json()
 
 
 def prepare(
     event: PrepareEvent,
-    lambda_api: preflight.LambdaReads,
+    lambda_api: LambdaApi,
     cloudwatch: CloudWatchApi,
     locks: lock.LockStore,
     executions: lock.Executions,
 ) -> Deployment:
     request = validation.parse_request(event.request)
-    plan = strategies.resolve(request.strategy)
     alias = preflight.check_request(request, lambda_api, cloudwatch.alarm_states)
-    prepared = deployment.prepared(
-        deployment_id=event.deployment_id,
-        function_name=request.function_name,
-        alias=request.alias,
-        from_version=alias.function_version,
-        revision_id=alias.revision_id,
-        plan=plan,
-        analysis_config=request.analysis,
-        target_version=request.target_version,
-        code=request.code,
-    )
+    prepared = deployment.planned(event.deployment_id, request, alias)
     held = lock.new_lock(prepared, event.execution_arn, int(time.time()))
-    lock.acquire(locks, executions, held, held.started_at)
-    with lock.released_on_error(locks, held):  # a running deployment is named, not its weights
-        preflight.check_unweighted(alias, held.lock_id)
-    return prepared
+
+    def make_whole(dead: lock.Lock) -> lock.Lock:  # the alias whole again, then our lock on it
+        read = partial(lambda_api.get_alias, request.function_name, request.alias)
+        whole, note = recovery.made_whole(dead, read, partial(roll_back, lambda_api=lambda_api))
+        mine = deployment.planned(event.deployment_id, request, whole, taken_over=note)
+        return lock.new_lock(mine, event.execution_arn, held.started_at)
+
+    taken = lock.acquire(locks, executions, held, held.started_at, make_whole)
+    if taken is held:
+        with lock.released_on_error(locks, held):  # a running deployment is named, not weights
+            preflight.check_unweighted(alias, held.lock_id)
+    return taken.deployment or prepared

@@ -1,6 +1,7 @@
 """Promote: the alias wholly on the new version, weights cleared (blue/green: keep the old one
-on the ``previous`` alias first). The promotion is recorded in the alias's lock, so a stop during
-a post-promotion bake leaves the alias on the new version instead of rolling it back.
+on the ``previous`` alias first). The write is recorded in the alias's lock before it is made and
+the promotion after (retried, never raised: the promotion stands), so a stop during Promote or a
+post-promotion bake leaves the alias on the new version instead of rolling it back.
 
 Hooks (coalmine/hooks.py): with no weighted step before it, the pre-traffic hook runs first (a
 failure changes nothing); the post-traffic hook runs once the alias is on the new version, and
@@ -14,19 +15,23 @@ from coalmine import hooks, ownership
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.adapters.lambda_invoke import LambdaInvoker
 from coalmine.adapters.locks_table import LockTable
-from coalmine.models import Action, Deployment
+from coalmine.models import Action, Deployment, Outcome
 from coalmine.observability import count, deployment_step, logger
 
 
 @deployment_step
 def handler(current: Deployment, context: LambdaContext) -> Deployment:
+    locks = LockTable()
+    locks.record(current)  # the write about to be made (its action), before it is made
     result = promote(current, LambdaApi(), LambdaInvoker().invoke)
-    if result.action == Action.ROLLBACK:
+    failed = result.action == Action.ROLLBACK  # a failed post-traffic hook: not a promotion
+    mine = result.model_copy(update={"outcome": Outcome.IN_PROGRESS}) if failed else result
+    if result.revision_id != current.revision_id and locks.record_after_write(mine) is False:
+        logger.warning("the alias's lock is no longer this deployment's; promotion not recorded")
+    if failed:
         logger.warning("not promoted: a hook failed", extra={"reason": result.reason})
         count("HookFailed", result.function_name)
         return result
-    if not LockTable().record(result):
-        logger.warning("the alias's lock is no longer this deployment's; promotion not recorded")
     logger.info("promoted", extra={"toVersion": result.to_version, "action": result.action})
     count("Promoted", result.function_name)
     return result

@@ -7,6 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from coalmine import deployment, ownership
 from coalmine.adapters.lambda_api import LambdaApi
+from coalmine.adapters.locks_table import LockTable
 from coalmine.models import Deployment
 from coalmine.observability import count, deployment_step, logger
 
@@ -14,6 +15,7 @@ from coalmine.observability import count, deployment_step, logger
 @deployment_step
 def handler(current: Deployment, context: LambdaContext) -> Deployment:
     result = roll_back(current, LambdaApi())
+    LockTable().record_after_write(result)  # the lock names the stable routing until released
     logger.warning("rolled back", extra={"reason": result.reason})
     count("RolledBack", result.function_name)
     return result
@@ -24,6 +26,6 @@ def roll_back(current: Deployment, lambda_api: LambdaApi) -> Deployment:
     observed = lambda_api.get_alias(name, current.alias)
     if observed.function_version == stable and not observed.weights:
         return deployment.rolled_back(current, observed.revision_id)  # nothing left to undo
-    revision = ownership.claim_alias(current, observed, (stable, {}), rollback=True)
+    revision = ownership.claim_alias(current, observed, (stable, {}))
     updated = lambda_api.update_alias(name, current.alias, stable, {}, revision)
     return deployment.rolled_back(current, updated.revision_id)
