@@ -13,6 +13,7 @@ ORCHESTRATOR = Path(__file__).resolve().parents[2] / "functions" / "orchestrator
 PURE = [
     "analysis",
     "async_gates",
+    "cleanup_retries",
     "deployment",
     "execution_history",
     "gates",
