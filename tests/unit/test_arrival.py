@@ -145,3 +145,10 @@ def test_the_start_is_the_first_tick_of_the_deployment_not_of_the_step() -> None
     d.steps[-1].ticks[-1].elapsed_seconds = 60
     later = T0 + timedelta(seconds=3600)
     assert alarm_gate.analysis_started(d, later) == T0
+
+
+def test_an_extension_after_waiting_for_the_data_extends_from_now() -> None:
+    low = {"n_inv": 1, "n_err": 0, "o_inv": 9, "o_err": 0}
+    d = analysis.tick(_step(450), _answer([0], **low), {}, now=T0 + timedelta(seconds=450))
+    assert d.steps[-1].ticks[-1].action == TickAction.EXTEND
+    assert (d.bake.extended_seconds, d.bake.wait_seconds) == (210, 60)  # the bake now ends at 510

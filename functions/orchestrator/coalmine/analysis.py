@@ -7,11 +7,16 @@ and hands both answers to ``tick``, which returns the next Deployment:
    target, the async gates' (async_gates.py), the false-rollback rate split between them. An
    alias receiving async events that PublishVersion did not know as one (no event invoke config:
    Lambda's defaults apply) becomes an async target at this tick, judged from the next one;
-2. ``alarms_gate``: the alarms' states -> one more gate result;
+2. ``alarms_gate`` (alarm_gate.py): the alarms' states -> one more gate result (an alarm in
+   ALARM since before the deployment is recorded, not judged);
 3. ``ticked``: the results -> a ``TickDecision`` (``combine``: the worst verdict, and bake on,
-   extend the bake, end the step or roll back), recorded as a ``Tick``, and the deployment moved
-   on. Three rules adjust ``combine``:
+   extend the bake, end the step or roll back), recorded as a ``Tick`` (with when it ran and the
+   minutes its metrics cover), and the deployment moved on. Four rules adjust ``combine``:
 
+- past the bake, a step whose minutes are not all in (arrival.py) waits for them: only a FAIL
+  decides before, so the last tick comes once the bake's last minute is in (a datapoint after
+  it, or ``metricsDelaySeconds`` past its end); a throttled metrics read (``unread_tick``) is
+  such a tick, covering nothing;
 - the alarms gate is judged only when it FAILs: INSUFFICIENT_DATA cannot tell "no traffic" from
   "no errors", so it is recorded but never extends a bake or rolls back for low traffic;
 - after promotion (post-promotion bake, blue/green) the old version serves nothing, so the
@@ -204,8 +209,9 @@ def ticked(current: Deployment, results: list[GateResult], new_invocations: floa
         record.verdict, record.reason = Verdict.FAIL, reason
         d.action, d.reason = Action.ROLLBACK, reason
         return d
-    if done.action == TickAction.EXTEND:
-        d.bake.extended_seconds += done.extend_seconds
+    if done.action == TickAction.EXTEND:  # from the bake's end, or now if it waited for data
+        end = max(d.bake.bake_seconds + d.bake.extended_seconds, elapsed) + done.extend_seconds
+        d.bake.extended_seconds = end - d.bake.bake_seconds
     if done.action in {TickAction.CONTINUE, TickAction.EXTEND}:
         remaining = d.bake.bake_seconds + d.bake.extended_seconds - elapsed
         d.bake.wait_seconds = min(d.analysis.interval_seconds, remaining)
