@@ -29,6 +29,7 @@ NAMES = [
 ]
 CANARY_BAKE_SECONDS = 300
 MIN_INVOCATIONS = 100  # the default
+DATA_WAIT_SECONDS = 120  # after a bake, until its last minute is in (metricsDelaySeconds)
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +116,9 @@ def test_low_traffic_is_never_promoted_blind(rehearsed: dict[str, dict[str, Any]
     assert "invocations of the new version < minInvocations" in result["reason"]
     assert result["invocations"][result["toVersion"]]["invocations"] < MIN_INVOCATIONS
     actions = [t["action"] for t in _ticks(result)]
-    assert actions[-4:] == ["EXTEND", "EXTEND", "EXTEND", "ROLLBACK"], "extended up to 180 s"
+    # once the bake's minutes are in (420 s) the bake is extended to 480 s (180 s, the limit);
+    # its minutes are in at 600 s
+    assert actions[-4:] == ["EXTEND", "CONTINUE", "CONTINUE", "ROLLBACK"], "extended up to 180 s"
 
 
 def test_low_traffic_with_the_promote_policy_promotes_after_the_extension(
@@ -124,8 +127,9 @@ def test_low_traffic_with_the_promote_policy_promotes_after_the_extension(
     result = rehearsed["low-traffic-promote"]
     assert result["outcome"] == "PROMOTED"
     ticks = _ticks(result)
-    assert [t["action"] for t in ticks[-4:]] == ["EXTEND", "EXTEND", "EXTEND", "PASS"]
-    assert ticks[-1]["elapsedSeconds"] == CANARY_BAKE_SECONDS + 180
+    assert [t["action"] for t in ticks[-4:]] == ["EXTEND", "CONTINUE", "CONTINUE", "PASS"]
+    # the extended bake (480 s) and the wait for its last minute's metrics (120 s)
+    assert ticks[-1]["elapsedSeconds"] == CANARY_BAKE_SECONDS + 180 + DATA_WAIT_SECONDS
     assert result["steps"][0]["verdict"] == "INCONCLUSIVE"
 
 

@@ -27,6 +27,9 @@ from coalmine_sandbox import Sandbox
 
 #: How much longer than its bake a step may hold its weight (handler calls, retries).
 SLACK_SECONDS = 5
+#: After its bake a step waits until the metrics of its last minute are in: up to the rest of that
+#: minute plus metricsDelaySeconds (120 s), and the interval it is checked at.
+DATA_WAIT_SECONDS = 60 + 120 + 60
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,10 @@ def _promotes_along_its_plan(sandbox: Sandbox, case: Case) -> None:
     assert watcher.weights_on(candidate) == pytest.approx(case.weights)
     for weight in case.weights:
         held = sum(1 for v, w in watcher.seen if v == stable and w.get(candidate) == weight)
-        assert case.bake_seconds <= held <= case.bake_seconds + SLACK_SECONDS, (weight, held)
+        assert case.bake_seconds <= held <= case.bake_seconds + DATA_WAIT_SECONDS + SLACK_SECONDS, (
+            weight,
+            held,
+        )
     # ... was wholly on the new version through the post-promotion bake, and is now
     assert watcher.seconds_wholly_on(candidate) >= case.post_promotion_bake_seconds
     final = alias_snapshot(sandbox)

@@ -40,6 +40,8 @@ def test_a_tick_is_written_with_its_action_as_a_plain_string() -> None:
         "action": "ROLLBACK",
         "reason": None,
         "enforced": True,
+        "at": None,  # extend-only: the tick's time and coverage
+        "coverage": None,
     }
     assert Tick.model_validate(doc) == tick
     assert Tick.model_validate(doc).action is TickAction.ROLLBACK

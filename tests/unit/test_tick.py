@@ -176,7 +176,7 @@ def test_a_tick_judges_the_metrics_then_the_alarms(
     # Given the Analyze event (one alarm configured), When CloudWatch answers
     current = Deployment.model_validate(load_event("analyze"))
     answer = _answer(n_inv=120, n_err=0, o_inv=1080, o_err=10)
-    d = analysis.tick(current, answer, states)
+    d = analysis.tick(current, answer, states, now=datetime(2030, 1, 1, 12, 3, tzinfo=UTC))
     # Then the metric gates come first, the alarms gate last, and the tick decides on all of them
     tick = d.steps[-1].ticks[-1]
     assert [g.gate for g in tick.gates] == ["errors", "latency", "alarms"]

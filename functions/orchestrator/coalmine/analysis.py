@@ -7,11 +7,16 @@ and hands both answers to ``tick``, which returns the next Deployment:
    target, the async gates' (async_gates.py), the false-rollback rate split between them. An
    alias receiving async events that PublishVersion did not know as one (no event invoke config:
    Lambda's defaults apply) becomes an async target at this tick, judged from the next one;
-2. ``alarms_gate``: the alarms' states -> one more gate result;
+2. ``alarms_gate`` (alarm_gate.py): the alarms' states -> one more gate result (an alarm in
+   ALARM since before the deployment is recorded, not judged);
 3. ``ticked``: the results -> a ``TickDecision`` (``combine``: the worst verdict, and bake on,
-   extend the bake, end the step or roll back), recorded as a ``Tick``, and the deployment moved
-   on. Three rules adjust ``combine``:
+   extend the bake, end the step or roll back), recorded as a ``Tick`` (with when it ran and the
+   minutes its metrics cover), and the deployment moved on. Four rules adjust ``combine``:
 
+- past the bake, a step whose minutes are not all in (arrival.py) waits for them: only a FAIL
+  decides before, so the last tick comes once the bake's last minute is in (a datapoint after
+  it, or ``metricsDelaySeconds`` past its end); a throttled metrics read (``unread_tick``) is
+  such a tick, covering nothing;
 - the alarms gate is judged only when it FAILs: INSUFFICIENT_DATA cannot tell "no traffic" from
   "no errors", so it is recorded but never extends a bake or rolls back for low traffic;
 - after promotion (post-promotion bake, blue/green) the old version serves nothing, so the
@@ -26,9 +31,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
-from coalmine import async_gates, deployment, gates, metric_queries
+from coalmine import alarm_gate, arrival, async_gates, deployment, gates, metric_queries
+from coalmine.alarm_gate import ALARMS_GATE, alarms_gate
 from coalmine.gates_config import GatesConfig
 from coalmine.models import (
     Action,
@@ -42,7 +49,6 @@ from coalmine.models import (
     worst,
 )
 
-ALARMS_GATE = "alarms"
 COMPARISON_GATES = frozenset({"errors", "latency"})
 
 
@@ -54,16 +60,50 @@ class TickDecision:
     action: TickAction
     reason: str
     extend_seconds: int = 0
+    wait_seconds: int | None = None  # CONTINUE past the bake: until the metrics are in
 
 
 def tick(current: Deployment, metric_results: Sequence[Mapping[str, Any]],
-         alarm_states: Mapping[str, str]) -> Deployment:  # fmt: skip
+         alarm_states: Mapping[str, str], *, now: datetime,
+         alarm_changes: Mapping[str, datetime] | None = None) -> Deployment:  # fmt: skip
     """The Analyze state's decision: ``metric_results`` answer ``metric_request(current)``;
-    ``alarm_states`` map the configured alarms CloudWatch still has to their StateValue."""
+    ``alarm_states`` map the configured alarms CloudWatch still has to their StateValue and
+    ``alarm_changes`` to when that state began; ``now`` is when the metrics were read."""
     current, results, new_invocations = judge_metrics(current, metric_results)
-    missing = {name: "MISSING" for name in current.analysis.alarms if name not in alarm_states}
-    alarms = alarms_gate({**alarm_states, **missing})
-    return ticked(current, results + ([alarms] if alarms else []), new_invocations)
+    covered = coverage(current, arrival.datapoint_minutes(metric_results), now)
+    return ticked(current, results + _alarms(current, alarm_states, alarm_changes, now),
+                  new_invocations, covered, now)  # fmt: skip
+
+
+def unread_tick(current: Deployment, reason: str, alarm_states: Mapping[str, str], *,
+                now: datetime, alarm_changes: Mapping[str, datetime] | None = None,
+                ) -> Deployment:  # fmt: skip
+    """A tick whose metrics read failed (``reason``): INCONCLUSIVE, covering no minute, the
+    alarms still judged. The caller checks ``arrival.may_skip_read`` first."""
+    covered = coverage(current, [], now)
+    covered = replace(covered, missing=covered.missing or (covered.last,))
+    results = [arrival.unread_gate(current, reason)]
+    return ticked(current, results + _alarms(current, alarm_states, alarm_changes, now), 0,
+                  covered, now)  # fmt: skip
+
+
+def coverage(current: Deployment, minutes: Sequence[datetime], now: datetime) -> arrival.Coverage:
+    """Which minutes of the running step's bake (through its planned end, extensions included)
+    the datapoints cover at ``now``."""
+    b = current.bake
+    started = now - timedelta(seconds=b.elapsed_seconds + b.wait_seconds)
+    bake_end = started + timedelta(seconds=b.bake_seconds + b.extended_seconds)
+    return arrival.coverage(minutes, step_start=started, through=bake_end, now=now,
+                            delay_seconds=current.analysis.metrics_delay_seconds)  # fmt: skip
+
+
+def _alarms(current: Deployment, states: Mapping[str, str],
+            changes: Mapping[str, datetime] | None, now: datetime) -> list[GateResult]:  # fmt: skip
+    missing = {name: "MISSING" for name in current.analysis.alarms if name not in states}
+    started = alarm_gate.analysis_started(current, now)
+    already = alarm_gate.preexisting(states, changes or {}, started)
+    alarms = alarms_gate({**states, **missing}, already)
+    return [alarms] if alarms else []
 
 
 # ----------------------------------------------------------------------------- what is asked
@@ -101,29 +141,6 @@ def judge_metrics(
     return current, judged, sum(p.new.invocations for p in periods)
 
 
-def alarms_gate(states: Mapping[str, str]) -> GateResult | None:
-    """ALARM -> FAIL naming them; INSUFFICIENT_DATA (or MISSING) -> INCONCLUSIVE; all OK -> PASS.
-
-    ``states`` maps each configured alarm to its StateValue (``MISSING`` if it was deleted
-    mid-deployment); no alarms -> no gate.
-    """
-    if not states:
-        return None
-    firing = sorted(name for name, state in states.items() if state == "ALARM")
-    unknown = sorted(name for name, state in states.items() if state not in {"OK", "ALARM"})
-    evidence = {"states": dict(sorted(states.items()))}
-    if firing:
-        reason = f"alarm(s) in ALARM: {', '.join(firing)}"
-        return GateResult(gate=ALARMS_GATE, verdict=Verdict.FAIL, reason=reason, evidence=evidence)
-    if unknown:
-        reason = f"alarm(s) without a verdict: {', '.join(unknown)}"
-        return GateResult(
-            gate=ALARMS_GATE, verdict=Verdict.INCONCLUSIVE, reason=reason, evidence=evidence
-        )
-    reason = f"{len(states)} alarm(s) OK"
-    return GateResult(gate=ALARMS_GATE, verdict=Verdict.PASS, reason=reason, evidence=evidence)
-
-
 # ----------------------------------------------------------------------------- what is decided
 def combine(results: Sequence[GateResult], *, bake_over: bool, extended_seconds: int,
             interval_seconds: int, cfg: GatesConfig) -> TickDecision:  # fmt: skip
@@ -152,13 +169,15 @@ def combine(results: Sequence[GateResult], *, bake_over: bool, extended_seconds:
     return TickDecision(verdict, TickAction.ROLLBACK, f"not enough traffic: {why}")
 
 
-def ticked(
-    current: Deployment, results: list[GateResult], new_invocations: float = 0
-) -> Deployment:
+def ticked(current: Deployment, results: list[GateResult], new_invocations: float = 0,
+           covered: arrival.Coverage | None = None, now: datetime | None = None,
+           ) -> Deployment:  # fmt: skip
     """One analysis of the current step: record it, then bake on, extend, move on or roll back.
 
     ``results`` are every gate's (metric gates and alarms); ``new_invocations`` is what the new
-    version served in this step (the low-traffic reason quotes it).
+    version served in this step (the low-traffic reason quotes it); ``covered``: the minutes the
+    metrics cover (None: not known, taken as all in). Past the bake, a step whose minutes are not
+    all in waits for them (INCONCLUSIVE, CONTINUE) whatever its gates say, unless one FAILs.
     """
     d = current.model_copy(deep=True)
     elapsed = d.bake.elapsed_seconds + d.bake.wait_seconds
@@ -169,6 +188,8 @@ def ticked(
     decision = _decide(recorded, d.analysis, promoted=promoted, bake_over=bake_over,
                        extended_seconds=d.bake.extended_seconds,
                        new_invocations=new_invocations)  # fmt: skip
+    if bake_over and covered is not None and now is not None:
+        decision = _awaiting(decision, covered, now, d.analysis.interval_seconds)
     done = _enforce(decision, d.analysis, bake_over=bake_over)
     enforced = done == decision
     # What a tick reports: the worst recorded gate (an alarm's INSUFFICIENT_DATA shows as
@@ -176,8 +197,9 @@ def ticked(
     # comparisons do not count.
     verdict = worst([*(g.verdict for g in recorded if not _skipped(g, promoted)), decision.verdict])
     record.ticks.append(Tick(elapsed_seconds=elapsed, verdict=verdict, gates=recorded,
-                             action=decision.action, reason=decision.reason,
-                             enforced=enforced))  # fmt: skip
+                             action=decision.action, reason=decision.reason, enforced=enforced,
+                             at=now, coverage=covered.evidence() if covered else None,
+                             ))  # fmt: skip
     d.bake = d.bake.model_copy(update={"elapsed_seconds": elapsed})
     step = deployment.step_name(record)
     if not enforced and d.reason is None:
@@ -187,11 +209,14 @@ def ticked(
         record.verdict, record.reason = Verdict.FAIL, reason
         d.action, d.reason = Action.ROLLBACK, reason
         return d
-    if done.action == TickAction.EXTEND:
-        d.bake.extended_seconds += done.extend_seconds
+    if done.action == TickAction.EXTEND:  # from the bake's end, or now if it waited for data
+        end = max(d.bake.bake_seconds + d.bake.extended_seconds, elapsed) + done.extend_seconds
+        d.bake.extended_seconds = end - d.bake.bake_seconds
     if done.action in {TickAction.CONTINUE, TickAction.EXTEND}:
         remaining = d.bake.bake_seconds + d.bake.extended_seconds - elapsed
         d.bake.wait_seconds = min(d.analysis.interval_seconds, remaining)
+        if done.wait_seconds is not None:
+            d.bake.wait_seconds = done.wait_seconds
         d.action = Action.BAKE
         return d
     record.verdict, record.reason = decision.verdict, done.reason
@@ -200,6 +225,19 @@ def ticked(
     d.bake.wait_seconds = 0
     d.action = deployment.after_step(d)
     return d
+
+
+def _awaiting(decision: TickDecision, covered: arrival.Coverage, now: datetime,
+              interval_seconds: int) -> TickDecision:  # fmt: skip
+    """Past the bake with minutes not in: anything but a FAIL waits for them (at most one
+    interval at a time), never passes, extends or rolls back for too little traffic."""
+    if covered.complete or decision.verdict == Verdict.FAIL:
+        return decision
+    wait = min(interval_seconds, covered.seconds_to_ready(now))
+    through = covered.last.strftime("%H:%M")
+    reason = (f"bake over, waiting for the metrics through the {through} minute: "
+              f"{len(covered.missing)} minute(s) not in yet")  # fmt: skip
+    return TickDecision(Verdict.INCONCLUSIVE, TickAction.CONTINUE, reason, wait_seconds=wait)
 
 
 def _decide(recorded: Sequence[GateResult], cfg: AnalysisConfig, *, promoted: bool,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -130,6 +131,8 @@ class AnalysisConfig(InputModel, GatesConfig):
         default_factory=list, max_length=50
     )
     interval_seconds: int = Field(default=60, ge=10, le=3600)
+    # how long after a minute ends its metrics are assumed readable (coalmine/arrival.py)
+    metrics_delay_seconds: int = Field(default=120, ge=0, le=900)
     dry_run: bool = False
     pre_traffic_hook: HookFunction | None = None  # coalmine/hooks.py
     post_traffic_hook: HookFunction | None = None
@@ -240,6 +243,8 @@ class Tick(Model):
     action: TickAction | None = None
     reason: str | None = None
     enforced: bool = True  # False in a dry run: the decision was recorded, not acted on
+    at: datetime | None = None  # when the tick ran
+    coverage: dict[str, Any] | None = None  # the minutes its metrics cover (coalmine/arrival.py)
 
 
 class StepRecord(Model):

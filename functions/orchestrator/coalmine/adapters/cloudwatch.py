@@ -29,7 +29,12 @@ class CloudWatchApi:
 
     def alarm_states(self, names: Sequence[str]) -> dict[str, str]:
         """{alarm name: StateValue} for the named metric and composite alarms that exist."""
-        states: dict[str, str] = {}
+        return {name: state for name, (state, _) in self.alarm_details(names).items()}
+
+    def alarm_details(self, names: Sequence[str]) -> dict[str, tuple[str, datetime | None]]:
+        """{alarm name: (StateValue, when that state began)} for the named alarms that exist
+        (StateTransitionedTimestamp, else StateUpdatedTimestamp)."""
+        details: dict[str, tuple[str, datetime | None]] = {}
         for start in range(0, len(names), _PAGE):
             chunk = list(names[start : start + _PAGE])
             with throttling_translated("CloudWatch throttled DescribeAlarms"):
@@ -37,9 +42,14 @@ class CloudWatchApi:
                     AlarmNames=chunk, AlarmTypes=["MetricAlarm", "CompositeAlarm"]
                 )
                 for page in pages:
-                    for alarm in page.get("MetricAlarms", []) + page.get("CompositeAlarms", []):
-                        states[alarm["AlarmName"]] = alarm["StateValue"]
-        return states
+                    alarms: list[Any] = [*page.get("MetricAlarms", []),
+                                         *page.get("CompositeAlarms", [])]  # fmt: skip
+                    for alarm in alarms:
+                        since = alarm.get("StateTransitionedTimestamp") or alarm.get(
+                            "StateUpdatedTimestamp"
+                        )
+                        details[alarm["AlarmName"]] = (alarm["StateValue"], since)
+        return details
 
     def get_metric_data(
         self, queries: Sequence[dict[str, Any]], start: datetime, end: datetime

@@ -2,7 +2,9 @@
 
 The alias is checked first: analysing a split someone else has changed would judge the wrong
 thing. Then one GetMetricData call reads both versions' counts since the step began and the
-alias's async queue, the user's alarms are read, and ``analysis.tick`` decides.
+alias's async queue, the user's alarms are read, and ``analysis.tick`` decides. A throttled
+metrics read (after the adapter's retries) is an inconclusive tick (``analysis.unread_tick``), up
+to ``arrival.MAX_UNREAD_TICKS`` in a row; then the error fails the state as any other.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from coalmine import analysis, metric_queries, ownership
+from coalmine import analysis, arrival, metric_queries, ownership
 from coalmine.adapters.cloudwatch import CloudWatchApi
 from coalmine.adapters.lambda_api import LambdaApi
+from coalmine.exceptions import AwsThrottled
 from coalmine.models import Action, Deployment
 from coalmine.observability import count, deployment_step, logger
 
@@ -33,9 +36,19 @@ def analyze(current: Deployment, lambda_api: LambdaApi, cloudwatch: CloudWatchAp
     ownership.claim_alias(current, observed, ownership.current_routing(current))
     now = datetime.now(UTC)
     since = now - timedelta(seconds=current.bake.elapsed_seconds + current.bake.wait_seconds)
-    metric_results = cloudwatch.get_metric_data(
-        analysis.metric_request(current), metric_queries.start_time(since), now
-    )
-    alarms = current.analysis.alarms
-    alarm_states = cloudwatch.alarm_states(alarms) if alarms else {}
-    return analysis.tick(current, metric_results, alarm_states)
+    unread: AwsThrottled | None = None
+    try:
+        metric_results = cloudwatch.get_metric_data(
+            analysis.metric_request(current), metric_queries.start_time(since), now
+        )
+    except AwsThrottled as error:
+        if not arrival.may_skip_read(current):
+            raise
+        logger.warning("metrics read throttled", extra={"error": str(error)})
+        unread = error
+    alarms = cloudwatch.alarm_details(current.analysis.alarms) if current.analysis.alarms else {}
+    states = {name: state for name, (state, _) in alarms.items()}
+    changes = {name: at for name, (_, at) in alarms.items() if at is not None}
+    if unread is not None:
+        return analysis.unread_tick(current, str(unread), states, now=now, alarm_changes=changes)
+    return analysis.tick(current, metric_results, states, now=now, alarm_changes=changes)

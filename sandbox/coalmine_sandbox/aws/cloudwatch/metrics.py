@@ -16,7 +16,8 @@ What the store emits, per invocation (decisions, see also /work/shared/AWS-FACTS
 - Datapoints are stamped with the invocation's start minute. A minute becomes visible
   `publish_delay_seconds` (default 60) after it ends: a query at 12:03:30 sees 12:01 and before,
   not 12:02 or the running minute. This mimics Lambda's once-a-minute publication plus ingestion
-  lag; CloudWatch alarms cope with it by looking back further (alarms.py).
+  lag; CloudWatch alarms cope with it by looking back further (alarms.py). `set_publish_delay`
+  changes it from a moment on (a rehearsal's "metrics arrive late").
 
 Internally only the most specific cell is written (one dict lookup per invocation); the coarser
 dimension sets are rolled up at query time. No lock: dict updates are atomic under the GIL and two
@@ -96,6 +97,7 @@ class MetricStore:
     ) -> None:
         self._now = now
         self.publish_delay_seconds = publish_delay_seconds
+        self._published: tuple[float, float] = (-math.inf, -math.inf)  # (as of, visible until)
         self._minutes: dict[int, dict[Leaf, _Cell]] = {}
         self._last: tuple[int, dict[Leaf, _Cell]] = (-1, {})
         # generic series: (namespace, metric, frozenset(dims)) -> minute -> values; plus unit
@@ -171,11 +173,20 @@ class MetricStore:
         for dims in sets:
             self.record(metric=metric, dimensions=dims, timestamp=timestamp, value=value, unit=unit)
 
+    def set_publish_delay(self, seconds: float) -> None:
+        """CloudWatch's publishing delay from now on (a rising delay hides no minute already
+        published)."""
+        now = self._now()
+        self._published = (_ts(now), self.visible_until(now))
+        self.publish_delay_seconds = seconds
+
     # ------------------------------------------------------------------ reading
     def visible_until(self, as_of: datetime | None = None) -> float:
         """Epoch seconds: the minutes starting before this are published."""
         now = _ts(as_of if as_of is not None else self._now())
-        return (math.floor((now - 60 - self.publish_delay_seconds) / 60) + 1) * 60.0
+        visible = (math.floor((now - 60 - self.publish_delay_seconds) / 60) + 1) * 60.0
+        changed_at, published = self._published
+        return max(visible, published) if now >= changed_at else visible
 
     def summary(
         self,
