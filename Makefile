@@ -57,6 +57,7 @@ format: install
 bench: install
 	$(BIN)/python -m bench.rehearsal_speed
 	$(BIN)/python -m bench.canary_bench
+	$(BIN)/python -m bench.sandbox_speed
 
 clean:
 	rm -rf $(VENV) .venv-sam .venv-checkov .aws-sam .pytest_cache .ruff_cache out

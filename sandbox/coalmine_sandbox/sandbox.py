@@ -165,6 +165,7 @@ class Sandbox:
         deadline = time.perf_counter() + timeout_wall
         sfn = self.client("stepfunctions")
         while True:
+            seen = self.hooks.sfn.generation if self.hooks is not None else 0
             described = sfn.describe_execution(executionArn=arn)
             if described["status"] in TERMINAL and (
                 self.hooks is None or arn in self.hooks.sfn.finished or not settle
@@ -176,7 +177,10 @@ class Sandbox:
                 return described
             if time.perf_counter() > deadline:
                 raise TimeoutError(f"{arn} still {described['status']} after {timeout_wall} s")
-            process_hooks._real_sleep(0.002)
+            if self.hooks is not None:  # woken when an execution ends (no busy polling)
+                self.hooks.sfn.wait_for_change(seen, timeout=0.25)
+            else:
+                process_hooks._real_sleep(0.002)
 
     def settle(self, limit_seconds: float = 3600.0) -> None:
         """Run queued asynchronous invocations (and their retries) until none is left."""

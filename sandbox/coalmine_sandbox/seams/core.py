@@ -1,5 +1,15 @@
-"""Injected API faults (aws/faults.py) at moto's response layer: any AWS API answers an error
-code, serialised the way moto serialises that service's own errors (JSON, XML or CBOR)."""
+"""moto's response layer, shared by every API.
+
+- Injected API faults (aws/faults.py): any AWS API answers an error code, serialised the way moto
+  serialises that service's own errors (JSON, XML or CBOR).
+- Every response's cost stays independent of its size where moto's is not: moto rewrites the
+  `<RequestId>` of an XML body with a regular expression run over the whole body, JSON ones
+  included (an execution history, a Lambda payload); a body without that tag is left as is
+  without the scan (same headers, same request id, same body).
+- What moto recomputes for every request and never changes while a Sandbox lives is computed
+  once: a backend's URL table (S3's reloads its urls module each time) and the names of a
+  response class's methods (listed with `inspect.getmembers` each time).
+"""
 
 from __future__ import annotations
 
@@ -33,4 +43,42 @@ def _call_action(original: Any) -> Any:
     return call
 
 
-FACTORIES: dict[str, Callable[[Any], Any]] = {"BaseResponse.call_action": _call_action}
+def _enrich(original: Any) -> Any:
+    def run(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
+        if isinstance(body, str) and "<RequestId>" not in body:
+            headers, _ = original(headers, "")  # the headers and request id, no scan
+            return headers, body
+        return original(headers, body)
+
+    return run
+
+
+def _method_names(original: Any) -> Any:
+    found: dict[type, list[str]] = {}
+
+    def names(cls: type) -> list[str]:
+        if cls not in found:
+            found[cls] = original(cls)
+        return list(found[cls])
+
+    return names
+
+
+def _urls(original: Any) -> Any:
+    found: dict[int, tuple[Any, dict[str, Any]]] = {}  # id(backend) -> (backend, urls)
+
+    def get(backend: Any) -> dict[str, Any]:
+        cached = found.get(id(backend))
+        if cached is None or cached[0] is not backend:
+            cached = found[id(backend)] = (backend, original.fget(backend))
+        return cached[1]
+
+    return property(get)
+
+
+FACTORIES: dict[str, Callable[[Any], Any]] = {
+    "BaseResponse.call_action": _call_action,
+    "BaseResponse._enrich_response": _enrich,
+    "method_names_from_class": _method_names,
+    "BaseBackend.urls": _urls,
+}

@@ -65,10 +65,14 @@ class MotoHooks:
         self.faults: FaultInjector | None = None
         self.async_invoker: AsyncInvoker | None = None
         self.saved: list[tuple[Any, str, Any]] = []  # (owner, attribute, original) replaced
+        self._backend: Any = None  # moto's Lambda backend (the mock's, for this Sandbox's life)
 
     # ------------------------------------------------------------------ LambdaView
     def backend(self) -> Any:
-        return module("moto.awslambda.models").lambda_backends[self.account_id][self.region]
+        if self._backend is None:
+            backends = module("moto.awslambda.models").lambda_backends
+            self._backend = backends[self.account_id][self.region]
+        return self._backend
 
     def alias_routing(self, function_name: str, alias: str) -> tuple[str, dict[str, float]]:
         found = self.backend().get_alias(alias, function_name)

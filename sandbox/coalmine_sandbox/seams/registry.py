@@ -19,6 +19,8 @@ from . import (
     lambda_async,
     lambda_config,
     s3,
+    sfn_costs,
+    sfn_history,
     sqs,
     stepfunctions,
 )
@@ -29,6 +31,14 @@ SFN = "moto.stepfunctions.parser"
 ASL = f"{SFN}.asl.component"
 LAMBDA_MODELS, LAMBDA_API = "moto.awslambda.models", "moto.awslambda.responses"
 LR = "LambdaResponse"
+SFN_COPIES = (  # the interpreter's modules whose `copy.deepcopy` copies a state's data
+    "eval.states",
+    "eval.event.event_manager",
+    "component.common.string.string_expression",
+    "component.common.path.result_path",
+    "component.state.exec.execute_state",
+    "component.state.exec.state_task.service.state_task_service",
+)
 HOOKS: tuple[tuple[str, str], ...] = (
     # Step Functions (stepfunctions.py)
     (f"{ASL}.state.wait.wait_function.wait_function", "WaitFunction._wait_interval"),
@@ -40,6 +50,11 @@ HOOKS: tuple[tuple[str, str], ...] = (
     (f"{ASL}.state.exec.state_task.service.state_task_service", "StateTaskService._eval_execution"),
     ("moto.stepfunctions.responses", "StepFunctionResponse.stop_execution"),
     ("moto.stepfunctions.responses", "StepFunctionResponse.describe_execution"),
+    # Step Functions: GetExecutionHistory's paging (sfn_history.py)
+    ("moto.stepfunctions.responses", "StepFunctionResponse.get_execution_history"),
+    # Step Functions: copies at C speed, a definition validated once (sfn_costs.py)
+    *((f"{SFN}.asl.{name}", "copy") for name in SFN_COPIES),
+    (f"{SFN}.models", "StepFunctionsParserBackend._validate_definition"),
     # Lambda: Invoke (awslambda.py)
     (LAMBDA_MODELS, "LambdaFunction._invoke_lambda"),
     (LAMBDA_MODELS, "LambdaBackend.invoke"),
@@ -65,11 +80,17 @@ HOOKS: tuple[tuple[str, str], ...] = (
     ("moto.s3.notifications", "_invoke_awslambda"),
     ("moto.s3.notifications", "_get_s3_event"),
     ("moto.sqs.models", "SQSBackend.is_message_valid_based_on_retention_period"),
+    ("moto.sqs.models", "SQSBackend.send_message"),
+    ("moto.sqs.models", "SQSBackend.get_queue_attributes"),
+    ("moto.sqs.models", "Queue.attributes"),
     # CloudWatch (cloudwatch.py), EventBridge (events.py), every API (core.py)
     ("moto.cloudwatch.responses", "CloudWatchResponse.get_metric_data"),
     ("moto.cloudwatch.responses", "CloudWatchResponse.get_metric_statistics"),
     ("moto.events.models", "Rule.send_to_targets"),
     ("moto.core.responses", "BaseResponse.call_action"),
+    ("moto.core.responses", "BaseResponse._enrich_response"),
+    ("moto.core.responses", "method_names_from_class"),
+    ("moto.core.base_backend", "BaseBackend.urls"),
 )
 READS: tuple[tuple[str, str], ...] = (
     (LAMBDA_MODELS, "lambda_backends"),
@@ -96,9 +117,13 @@ READS: tuple[tuple[str, str], ...] = (
     (f"{SFN}.asl.eval.environment", "Environment.set_timed_out"),
     (f"{SFN}.asl.eval.environment", "Environment.set_stop"),
     (f"{ASL}.common.timeouts.timeout", "EvalTimeoutError"),
+    ("moto.stepfunctions.exceptions", "InvalidToken"),
+    (f"{SFN}.asl.eval.event.event_manager", "EventManager"),
 )
 FACTORIES: dict[str, Callable[[Any], Any]] = {
     **stepfunctions.FACTORIES,
+    **sfn_history.FACTORIES,
+    **sfn_costs.FACTORIES,
     **awslambda.FACTORIES,
     **lambda_config.FACTORIES,
     **lambda_async.FACTORIES,
@@ -115,8 +140,13 @@ def install(hooks: MotoHooks) -> None:
     activate(hooks)
     for module_name, dotted in HOOKS:
         owner, attr, original = resolve(module_name, dotted)
-        hooks.saved.append((owner, attr, original))
-        setattr(owner, attr, _replacement(dotted, original))
+        # what the class itself holds (a staticmethod stays one once restored)
+        raw = vars(owner).get(attr, original) if isinstance(owner, type) else original
+        hooks.saved.append((owner, attr, raw))
+        replacement = _replacement(dotted, original)
+        if isinstance(raw, staticmethod):
+            replacement = staticmethod(replacement)
+        setattr(owner, attr, replacement)
     hooks.runtime.view = hooks
 
 

@@ -57,6 +57,8 @@ class SfnEmulation:
         self._ended: dict[str, datetime] = {}  # arn -> the stopDate AWS reported
         self.finished: set[str] = set()  # executions whose program has returned
         self._lock = threading.RLock()
+        self._changed = threading.Condition()  # notified when an execution ends or returns
+        self.generation = 0  # counts those notifications
 
     # ------------------------------------------------------------------ lifecycle of executions
     def started(self, execution: Any) -> None:
@@ -78,7 +80,19 @@ class SfnEmulation:
             execution.stop_date = now
             execution.error, execution.cause = error, cause
         self.emit(execution, status)
+        self._notify()
         return True
+
+    def wait_for_change(self, seen: int, timeout: float) -> None:
+        """Block until an execution ended or its program returned since `generation` was
+        `seen`, or `timeout` wall seconds passed (the caller re-checks what it waits for)."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.generation != seen, timeout)
+
+    def _notify(self) -> None:
+        with self._changed:
+            self.generation += 1
+            self._changed.notify_all()
 
     def terminated(self, execution: Any) -> None:
         """The execution's program returned (moto set its final status)."""
@@ -87,10 +101,12 @@ class SfnEmulation:
             stopped_at = self._ended.get(execution.exec_arn)
             if stopped_at is not None:  # already ended by a stop or a timeout: keep that
                 execution.stop_date = stopped_at
+                self._notify()
                 return
             self._ended[execution.exec_arn] = execution.stop_date
             self._running.pop(execution.exec_arn, None)
         self.emit(execution, str(execution.status))
+        self._notify()
 
     def on_clock(self, t_from: datetime, t_to: datetime) -> None:
         if not self._running:

@@ -59,7 +59,14 @@ def violations(
 def promotion_completed(sb: Sandbox, arn: str) -> bool:
     """Whether the execution's Promote state had completed (its history says so)."""
     sfn = sb.client("stepfunctions")
-    events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    events: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
+    while True:
+        page = sfn.get_execution_history(**kwargs)
+        events += page["events"]
+        if not page.get("nextToken"):
+            break
+        kwargs["nextToken"] = page["nextToken"]
     return any(
         e["type"] == "TaskStateExited" and e["stateExitedEventDetails"]["name"] == "Promote"
         for e in events

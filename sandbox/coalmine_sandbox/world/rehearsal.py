@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from coalmine.execution_history import HistoryReader
-
 from ..sandbox import Sandbox
 from . import rehearsal_async
+from .history_tail import HistoryTail
 from .rehearsal_events import EventPlayer
 from .results import result_document
 from .samples import SAMPLES, Sample
@@ -117,7 +116,7 @@ def rehearse(
         player.before_start()
         started = sb.clock.now()
         arn = sb.start_execution(request, name=f"rehearsal-{scenario.seed}")
-        reader = HistoryReader(sb.client("stepfunctions"), arn)
+        reader = HistoryTail(sb.client("stepfunctions"), arn)
         reporter = _Reporter(sb, sample, reader, history, minute, started, emit)
         remove = sb.add_listener(reporter.on_clock)
         remove_events = player.attach(arn, started)
@@ -152,7 +151,7 @@ class _Reporter:
         self,
         sb: Sandbox,
         sample: Sample,
-        reader: HistoryReader,
+        reader: HistoryTail,
         history: HistoryLines,
         minute: _MinuteCounts,
         started: datetime,

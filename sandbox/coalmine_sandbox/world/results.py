@@ -9,9 +9,10 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from coalmine.execution_history import HistoryReader, cause_message, count_state_transitions
+from coalmine.execution_history import cause_message, count_state_transitions
 
 from ..sandbox import Sandbox
+from .history_tail import HistoryTail
 from .samples import Sample
 from .scenario import Scenario
 
@@ -89,7 +90,7 @@ def result_document(
     sample: Sample,
     scenario: Scenario,
     description: dict[str, Any],
-    reader: HistoryReader,
+    reader: HistoryTail,
     first: datetime,
     started: datetime,
     began: float,

@@ -1,7 +1,7 @@
 """The in-process Lambda runtime: runs a function version's real handler.
 
 Per invocation: the version's code package (codeload.py), its environment variables (os.environ
-swapped for the call, then restored), a LambdaContext, stdout/stderr captured into the
+swapped for the call, then restored: environ.py), a LambdaContext, stdout/stderr captured into the
 function's log sink, and `time.sleep` turned into simulated duration of that invocation only
 (no real sleeping, the global clock does not move). Duration = real elapsed + simulated sleeps;
 a duration beyond the function's timeout is Lambda's timeout error. Every invocation is recorded
@@ -10,7 +10,6 @@ in the MetricStore. Invocations are serialised (os.environ is process-wide).
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 import time
@@ -24,6 +23,7 @@ from typing import Any, Protocol
 from . import process_hooks
 from .codeload import LOADER, CodePackage, layer_root
 from .concurrency import Concurrency
+from .environ import restore_environ, swap_environ
 from .invocation import FunctionSpec, Invocation, LambdaContext, error_payload, timeout_payload
 from .process_hooks import InvocationState
 from .routing import pick_version
@@ -69,6 +69,7 @@ class Runtime:
         self.rng = random.Random(self.seed)
         self._ids = random.Random(self.seed + 1)
         self.logs: dict[str, process_hooks.LogSink] = {}
+        self._packages: dict[str, CodePackage] = {}  # CodeSha256 and layers -> its package
 
     # ------------------------------------------------------------------ entry points
     def invoke_alias(
@@ -127,7 +128,7 @@ class Runtime:
                 _deadline_ms=float(spec.timeout) * 1000,
                 _state=state,
             )
-            saved = _swap_environ(self._environment(spec, context))
+            saved = swap_environ(self._environment(spec, context))
             process_hooks.push(state)
             calls = _calls.__dict__.setdefault("stack", [])
             calls.append(spec.function_name)
@@ -144,7 +145,7 @@ class Runtime:
             finally:
                 calls.pop()
                 process_hooks.pop(state)
-                _restore_environ(saved)
+                restore_environ(saved)
             self._record(spec, alias, start, duration, error=error)
             return Invocation(spec.version, payload, error, duration, request_id, state.text())
 
@@ -193,10 +194,16 @@ class Runtime:
         layer to /opt, and a Python layer's modules are on the path from /opt/python)."""
         layers = tuple(layer_root(self.layer_dirs[a]) for a in spec.layers if a in self.layer_dirs)
         suffix = "".join(f"+{a}" for a in spec.layers if a in self.layer_dirs)
-        root = self.code_dirs.get(spec.code_sha256)
-        if root is not None:
-            return LOADER.package_for_dir(f"{root}#{spec.code_sha256}{suffix}", root, layers)
-        return LOADER.package_for_zip(spec.code_sha256 + suffix, spec.code(), layers)
+        key = spec.code_sha256 + suffix
+        package = self._packages.get(key)
+        if package is None:
+            root = self.code_dirs.get(spec.code_sha256)
+            if root is not None:
+                package = LOADER.package_for_dir(f"{root}#{key}", root, layers)
+            else:
+                package = LOADER.package_for_zip(key, spec.code(), layers)
+            self._packages[key] = package
+        return package
 
     def _arn(self, spec: FunctionSpec) -> str:
         return spec.function_arn or (
@@ -219,22 +226,3 @@ class Runtime:
         }
         env.update({str(k): str(v) for k, v in spec.environment.items()})
         return env
-
-
-def _swap_environ(values: Mapping[str, str]) -> dict[str, str | None]:
-    saved: dict[str, str | None] = {}
-    environ = os.environ
-    for key, value in values.items():
-        old = environ.get(key)
-        if old != value:
-            saved[key] = old
-            environ[key] = value
-    return saved
-
-
-def _restore_environ(saved: Mapping[str, str | None]) -> None:
-    for key, old in saved.items():
-        if old is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = old
