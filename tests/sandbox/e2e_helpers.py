@@ -87,7 +87,8 @@ class Finished:
 
 
 def finish(sb: Sandbox, arn: str) -> Finished:
-    description = sb.wait_for_execution(arn)
+    # (a wall-clock safety net only: a loaded two-core machine runs a canary in minutes)
+    description = sb.wait_for_execution(arn, timeout_wall=600)
     return Finished(description, entered_states(sb, arn))
 
 

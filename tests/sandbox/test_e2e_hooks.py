@@ -22,7 +22,7 @@ from coalmine_sandbox.world.results import lambda_sums
 from coalmine_sandbox.world.scenario import Scenario, load_scenario
 
 HOOK = "brand-api-smoke"
-HEALTHY_CANARY_TRANSITIONS = 25  # Canary10Percent5Minutes promoted, with or without hooks
+HEALTHY_CANARY_TRANSITIONS = 31  # Canary10Percent5Minutes promoted (7 ticks), with or without hooks
 PUBLISH_DELAY_SECONDS = 120  # a minute's datapoints are visible a minute after it ends
 
 

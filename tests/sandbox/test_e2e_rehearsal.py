@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from e2e_helpers import ERRORS_ALARM, REPO
 
+from coalmine.models import AnalysisConfig
 from coalmine_cli.progress import progress_lines
 from coalmine_sandbox.world.rehearsal import rehearse
 from coalmine_sandbox.world.scenario import Scenario, load_scenario
@@ -22,6 +23,8 @@ from coalmine_sandbox.world.scenario import Scenario, load_scenario
 SCENARIOS = REPO / "scenarios"
 CANARY_WEIGHT = 0.1
 CANARY_BAKE_SECONDS = 300
+# a step passes once its last minute's metrics are in (analysis.metricsDelaySeconds' default)
+METRICS_DELAY_SECONDS = AnalysisConfig().metrics_delay_seconds
 
 
 @dataclass(frozen=True)
@@ -119,12 +122,13 @@ def test_a_healthy_canary_is_promoted_with_the_alias_wholly_on_the_new_version(
         "additionalVersionWeights": {},
     }
     assert result["reason"] is None
-    # decided when the 5-minute bake was over, not before
-    assert CANARY_BAKE_SECONDS <= result["decisionAtSeconds"] < CANARY_BAKE_SECONDS + 60
+    # decided once the 5-minute bake was over and its last minute's metrics were in, not before
+    in_by = CANARY_BAKE_SECONDS + METRICS_DELAY_SECONDS
+    assert in_by <= result["decisionAtSeconds"] < in_by + 60
     assert healthy.candidate["errors"] == 0
     assert healthy.baseline["errors"] == 0
     assert [(s["weight"], s["verdict"]) for s in result["steps"]] == [(CANARY_WEIGHT, "PASS")]
-    assert len(result["steps"][0]["ticks"]) == CANARY_BAKE_SECONDS // 60
+    assert len(result["steps"][0]["ticks"]) == in_by // 60
 
 
 def test_a_canary_failing_20_percent_is_rolled_back_by_the_errors_gate(faulty: Rehearsed) -> None:
