@@ -16,6 +16,7 @@ import argparse
 import json
 import math
 import os
+import random
 import statistics
 import sys
 import time
@@ -24,8 +25,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from typing import Any
 
-from bench.rules import RULES, Outcome
-from bench.simulate import Arm, Scenario, simulate
+from bench.rules import RULES, Outcome, alias_rate_breaches
+from bench.simulate import Arm, Scenario, poisson, simulate
 from coalmine.gates import errors_test, gate_alpha
 from coalmine.gates_config import GatesConfig
 from coalmine.sequential import wald_log_lr
@@ -120,6 +121,37 @@ def bake_needed(scn: Scenario, runs: int, seed: int, cfg: GatesConfig) -> dict[s
     return out
 
 
+LONG_AA_RPS, LONG_AA_MINUTES = 5, 100
+
+
+def long_aa_alarms(runs: int, seed: int) -> dict[str, Any]:
+    """Share of long healthy deployments each alias alarm would roll back (A/A: the alias's
+    error rate is 1% whatever the weights): the sample's error-rate alarm (2 of 3 minutes
+    above 5%) and the error-count alarm it replaced (more than 5 errors in each of 2 minutes)."""
+
+    fired = {"alarm-rate": 0, "errors>5 (old sample)": 0}
+    for run in range(runs):
+        rng = random.Random(_seed(seed, "long-aa", run))
+        rate, count = [], []
+        hit: set[str] = set()
+        for _ in range(LONG_AA_MINUTES):
+            requests = poisson(rng, LONG_AA_RPS * 60)
+            errors = rng.binomialvariate(requests, BASE.error_rate) if requests else 0
+            rate.append(alias_rate_breaches(errors, requests))
+            count.append(errors > 5)
+            if sum(rate[-3:]) >= 2:
+                hit.add("alarm-rate")
+            if len(count) >= 2 and all(count[-2:]):
+                hit.add("errors>5 (old sample)")
+        for rule in hit:
+            fired[rule] += 1
+    return {
+        "rps": LONG_AA_RPS,
+        "minutes": LONG_AA_MINUTES,
+        "falseAlarmShare": {rule: n / runs for rule, n in fired.items()},
+    }
+
+
 def _targets(res: dict[str, Any], cfg: GatesConfig) -> list[dict[str, Any]]:
     def share(s: str, r: str = "coalmine") -> float:
         return res[s][r]["rollbackShare"]
@@ -138,6 +170,9 @@ def _targets(res: dict[str, Any], cfg: GatesConfig) -> list[dict[str, Any]]:
                  share("2x-20rps") >= 0.8 * yard))  # fmt: skip
     lat = share("latency3x-20rps")
     rows.append(("latency3x-20rps", "detected >= 95%", f"{lat:.1%}", lat >= 0.95))
+    for s in ("aa-20rps", "aa-200rps"):
+        alarm = share(s, "alarm-rate")
+        rows.append((s, "alarm-rate false <= 1%", f"{alarm:.1%}", alarm <= 0.01))
     blind = res["low-0.2rps"]["coalmine"]["promotedBelowMinShare"]
     rows.append(("low-0.2rps", f"promoted < {cfg.min_invocations} inv. = 0", f"{blind:.1%}",
                  blind == 0))  # fmt: skip
@@ -171,6 +206,13 @@ def render(report: dict[str, Any]) -> str:
         q95s = f"> {BAKE_NEEDED_HORIZON}" if q95 is None else f"{q95:g}"
         lines.append(f"{need['scenario']}: {rule} would need a {q95s}-minute bake to catch 95% "
                      f"of runs (median detection at minute {r['medianMinutes']:g})")  # fmt: skip
+    long_aa = report["longAaAlarms"]
+    lines.append("")
+    for rule, shr in long_aa["falseAlarmShare"].items():
+        target = "MET" if shr <= 0.01 else "NOT MET"
+        note = f"{target} (target <= 1%)" if rule == "alarm-rate" else "(replaced: for comparison)"
+        lines.append(f"aa-{long_aa['rps']}rps-{long_aa['minutes']}min: {rule} would roll back "
+                     f"{shr:.1%} of healthy deployments {note}")  # fmt: skip
     secs, runs = report["seconds"], report["runs"]
     lines.append(f"{runs} runs per scenario in {secs:.1f} s: "
                  f"{'MET' if secs <= 60 else 'NOT MET'} (target <= 60 s)")  # fmt: skip
@@ -199,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
                     merged[rule] += outs
             results[name] = summarize(merged, cfg)
         need_rules = need.result()
+    long_aa = long_aa_alarms(args.runs, args.seed)
     report = {
         "runs": args.runs,
         "seed": args.seed,
@@ -207,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         "scenarioDefinitions": [asdict(s) for s in SCENARIOS],
         "targets": _targets(results, cfg),
         "bakeNeeded": {"scenario": BAKE_NEEDED_SCENARIO, "rules": need_rules},
+        "longAaAlarms": long_aa,
         "seconds": time.monotonic() - started,
     }
     sys.stdout.write(render(report) + "\n")

@@ -5,6 +5,8 @@
   Analyze step runs them;
 - ``codedeploy``: a CloudWatch alarm on the whole alias, ``Errors > 5`` summed over the last
   2 x 60 s, checked every minute of the bake (CodeDeploy's alarm-based rollback);
+- ``alarm-rate``: the sample stack's catastrophe alarm (template.yaml ``brand-api-prod-errors``):
+  the alias's error rate above 5% in 2 of the last 3 minutes, minutes with < 60 requests judged 0;
 - ``sfn2017``: the 2017 Step Functions sample: ``Errors > 0`` for the new version in the last
   minute;
 - ``sprt``: Wald's SPRT on the new version's counts alone with the true rates known (open-ended,
@@ -63,6 +65,27 @@ def codedeploy(scn: Scenario, periods: Sequence[Period], _: GatesConfig) -> Outc
     return Outcome(False, scn.bake_minutes, _served(periods[: scn.bake_minutes]))
 
 
+#: template.yaml's BrandApiErrorsAlarm: IF(requests >= 60, errors / requests, 0) > 0.05, 2 of 3
+ALARM_RATE, ALARM_MIN_REQUESTS, ALARM_M, ALARM_N = 0.05, 60, 2, 3
+
+
+def alias_rate_breaches(errors: float, requests: float) -> bool:
+    """One minute of the sample alarm: does the alias's error rate breach?"""
+    return requests >= ALARM_MIN_REQUESTS and errors / requests > ALARM_RATE
+
+
+def alarm_rate(scn: Scenario, periods: Sequence[Period], _: GatesConfig) -> Outcome:
+    breaches: list[bool] = []
+    for tick in range(1, scn.bake_minutes + 1):
+        p = periods[tick - 1]
+        breaches.append(
+            alias_rate_breaches(p.new.errors + p.old.errors, p.new.invocations + p.old.invocations)
+        )
+        if sum(breaches[-ALARM_N:]) >= ALARM_M:
+            return Outcome(True, tick, _served(periods[:tick]))
+    return Outcome(False, scn.bake_minutes, _served(periods[: scn.bake_minutes]))
+
+
 def sfn2017(scn: Scenario, periods: Sequence[Period], _: GatesConfig) -> Outcome:
     for tick in range(1, scn.bake_minutes + 1):
         if periods[tick - 1].new.errors > 0:
@@ -99,6 +122,7 @@ def sprt(scn: Scenario, periods: Sequence[Period], cfg: GatesConfig) -> Outcome:
 RULES: dict[str, Callable[[Scenario, Sequence[Period], GatesConfig], Outcome]] = {
     "coalmine": coalmine,
     "codedeploy": codedeploy,
+    "alarm-rate": alarm_rate,
     "sfn2017": sfn2017,
     "sprt": sprt,
 }

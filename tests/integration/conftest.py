@@ -9,10 +9,8 @@ and starts the alias on the revision the fixtures' documents (events/) name.
 
 from __future__ import annotations
 
-import io
 import os
 import uuid
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +32,7 @@ ENVIRONMENT = {
 }
 os.environ.update(ENVIRONMENT)  # before coalmine.observability is first imported
 
+from integration_helpers import FIXTURE_REVISION, zip_of  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from coalmine.adapters import (  # noqa: E402
@@ -49,15 +48,8 @@ from coalmine.observability import metrics  # noqa: E402
 
 FUNCTION = "brand-api"
 LOCK_TABLE = ENVIRONMENT["LOCK_TABLE_NAME"]
-ALARM = "brand-api-canary-errors"
+ALARM = "brand-api-prod-errors"
 BUCKET = "coalmine-artifacts-123456789012"
-
-
-def zip_of(source: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr(zipfile.ZipInfo("app.py", date_time=(2024, 1, 1, 0, 0, 0)), source)
-    return buffer.getvalue()
 
 
 @dataclass
@@ -129,12 +121,6 @@ def _fresh_metrics() -> Iterator[None]:
     metrics.clear_default_dimensions()
     yield
     metrics.clear_metrics()
-
-
-#: The alias's RevisionId before any coalmine write (events/publish-version.json, shift-traffic);
-#: after the first shift: ``SHIFTED_REVISION`` (analyze, promote, rollback).
-FIXTURE_REVISION = "6f1a2b3c-0000-4000-8000-000000000001"
-SHIFTED_REVISION = "6f1a2b3c-0000-4000-8000-000000000002"
 
 
 def _backend_alias(function: str, alias: str) -> Any:

@@ -26,7 +26,7 @@ def test_ok_alarm_bakes_on(world: Any, lambda_context: Any, shifted: dict) -> No
     tick = out["steps"][0]["ticks"][-1]
     assert (tick["verdict"], tick["elapsedSeconds"]) == ("PASS", 60)
     alarms = next(g for g in tick["gates"] if g["gate"] == "alarms")
-    assert alarms["evidence"]["states"] == {"brand-api-canary-errors": "OK"}
+    assert alarms["evidence"]["states"] == {"brand-api-prod-errors": "OK"}
     assert (out["action"], out["bake"]["elapsedSeconds"]) == ("BAKE", 60)
 
 
@@ -36,7 +36,7 @@ def test_alarm_in_alarm_rolls_back_naming_it(
     world.set_alarm("ALARM")
     out = handler(shifted, lambda_context)
     assert out["action"] == "ROLLBACK"
-    assert "brand-api-canary-errors" in out["reason"]
+    assert "brand-api-prod-errors" in out["reason"]
     assert out["steps"][0]["verdict"] == "FAIL"
     assert world.alias() == {"version": "1", "weights": {"2": 0.1}}  # Rollback does the undo
 
@@ -63,7 +63,7 @@ def test_the_end_of_the_bake_promotes_once_its_metrics_are_in(
 
 
 def test_a_deleted_alarm_is_inconclusive(world: Any, lambda_context: Any, shifted: dict) -> None:
-    world.cloudwatch.delete_alarms(AlarmNames=["brand-api-canary-errors"])
+    world.cloudwatch.delete_alarms(AlarmNames=["brand-api-prod-errors"])
     out = handler(shifted, lambda_context)
     assert out["steps"][0]["ticks"][-1]["verdict"] == "INCONCLUSIVE"
     assert out["action"] == "BAKE"
@@ -126,6 +126,6 @@ def test_an_alarm_firing_before_the_deployment_is_recorded_not_judged(
     shifted["steps"][0]["ticks"] = [first]
     out = handler(shifted, lambda_context)
     alarms = next(g for g in out["steps"][0]["ticks"][-1]["gates"] if g["gate"] == "alarms")
-    assert alarms["evidence"]["preexisting"] == ["brand-api-canary-errors"]
+    assert alarms["evidence"]["preexisting"] == ["brand-api-prod-errors"]
     assert alarms["verdict"] == "PASS"
     assert out["action"] == "BAKE"

@@ -13,7 +13,7 @@ import pytest
 from moto import mock_aws
 
 from asset_processor import app, manifest
-from events import EVENTS, FakeLambdaContext
+from events import EVENTS, FakeLambdaContext, load_event
 
 BUCKET = "brand-assets-test"
 RESULTS = "asset-results-test"
@@ -139,3 +139,19 @@ def test_a_new_upload_of_the_same_key_is_processed_again(world: Any) -> None:
     again = upload(world, "manifests/acme.json", GOOD, "0055AED6DCD90281EA")
     app.handler(again, FakeLambdaContext(aws_request_id="again"))
     assert [item["requestId"] for item in results()] == ["again"]
+
+
+def test_the_sam_local_invoke_event_is_processed(world: Any) -> None:
+    # Given the manifest at the bucket and key events/asset-processor-s3-put.json names
+    event = load_event("asset-processor-s3-put")
+    s3 = event["Records"][0]["s3"]
+    bucket, key = s3["bucket"]["name"], s3["object"]["key"]
+    world.create_bucket(Bucket=bucket)
+    world.put_object(Bucket=bucket, Key=key, Body=GOOD)
+    # When the processor handles the sample event as `sam local invoke -e` would pass it
+    response = app.handler(event, FakeLambdaContext())
+    # Then the manifest is valid and stored
+    assert response == {
+        "processed": [{"assetKey": f"{bucket}/{key}", "status": "VALID", "brandId": "acme"}]
+    }
+    assert s3["object"]["size"] == len(GOOD)

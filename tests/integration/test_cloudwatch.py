@@ -84,7 +84,7 @@ def test_throttling_is_aws_throttled(code: str) -> None:
         with pytest.raises(AwsThrottled, match="CloudWatch throttled GetMetricData"):
             api.get_metric_data([QUERY], START, END)
         with pytest.raises(AwsThrottled, match="CloudWatch throttled DescribeAlarms"):
-            api.alarm_states(["brand-api-canary-errors"])
+            api.alarm_states(["brand-api-prod-errors"])
 
 
 def test_any_other_error_propagates() -> None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from conftest import SHIFTED_REVISION
+from integration_helpers import SHIFTED_REVISION
 
 from coalmine.adapters.lambda_invoke import LambdaInvoker
 from coalmine.handlers import promote, rollback, shift_traffic

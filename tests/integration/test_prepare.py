@@ -6,7 +6,7 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import zip_of
+from integration_helpers import zip_of
 
 from coalmine.exceptions import DeploymentInProgress, InvalidInput
 from coalmine.handlers.prepare import handler
@@ -78,7 +78,7 @@ def test_prepare_output_is_the_publish_version_fixture(world: Any, lambda_contex
         ({"code": {"s3Bucket": "b-b", "s3Key": "k"}}, "targetVersion/code", "both"),
         ({"targetVersion": None}, "targetVersion/code", "neither"),
         (
-            {"analysis": {"alarms": ["brand-api-canary-errors", "nope"]}},
+            {"analysis": {"alarms": ["brand-api-prod-errors", "nope"]}},
             "analysis.alarms",
             "no CloudWatch alarm named nope",
         ),

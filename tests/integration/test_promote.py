@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import SHIFTED_REVISION
+from integration_helpers import SHIFTED_REVISION
 
 from coalmine.exceptions import AliasChangedOutOfBand
 from coalmine.handlers.promote import handler

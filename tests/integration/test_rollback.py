@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from conftest import SHIFTED_REVISION
+from integration_helpers import SHIFTED_REVISION
 
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.exceptions import AliasChangedOutOfBand
@@ -37,7 +37,7 @@ def test_rollback_restores_the_stable_version(
     out = handler(event, lambda_context)
     assert world.alias() == {"version": "1", "weights": {}}
     assert (out["outcome"], out["weight"], out["action"]) == ("ROLLED_BACK", 0.0, "ROLLBACK")
-    assert "brand-api-canary-errors" in out["reason"]
+    assert "brand-api-prod-errors" in out["reason"]
 
 
 def test_reason_from_a_caught_error(world: Any, lambda_context: Any) -> None:

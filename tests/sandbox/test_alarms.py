@@ -3,6 +3,8 @@ CloudWatch (alarms stored there, state set through the public API)."""
 
 from __future__ import annotations
 
+import json
+import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -311,26 +313,119 @@ def test_on_clock_evaluates_once_per_minute_boundary(env: Env) -> None:
     assert calls == [T0 + timedelta(minutes=m) for m in (1, 1, 2, 3)]
 
 
-def test_metric_math_alarms_are_left_alone(env: Env) -> None:
-    env.cw.put_metric_alarm(
-        AlarmName="math",
-        EvaluationPeriods=1,
-        Threshold=1.0,
-        ComparisonOperator="GreaterThanThreshold",
-        Metrics=[
-            {
-                "Id": "m1",
-                "MetricStat": {
-                    "Metric": {"Namespace": "AWS/Lambda", "MetricName": "Errors"},
-                    "Period": 60,
-                    "Stat": "Sum",
-                },
-                "ReturnData": False,
-            },
-            {"Id": "e1", "Expression": "m1 * 2", "ReturnData": True},
+def _rate_alarm(env: Env, expression: str, **overrides: Any) -> None:
+    def stat(metric: str, dims: list[dict[str, str]]) -> dict[str, Any]:
+        return {
+            "Metric": {"Namespace": "AWS/Lambda", "MetricName": metric, "Dimensions": dims},
+            "Period": 60,
+            "Stat": "Sum",
+        }
+
+    params: dict[str, Any] = {
+        "AlarmName": "rate",
+        "EvaluationPeriods": 3,
+        "DatapointsToAlarm": 2,
+        "Threshold": 0.05,
+        "ComparisonOperator": "GreaterThanThreshold",
+        "TreatMissingData": "notBreaching",
+        "Metrics": [
+            {"Id": "errors", "MetricStat": stat("Errors", CANARY), "ReturnData": False},
+            {"Id": "requests", "MetricStat": stat("Invocations", CANARY), "ReturnData": False},
+            {"Id": "rate", "Expression": expression, "ReturnData": True},
         ],
-    )
-    before = env.state("math")
-    env.at(3)
-    assert env.state("math")["StateReason"] == before["StateReason"]
+    } | overrides
+    env.cw.put_metric_alarm(**params)
+
+
+def test_a_metric_math_error_rate_alarm_is_evaluated_per_minute(env: Env) -> None:
+    # Given an error-rate alarm (errors / requests > 5% in 2 of 3 minutes, judged only from
+    # 60 requests a minute): minutes 2-3 at 10% errors, minute 6 at 50% of only 10 requests
+    _rate_alarm(env, "IF(requests >= 60, errors / requests, 0)")
+    for minute, (count, errors) in {0: (100, 1), 1: (100, 2), 2: (100, 10), 3: (100, 10)}.items():
+        env.traffic(minute, count, errors)
+    for minute in (4, 5, 7, 8, 9):
+        env.traffic(minute, 100, 1)
+    env.traffic(6, 10, 5)
+    states = {b: (env.at(b), env.state("rate")["StateValue"])[1] for b in range(2, 11)}
+    # minute m is published at boundary m + 2; 2 of the 3 newest breach from boundary 5 on
+    assert states == {
+        2: "OK", 3: "OK", 4: "OK", 5: "ALARM", 6: "ALARM", 7: "OK", 8: "OK", 9: "OK", 10: "OK",
+    }  # fmt: skip
+    changes = [(c.old_state, c.new_state, c.timestamp) for c in env.evaluator.changes]
+    assert changes[1:] == [
+        ("OK", "ALARM", T0 + timedelta(minutes=5)),
+        ("ALARM", "OK", T0 + timedelta(minutes=7)),
+    ]
+    data = json.loads(env.state("rate")["StateReasonData"])
+    assert "statistic" not in data
+    assert data["period"] == 60
+    assert data["recentDatapoints"] == [0.1, 0.1, 0.01, 0.01]  # minutes 2-5, read at boundary 7
+
+
+def test_without_a_false_value_if_gives_no_datapoint(env: Env) -> None:
+    # IF(cond, x) has no datapoint where cond is false: with notBreaching, those are fine
+    _rate_alarm(env, "IF(requests >= 60, errors / requests)", TreatMissingData="breaching")
+    for minute in range(0, 6):
+        env.traffic(minute, 10, 0)
+    env.at(6)
+    assert env.state("rate")["StateValue"] == "ALARM"  # every datapoint missing -> breaching
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "RATE(errors)",
+        "SUM(METRICS())",
+        "errors / nope",
+        "errors +",
+        "ANOMALY_DETECTION_BAND(errors)",
+    ],
+)
+def test_metric_math_the_sandbox_does_not_emulate_is_left_alone(env: Env, expression: str) -> None:
+    _rate_alarm(env, expression)
+    before = env.state("rate")
+    env.traffic(1, 100, 50)
+    env.at(4)
+    assert env.state("rate")["StateReason"] == before["StateReason"]
     assert env.evaluator.changes == []
+
+
+def _template_alarm() -> dict[str, Any]:
+    """template.yaml's sample alarm (brand-api-prod-errors), as CloudFormation would put it."""
+    from samtranslator.yaml_helper import yaml_parse
+
+    from coalmine_sandbox.resources import TEMPLATE
+
+    template = yaml_parse(TEMPLATE.read_text())
+    props = dict(template["Resources"]["BrandApiErrorsAlarm"]["Properties"])
+    props.pop("AlarmDescription", None)
+    return props
+
+
+def test_the_sample_alarm_stays_quiet_through_a_long_healthy_deployment(env: Env) -> None:
+    # Given the template's alarm and brand-api at 5 rps with its normal 1% errors for 100 minutes
+    # (Linear10PercentEvery10Minutes), and, beside it, the error-count alarm it replaced
+    env.cw.put_metric_alarm(**_template_alarm())
+    env.alarm("count", Dimensions=CANARY[:2])  # more than 5 errors in each of 2 minutes
+    rng = random.Random(5)
+    for minute in range(100):
+        requests = 300
+        env.traffic(minute, requests, rng.binomialvariate(requests, 0.01))
+    fired = set()
+    for boundary in range(2, 102):
+        env.at(boundary)
+        fired |= {
+            n for n in ("brand-api-prod-errors", "count") if env.state(n)["StateValue"] == "ALARM"
+        }
+    # Then only the count alarm would have rolled a healthy release back
+    assert fired == {"count"}
+
+
+def test_the_sample_alarm_fires_when_the_alias_fails(env: Env) -> None:
+    env.cw.put_metric_alarm(**_template_alarm())
+    for minute in range(6):
+        env.traffic(minute, 300, 30 if minute >= 2 else 3)  # 10% from minute 2
+    states = {
+        b: (env.at(b), env.state("brand-api-prod-errors")["StateValue"])[1] for b in range(2, 8)
+    }
+    assert states == {2: "OK", 3: "OK", 4: "OK", 5: "ALARM", 6: "ALARM", 7: "ALARM"}

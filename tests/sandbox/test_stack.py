@@ -40,7 +40,10 @@ def test_rule_bucket_alarm_and_outputs(sandbox: Sandbox) -> None:
     bucket = stack.outputs["ArtifactBucketName"]
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     alarms = sandbox.client("cloudwatch").describe_alarms(AlarmNames=["brand-api-prod-errors"])
-    assert alarms["MetricAlarms"][0]["Threshold"] == 5
+    [alarm] = alarms["MetricAlarms"]
+    assert alarm["Threshold"] == 0.05  # the prod alias's error rate (metric math), not a count
+    [rate] = [q for q in alarm["Metrics"] if q.get("ReturnData")]
+    assert rate["Expression"] == "IF(requests >= 60, errors / requests, 0)"
     assert stack.outputs["DeploymentStateMachineArn"] == stack.state_machine_arn
     assert stack.api_routes[("GET", "/brands/{brandId}")] == "brand-api"
     assert {kind for _, kind, _ in stack.skipped} >= {"AWS::ApiGateway::RestApi"}

@@ -149,7 +149,7 @@ def test_rolled_back_reason(
 
 def test_rollback_event_fixture_carries_the_analysis_reason() -> None:
     d = Deployment.model_validate(load_event("rollback"))
-    assert "brand-api-canary-errors" in deployment.rolled_back(d, "r").reason
+    assert "brand-api-prod-errors" in deployment.rolled_back(d, "r").reason
 
 
 # ----------------------------------------------------------------------------- alias ownership

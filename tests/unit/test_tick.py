@@ -165,9 +165,9 @@ def _answer(**counts: float) -> list[dict[str, Any]]:
 @pytest.mark.parametrize(
     ("states", "alarm", "verdict", "action"),
     [
-        ({"brand-api-canary-errors": "OK"}, "OK", Verdict.PASS, Action.BAKE),
+        ({"brand-api-prod-errors": "OK"}, "OK", Verdict.PASS, Action.BAKE),
         ({}, "MISSING", Verdict.INCONCLUSIVE, Action.BAKE),  # deleted mid-deployment
-        ({"brand-api-canary-errors": "ALARM"}, "ALARM", Verdict.FAIL, Action.ROLLBACK),
+        ({"brand-api-prod-errors": "ALARM"}, "ALARM", Verdict.FAIL, Action.ROLLBACK),
     ],
 )
 def test_a_tick_judges_the_metrics_then_the_alarms(
@@ -180,5 +180,5 @@ def test_a_tick_judges_the_metrics_then_the_alarms(
     # Then the metric gates come first, the alarms gate last, and the tick decides on all of them
     tick = d.steps[-1].ticks[-1]
     assert [g.gate for g in tick.gates] == ["errors", "latency", "alarms"]
-    assert tick.gates[-1].evidence["states"] == {"brand-api-canary-errors": alarm}
+    assert tick.gates[-1].evidence["states"] == {"brand-api-prod-errors": alarm}
     assert (tick.verdict, d.action) == (verdict, action)

@@ -9,23 +9,28 @@ Windows: an evaluation at minute boundary T reads the N + 2 periods ending at T
 ([T - k*Period, T - (k-1)*Period) for k = N+2 .. 1), with the store's publish delay, so the newest
 period is usually not published yet and the range reaches further back, as in CloudWatch.
 
-Not emulated (left as they are): metric-math alarms (`Metrics`), anomaly-band comparisons,
-composite alarms, EvaluateLowSampleCountPercentile=ignore (always evaluated), alarm actions.
+Metric-math alarms (`Metrics`) are evaluated per period with metric_math.py (arithmetic,
+comparisons, IF, FILL over MetricStat queries of one period). Not emulated (left as they are):
+metric math over whole series (RATE, SEARCH, ...), anomaly-band comparisons, composite alarms,
+EvaluateLowSampleCountPercentile=ignore (always evaluated), alarm actions.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from . import metric_math as mm
 from . import statistics as st
 from .alarm_rules import COMPARISONS, EXTRA_PERIODS, Decision, Point, decide
 from .metrics import MetricStore
 
 log = logging.getLogger(__name__)
+ValueAt = Callable[[float, float], float | None]  # a period [t0, t1) -> its datapoint
 MOTO_INITIAL_REASON = "Unchecked: Initial alarm creation"
 
 
@@ -74,32 +79,23 @@ class AlarmEvaluator:
 
     def _evaluate_one(self, alarm: dict[str, Any], now: datetime) -> StateChange | None:
         name = alarm["AlarmName"]
-        if alarm.get("Metrics") or alarm.get("ComparisonOperator") not in COMPARISONS:
-            log.debug("alarm %s: metric math / anomaly band alarms are not evaluated", name)
+        if alarm.get("ComparisonOperator") not in COMPARISONS:
+            log.debug("alarm %s: anomaly band alarms are not evaluated", name)
             return None
-        stat_text = alarm.get("ExtendedStatistic") or alarm.get("Statistic")
         try:
-            stat = st.parse_stat(stat_text or "")
-        except ValueError:
-            log.warning("alarm %s: statistic %r not supported, not evaluated", name, stat_text)
+            period, stat_text, value_at = (
+                self._math_series(alarm, now) if alarm.get("Metrics") else self._series(alarm, now)
+            )
+        except (ValueError, mm.Unsupported) as error:
+            log.warning("alarm %s is not evaluated: %s", name, error)
             return None
-        period = int(alarm["Period"])
         n = int(alarm["EvaluationPeriods"])
         m = int(alarm.get("DatapointsToAlarm") or n)
         end = _floor_minute(now)
         points = []
         for k in range(n + EXTRA_PERIODS, 0, -1):
             t0 = end - timedelta(seconds=k * period)
-            summary = self.store.summary(
-                alarm.get("Namespace", ""),
-                alarm["MetricName"],
-                alarm.get("Dimensions", []),
-                t0.timestamp(),
-                t0.timestamp() + period,
-                unit=alarm.get("Unit"),
-                as_of=now,
-            )
-            points.append(Point(t0, st.compute(stat, summary) if summary else None))
+            points.append(Point(t0, value_at(t0.timestamp(), t0.timestamp() + period)))
         decision = decide(
             points,
             evaluation_periods=n,
@@ -120,11 +116,63 @@ class AlarmEvaluator:
             AlarmName=name,
             StateValue=new,
             StateReason=reason[:1023],
-            StateReasonData=json.dumps(_reason_data(alarm, stat_text or "", points, decision, now)),
+            StateReasonData=json.dumps(
+                _reason_data(alarm, stat_text, period, points, decision, now)
+            ),
         )
         if new == old:
             return None
         return StateChange(name, old, new, reason, now)
+
+    def _series(self, alarm: dict[str, Any], now: datetime) -> tuple[int, str, ValueAt]:
+        """A single-metric alarm: its statistic over each period."""
+        stat_text = alarm.get("ExtendedStatistic") or alarm.get("Statistic") or ""
+        stat = st.parse_stat(stat_text)
+        return int(alarm["Period"]), stat_text, self._stat_reader(alarm, stat, now)
+
+    def _math_series(self, alarm: dict[str, Any], now: datetime) -> tuple[int, str, ValueAt]:
+        """A metric-math alarm: its ReturnData expression over the MetricStat queries."""
+        queries = alarm["Metrics"]
+        returned = [q for q in queries if q.get("ReturnData", True)]
+        if len(returned) != 1 or "Expression" not in returned[0]:
+            raise mm.Unsupported("exactly one expression must return data")
+        readers: dict[str, ValueAt] = {}
+        periods: set[int] = set()
+        for query in queries:
+            if "MetricStat" not in query:
+                continue
+            metric_stat = query["MetricStat"]
+            metric = metric_stat["Metric"]
+            periods.add(int(metric_stat["Period"]))
+            readers[query["Id"]] = self._stat_reader(
+                {**metric, "Unit": metric_stat.get("Unit")}, st.parse_stat(metric_stat["Stat"]), now
+            )
+        if len(periods) != 1:
+            raise mm.Unsupported("the MetricStat queries must share one period")
+        others = [q for q in queries if "Expression" in q and q is not returned[0]]
+        if others:
+            raise mm.Unsupported("expressions over expressions are not emulated")
+        node = mm.parse(returned[0]["Expression"], frozenset(readers))
+
+        def value_at(t0: float, t1: float) -> float | None:
+            return node({query_id: read(t0, t1) for query_id, read in readers.items()})
+
+        return periods.pop(), "", value_at
+
+    def _stat_reader(self, metric: dict[str, Any], stat: st.Stat, now: datetime) -> ValueAt:
+        def read(t0: float, t1: float) -> float | None:
+            summary = self.store.summary(
+                metric.get("Namespace", ""),
+                metric["MetricName"],
+                metric.get("Dimensions", []),
+                t0,
+                t1,
+                unit=metric.get("Unit"),
+                as_of=now,
+            )
+            return st.compute(stat, summary) if summary else None
+
+        return read
 
 
 def _floor_minute(t: datetime) -> datetime:
@@ -133,14 +181,19 @@ def _floor_minute(t: datetime) -> datetime:
 
 
 def _reason_data(
-    alarm: dict[str, Any], stat: str, points: list[Point], decision: Decision, now: datetime
+    alarm: dict[str, Any],
+    stat: str,
+    period: int,
+    points: list[Point],
+    decision: Decision,
+    now: datetime,
 ) -> dict[str, Any]:
     return {
         "version": "1.0",
         "queryDate": now.strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
         "startDate": points[0].timestamp.strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
-        "statistic": stat,
-        "period": int(alarm["Period"]),
+        **({"statistic": stat} if stat else {}),
+        "period": period,
         "recentDatapoints": [p.value for p in points if p.value is not None],
         "threshold": float(alarm["Threshold"]),
         "evaluatedDatapoints": [
