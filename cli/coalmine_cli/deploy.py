@@ -1,8 +1,17 @@
 """`coalmine deploy`: start a deployment execution and follow it until it ends.
 
 This is what CI runs: it validates the input locally first (so a typo fails in a second, with the
-field named, and starts nothing), starts the execution, prints progress from its history, and
-exits 0 only when the new version was promoted.
+field named, starts nothing and needs no credentials), starts the execution, prints progress from
+its history, and exits with a code CI can branch on:
+
+| code | meaning |
+|---|---|
+| 0 | promoted |
+| 1 | not promoted: rolled back, aborted, refused, failed |
+| 2 | bad input (the command line or the input file): nothing started |
+| 3 | an AWS or tool error (credentials, permissions, stack not found, throttling...): one line |
+| 4 | `--timeout` reached: the deployment goes on (the message says how to follow or stop it) |
+| 130 | interrupted (Ctrl-C): the deployment goes on (same message) |
 """
 
 from __future__ import annotations
@@ -13,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from coalmine.exceptions import InvalidInput
-from coalmine.execution_history import TERMINAL, HistoryReader
+from coalmine.execution_history import TERMINAL, HistoryReader, last_document
 from coalmine.strategies import resolve
 from coalmine.validation import parse_request
 from coalmine_cli.progress import progress_lines
@@ -21,6 +30,22 @@ from coalmine_cli.progress import progress_lines
 EXIT_PROMOTED = 0
 EXIT_NOT_PROMOTED = 1
 EXIT_BAD_INPUT = 2
+EXIT_AWS_ERROR = 3
+EXIT_TIMEOUT = 4
+EXIT_INTERRUPTED = 130
+
+
+class ToolError(Exception):
+    """Something outside the deployment went wrong (exit 3): the message is the one line shown."""
+
+
+class TimedOut(Exception):
+    """`--timeout` passed while the execution was still running."""
+
+
+def validate(request: dict[str, Any]) -> None:
+    """Raise InvalidInput naming the field (an unknown strategy name included); no AWS call."""
+    resolve(parse_request(request).strategy)
 
 
 def find_state_machine(cloudformation: Any, stack_name: str) -> str:
@@ -28,17 +53,16 @@ def find_state_machine(cloudformation: Any, stack_name: str) -> str:
     stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
     for output in stack.get("Outputs", []):
         if output["OutputKey"] == "DeploymentStateMachineArn":
-            return output["OutputValue"]
-    raise SystemExit(f"stack {stack_name} has no DeploymentStateMachineArn output")
+            return str(output["OutputValue"])
+    raise ToolError(f"stack {stack_name} has no DeploymentStateMachineArn output")
 
 
 def start(sfn: Any, state_machine_arn: str, request: dict[str, Any], name: str | None) -> str:
-    # Both raise InvalidInput naming the field (an unknown strategy name included): nothing starts.
-    resolve(parse_request(request).strategy)
+    validate(request)  # again: a caller may have skipped it; nothing starts on bad input
     kwargs: dict[str, Any] = {"stateMachineArn": state_machine_arn, "input": json.dumps(request)}
     if name:
         kwargs["name"] = name
-    return sfn.start_execution(**kwargs)["executionArn"]
+    return str(sfn.start_execution(**kwargs)["executionArn"])
 
 
 def follow(
@@ -47,9 +71,13 @@ def follow(
     emit: Callable[[str], None],
     poll_seconds: float = 5.0,
     sleep: Callable[[float], None] = time.sleep,
-) -> dict[str, Any]:
-    """Print progress until the execution ends; return its final description."""
+    timeout_seconds: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> tuple[dict[str, Any], HistoryReader]:
+    """Print progress until the execution ends; its final description and its history.
+    Raises TimedOut once `timeout_seconds` (wall) have passed with the execution running."""
     reader = HistoryReader(sfn, execution_arn)
+    deadline = None if timeout_seconds is None else clock() + timeout_seconds
     while True:
         description = sfn.describe_execution(executionArn=execution_arn)
         for line in progress_lines(reader.new_events()):
@@ -57,7 +85,9 @@ def follow(
         if description["status"] in TERMINAL:
             for line in progress_lines(reader.new_events()):
                 emit(line)
-            return description
+            return description, reader
+        if deadline is not None and clock() >= deadline:
+            raise TimedOut(execution_arn)
         sleep(poll_seconds)
 
 
@@ -66,6 +96,26 @@ def exit_code(description: dict[str, Any]) -> int:
         return EXIT_NOT_PROMOTED
     output = json.loads(description.get("output") or "{}")
     return EXIT_PROMOTED if output.get("outcome") == "PROMOTED" else EXIT_NOT_PROMOTED
+
+
+def result_json(description: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
+    """`--output json`: how the execution ended and the deployment document as it left it."""
+    return {
+        "executionArn": description["executionArn"],
+        "status": description["status"],
+        "error": description.get("error"),
+        "cause": description.get("cause"),
+        "deployment": last_document(events),
+    }
+
+
+def still_running_message(execution_arn: str, why: str) -> str:
+    return (
+        f"coalmine: {why}; the deployment goes on. Follow it in the Step Functions console, or "
+        f"with `aws stepfunctions describe-execution --execution-arn {execution_arn}`; "
+        f"stop it (coalmine's Cleanup restores the alias) with "
+        f"`aws stepfunctions stop-execution --execution-arn {execution_arn}`"
+    )
 
 
 def bad_input_message(error: InvalidInput) -> str:

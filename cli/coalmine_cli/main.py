@@ -1,6 +1,8 @@
 """`coalmine`: deploy on AWS, rehearse in the local sandbox, run the demo.
 
 coalmine deploy   --stack coalmine --input events/execution-canary.json   (real AWS)
+coalmine list     [--stack coalmine]                   (running deployments; real AWS)
+coalmine history  brand-api[:prod] [--limit 20]        (past deployments; real AWS)
 coalmine rehearse healthy-canary [--json out.json]  (a shipped scenario, or a file; sandbox)
 coalmine demo                                                             (sandbox)
 coalmine soak     [--deployments 300] [--seed S]                          (sandbox)
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,48 +22,143 @@ from coalmine.exceptions import InvalidInput
 DEMO_SCENARIOS = ("healthy-canary.json", "faulty-canary.json")
 
 
+class BadInput(Exception):
+    """The command line or a file it names is unusable (exit 2): the message is the one line."""
+
+
 def _load_json(path: str) -> dict[str, Any]:
     try:
         data = json.loads(Path(path).read_text())
     except OSError as error:
-        raise SystemExit(f"coalmine: cannot read {path}: {error.strerror}") from error
+        raise BadInput(f"cannot read {path}: {error.strerror}") from error
     except ValueError as error:
-        raise SystemExit(f"coalmine: {path} is not valid JSON: {error}") from error
+        raise BadInput(f"{path} is not valid JSON: {error}") from error
     if not isinstance(data, dict):
-        raise SystemExit(f"coalmine: {path} must hold a JSON object")
+        raise BadInput(f"{path} must hold a JSON object")
     return data
 
 
-def cmd_deploy(args: argparse.Namespace) -> int:
+def _aws(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(Step Functions client, state machine ARN) for the verbs that talk to AWS."""
     import boto3
 
     from coalmine_cli import deploy
 
-    request = _load_json(args.input) if args.input else {}
-    for key, value in (
-        ("functionName", args.function),
-        ("targetVersion", args.target_version),
-        ("strategy", args.strategy),
-        ("alias", args.alias),
-    ):
-        if value is not None:
-            request[key] = value
-    session = boto3.session.Session(region_name=args.region)
-    sfn = session.client("stepfunctions")
+    session = boto3.session.Session(profile_name=args.profile, region_name=args.region)
+    endpoint = {"endpoint_url": args.endpoint_url} if args.endpoint_url else {}
+    sfn = session.client("stepfunctions", **endpoint)
     arn = args.state_machine_arn or deploy.find_state_machine(
-        session.client("cloudformation"), args.stack
+        session.client("cloudformation", **endpoint), args.stack
     )
+    return sfn, arn
+
+
+def _guarded(run: Callable[[], int], running: list[str]) -> int:
+    """Run a verb: bad input -> 2, AWS or tool errors -> 3 (one line, no traceback), Ctrl-C -> 130;
+    `running` names an execution that goes on (for the message)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from coalmine_cli import deploy
+
     try:
-        execution = deploy.start(sfn, arn, request, args.name)
+        return run()
+    except BadInput as error:
+        print(f"coalmine: {error}", file=sys.stderr)
+        return deploy.EXIT_BAD_INPUT
     except InvalidInput as error:
         print(deploy.bad_input_message(error), file=sys.stderr)
         return deploy.EXIT_BAD_INPUT
-    print(f"started {execution}")
-    if args.no_wait:
+    except ClientError as error:
+        info = error.response.get("Error", {})
+        print(f"coalmine: AWS: {info.get('Code')}: {info.get('Message')}", file=sys.stderr)
+        return deploy.EXIT_AWS_ERROR
+    except (BotoCoreError, deploy.ToolError) as error:
+        print(f"coalmine: {error}", file=sys.stderr)
+        return deploy.EXIT_AWS_ERROR
+    except deploy.TimedOut as error:
+        print(deploy.still_running_message(str(error), "--timeout reached"), file=sys.stderr)
+        return deploy.EXIT_TIMEOUT
+    except KeyboardInterrupt:
+        if running:
+            print(deploy.still_running_message(running[-1], "interrupted"), file=sys.stderr)
+        else:
+            print("coalmine: interrupted", file=sys.stderr)
+        return deploy.EXIT_INTERRUPTED
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from coalmine_cli import deploy
+
+    started: list[str] = []
+
+    def run() -> int:
+        request = _load_json(args.input) if args.input else {}
+        for key, value in (
+            ("functionName", args.function),
+            ("targetVersion", args.target_version),
+            ("strategy", args.strategy),
+            ("alias", args.alias),
+        ):
+            if value is not None:
+                request[key] = value
+        deploy.validate(request)  # before any AWS call: a typo needs no credentials
+        if args.timeout is not None and args.timeout <= 0:
+            raise BadInput("--timeout must be a positive number of seconds")
+        sfn, arn = _aws(args)
+        execution = deploy.start(sfn, arn, request, args.name)
+        started.append(execution)
+        as_json = args.output == "json"
+        say = (lambda line: print(line, file=sys.stderr)) if as_json else print
+        say(f"started {execution}")
+        if args.no_wait:
+            if as_json:
+                print(json.dumps({"executionArn": execution, "status": "RUNNING"}))
+            return 0
+        description, reader = deploy.follow(
+            sfn, execution, say, poll_seconds=args.poll_seconds, timeout_seconds=args.timeout
+        )
+        say(f"status {description['status']}")
+        if as_json:
+            print(json.dumps(deploy.result_json(description, reader.events), default=str))
+        return deploy.exit_code(description)
+
+    return _guarded(run, started)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from coalmine_cli import executions
+
+    def run() -> int:
+        sfn, arn = _aws(args)
+        rows = executions.running(sfn, arn)
+        for found in rows:
+            print(found.line())
+        if not rows:
+            print("no deployment is running")
         return 0
-    description = deploy.follow(sfn, execution, print, poll_seconds=args.poll_seconds)
-    print(f"status {description['status']}")
-    return deploy.exit_code(description)
+
+    return _guarded(run, [])
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from coalmine_cli import executions
+
+    def run() -> int:
+        try:
+            function, alias = executions.parse_target(args.target)
+        except ValueError as error:
+            raise BadInput(str(error)) from error
+        if args.limit < 1:
+            raise BadInput("--limit must be at least 1")
+        sfn, arn = _aws(args)
+        rows = executions.history(sfn, arn, function, alias, args.limit, args.scan)
+        for found in rows:
+            print(found.line())
+        if not rows:
+            print(f"no deployment of {args.target} among the newest {args.scan} executions")
+        return 0
+
+    return _guarded(run, [])
 
 
 def cmd_rehearse(args: argparse.Namespace) -> int:
@@ -96,23 +194,95 @@ def cmd_soak(args: argparse.Namespace) -> int:
     return 1 if soak(args.deployments, args.seed, emit=print).violations else 0
 
 
+DEPLOY_EPILOG = """examples:
+  coalmine deploy --input deploy.json
+  coalmine deploy --function brand-api --target-version 7 --strategy Linear10PercentEvery1Minute
+  coalmine deploy --input deploy.json --timeout 1800 --output json > result.json
+
+exit codes:
+  0    promoted
+  1    not promoted: rolled back, aborted, refused, failed
+  2    bad input (command line or input file): nothing started
+  3    an AWS or tool error (credentials, permissions, stack not found, ...): one line
+  4    --timeout reached: the deployment goes on
+  130  interrupted (Ctrl-C): the deployment goes on
+"""
+
+
+def _aws_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", default="coalmine", help="stack to read the ARN from")
+    parser.add_argument("--state-machine-arn", help="use this state machine instead")
+    parser.add_argument("--region")
+    parser.add_argument("--profile", help="AWS named profile")
+    parser.add_argument("--endpoint-url", help="AWS endpoint (e.g. a local emulator)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coalmine", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"coalmine {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    deploy = sub.add_parser("deploy", help="start a deployment on AWS and follow it")
+    deploy = sub.add_parser(
+        "deploy",
+        help="start a deployment on AWS and follow it",
+        description="Start a deployment on AWS and follow it until it ends.",
+        epilog=DEPLOY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     deploy.add_argument("--input", help="execution input JSON file (see README)")
     deploy.add_argument("--function", help="functionName (overrides the file)")
     deploy.add_argument("--target-version", help="targetVersion (overrides the file)")
     deploy.add_argument("--strategy", help="strategy name (overrides the file)")
     deploy.add_argument("--alias", help="alias (overrides the file; default prod)")
-    deploy.add_argument("--stack", default="coalmine", help="stack to read the ARN from")
-    deploy.add_argument("--state-machine-arn", help="use this state machine instead")
+    _aws_options(deploy)
     deploy.add_argument("--name", help="execution name (default: generated)")
-    deploy.add_argument("--region")
     deploy.add_argument("--poll-seconds", type=float, default=10.0)
     deploy.add_argument("--no-wait", action="store_true", help="start and return")
+    deploy.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="stop following after this long (exit 4; the deployment goes on)",
+    )
+    deploy.add_argument(
+        "--output",
+        choices=("text", "json"),
+        default="text",
+        help="json: print the outcome and the final deployment document on stdout "
+        "(progress goes to stderr)",
+    )
     deploy.set_defaults(func=cmd_deploy)
+
+    listing = sub.add_parser(
+        "list",
+        help="running deployments",
+        description="Running deployments: one line each (start, function:alias, target, "
+        "strategy, execution name).",
+        epilog="example:\n  coalmine list --stack coalmine",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _aws_options(listing)
+    listing.set_defaults(func=cmd_list)
+
+    past = sub.add_parser(
+        "history",
+        help="past deployments of a function",
+        description="Past deployments of FUNCTION[:ALIAS], newest first: when, versions, "
+        "strategy, outcome, duration, reason.",
+        epilog="examples:\n  coalmine history brand-api\n  coalmine history brand-api:prod "
+        "--limit 5",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    past.add_argument("target", metavar="FUNCTION[:ALIAS]")
+    past.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
+    past.add_argument(
+        "--scan",
+        type=int,
+        default=200,
+        help="look at the newest SCAN executions of the state machine (default 200)",
+    )
+    _aws_options(past)
+    past.set_defaults(func=cmd_history)
 
     rehearse = sub.add_parser("rehearse", help="run one scenario in the local sandbox")
     rehearse.add_argument(
@@ -133,6 +303,15 @@ def build_parser() -> argparse.ArgumentParser:
     soak.add_argument("--seed", type=int, default=0)
     soak.set_defaults(func=cmd_soak)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("coalmine")
+    except PackageNotFoundError:
+        return "(not installed)"
 
 
 def main(argv: list[str] | None = None) -> int:

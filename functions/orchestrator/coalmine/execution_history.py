@@ -5,10 +5,13 @@ both read an execution the same way.
 - `HistoryReader`: an execution's history, read incrementally (each event returned once).
 - `count_state_transitions`: state transitions as Standard workflows bill them.
 - `cause_message`: the `errorMessage` of a Lambda error's Cause (JSON), or the Cause itself.
+- `last_document`: the deployment document as the execution left it (its output, or the last
+  state output that carried one: a rolled-back execution ends in a Fail state without output).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,3 +57,22 @@ def cause_message(cause: str | None) -> str | None:
     """A failure's Cause as a person reads it: a Lambda error's `errorMessage` when the Cause is
     its JSON, else the Cause as it is."""
     return lambda_error_message(cause) if cause else cause
+
+
+def last_document(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The last deployment document (an object with a `deploymentId`) an execution passed on:
+    the execution's output, else the newest state output holding one; None when none did (a
+    deployment refused in Prepare)."""
+    for event in reversed(events):
+        details = event.get("executionSucceededEventDetails") or event.get(
+            "stateExitedEventDetails"
+        )
+        if not details or not details.get("output"):
+            continue
+        try:
+            output = json.loads(details["output"])
+        except ValueError:
+            continue
+        if isinstance(output, dict) and "deploymentId" in output:
+            return output
+    return None

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import types
 import uuid
 from collections.abc import Callable
@@ -63,6 +64,11 @@ def _start(original: Any) -> Any:
 def _stop_execution(original: Any) -> Any:
     def run(self: Any, stop_date: Any, error: str | None, cause: str | None) -> None:
         worker = self.exec_worker
+        # moto's worker thread creates the execution's environment only once it runs: a stop
+        # right after StartExecution would crash on it, where AWS aborts the execution
+        deadline = time.perf_counter() + 10.0
+        while worker is not None and worker.env is None and time.perf_counter() < deadline:
+            time.sleep(0.001)
         env = worker.env if worker else None
         if env is None or not env.is_running():
             return original(self, stop_date, error, cause)

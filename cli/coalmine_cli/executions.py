@@ -1,0 +1,139 @@
+"""`coalmine list` and `coalmine history`: deployments read back from Step Functions' executions
+of the deployment state machine (ListExecutions + DescribeExecution; read-only)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from coalmine.execution_history import cause_message
+
+
+@dataclass(frozen=True)
+class Row:
+    """One deployment as its execution tells it."""
+
+    name: str
+    arn: str
+    function: str
+    alias: str
+    strategy: str
+    target: str  # the version asked for, or the code's S3 key
+    status: str
+    started: datetime
+    stopped: datetime | None
+    from_version: str | None = None
+    to_version: str | None = None
+    outcome: str | None = None
+    reason: str | None = None
+
+    @property
+    def seconds(self) -> float | None:
+        return None if self.stopped is None else (self.stopped - self.started).total_seconds()
+
+    def line(self) -> str:
+        versions = (
+            f"v{self.from_version} -> v{self.to_version}"
+            if self.from_version and self.to_version
+            else f"-> {self.target}"
+        )
+        took = "running" if self.seconds is None else f"{self.seconds:g} s"
+        ended = "" if self.seconds is None else f"{self.outcome or self.status}  "
+        text = (
+            f"{self.started:%Y-%m-%d %H:%M:%S}  {self.function}:{self.alias}  {versions}  "
+            f"{self.strategy}  {ended}{took}  {self.name}"
+        )
+        return text + (f"\n    {self.reason}" if self.reason else "")
+
+
+def parse_target(spec: str) -> tuple[str, str | None]:
+    """`FUNCTION[:ALIAS]` -> (function, alias or None)."""
+    function, _, alias = spec.partition(":")
+    if not function:
+        raise ValueError(f"{spec!r}: expected FUNCTION[:ALIAS]")
+    return function, alias or None
+
+
+def _strategy(request: dict[str, Any]) -> str:
+    strategy = request.get("strategy", "Canary10Percent5Minutes")
+    return strategy if isinstance(strategy, str) else str(strategy.get("type", "custom"))
+
+
+def row(description: dict[str, Any]) -> Row:
+    try:
+        request = json.loads(description.get("input") or "{}")
+    except ValueError:
+        request = {}
+    request = request if isinstance(request, dict) else {}
+    output: dict[str, Any] = {}
+    if description.get("output"):
+        try:
+            loaded = json.loads(description["output"])
+            output = loaded if isinstance(loaded, dict) else {}
+        except ValueError:
+            output = {}
+    code = request.get("code") or {}
+    reason = output.get("reason") or cause_message(description.get("cause"))
+    return Row(
+        name=description.get("name", description["executionArn"].rsplit(":", 1)[-1]),
+        arn=description["executionArn"],
+        function=str(request.get("functionName", "?")),
+        alias=str(request.get("alias", "prod")),
+        strategy=_strategy(request),
+        target=(
+            f"v{request['targetVersion']}"
+            if request.get("targetVersion")
+            else str(code.get("s3Key", "?"))
+        ),
+        status=description["status"],
+        started=description["startDate"],
+        stopped=description.get("stopDate"),
+        from_version=output.get("fromVersion"),
+        to_version=output.get("toVersion"),
+        outcome=output.get("outcome") or _outcome(description),
+        reason=reason,
+    )
+
+
+def _outcome(description: dict[str, Any]) -> str | None:
+    status, error = description["status"], description.get("error")
+    if status == "FAILED" and error == "DeploymentRolledBack":
+        return "ROLLED_BACK"
+    return {"FAILED": f"FAILED ({error})", "ABORTED": "STOPPED"}.get(status)
+
+
+def _executions(sfn: Any, machine_arn: str, status: str | None) -> Iterator[dict[str, Any]]:
+    kwargs: dict[str, Any] = {"stateMachineArn": machine_arn, "maxResults": 100}
+    if status:
+        kwargs["statusFilter"] = status
+    while True:
+        page = sfn.list_executions(**kwargs)
+        yield from page["executions"]  # newest first
+        if not page.get("nextToken"):
+            return
+        kwargs["nextToken"] = page["nextToken"]
+
+
+def running(sfn: Any, machine_arn: str) -> list[Row]:
+    return [
+        row(sfn.describe_execution(executionArn=e["executionArn"]))
+        for e in _executions(sfn, machine_arn, "RUNNING")
+    ]
+
+
+def history(
+    sfn: Any, machine_arn: str, function: str, alias: str | None, limit: int, scan: int
+) -> list[Row]:
+    """The newest `limit` deployments of `function` (and `alias`), among the newest `scan`
+    executions (each costs one DescribeExecution)."""
+    found: list[Row] = []
+    for index, execution in enumerate(_executions(sfn, machine_arn, None)):
+        if index >= scan or len(found) >= limit:
+            break
+        candidate = row(sfn.describe_execution(executionArn=execution["executionArn"]))
+        if candidate.function == function and (alias is None or candidate.alias == alias):
+            found.append(candidate)
+    return found
