@@ -57,6 +57,7 @@ format: install
 bench: install
 	$(BIN)/python -m bench.rehearsal_speed
 	$(BIN)/python -m bench.canary_bench
+	$(BIN)/python -m bench.grid
 	$(BIN)/python -m bench.sandbox_speed
 
 clean:

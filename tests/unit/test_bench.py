@@ -57,3 +57,19 @@ def test_baseline_rules(
         outcome = rule(scn, periods, GatesConfig())
         assert outcome.rolled_back == (minute is not None)
         assert outcome.minute == (minute or 2)
+
+
+def test_grid_smoke_run_prints_every_cell_and_the_targets(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from bench import grid
+
+    out = tmp_path / "grid.json"
+    assert grid.main(["--runs", "10", "--jobs", "1", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert set(report["cells"]) == {c.name for c in grid.cells()}
+    assert len(report["cells"]) == 3 + 12  # A/A at 3 rates + 4 effects x 3 rates
+    for shares in report["cells"].values():
+        assert set(shares) == {"coalmine", "sprt", "alarm-fair"}
+    # the fair alarm's threshold falls as traffic grows (a rate is steadier with more requests)
+    thresholds = [report["thresholds"][str(r)] for r in grid.RATES]
+    assert thresholds == sorted(thresholds, reverse=True)
+    assert "targets met" in capsys.readouterr().out

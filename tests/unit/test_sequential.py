@@ -7,7 +7,14 @@ import random
 
 import pytest
 
-from coalmine.sequential import RateTest, RatioTest, threshold, wald_log_lr
+from coalmine.sequential import (
+    DEFAULT_WEIGHTS,
+    HIGH_TRAFFIC_WEIGHTS,
+    RateTest,
+    RatioTest,
+    threshold,
+    wald_log_lr,
+)
 
 
 def _bernoulli_llr(x: float, n: float, p: float, p0: float) -> float:
@@ -242,3 +249,48 @@ def test_exact_test_tells_60_from_50_percent_where_the_poisson_form_cannot() -> 
             hits[exact] += t.log_e >= bar
     assert hits[True] / runs >= 0.9
     assert hits[False] / runs <= 0.5
+
+
+@pytest.mark.parametrize(
+    ("periods", "expected"),
+    [
+        ([], DEFAULT_WEIGHTS),  # nothing seen yet
+        ([(1200, 12, 10800, 108)], HIGH_TRAFFIC_WEIGHTS),  # 200 rps, 10% canary
+        ([(120, 1, 1080, 11)], DEFAULT_WEIGHTS),  # 20 rps
+        ([(300, 0, 2700, 0)], HIGH_TRAFFIC_WEIGHTS),  # no errors yet: the counts decide
+        ([(0, 0, 900, 9), (1200, 12, 10800, 108)], HIGH_TRAFFIC_WEIGHTS),  # no canary traffic yet
+        # chosen once, at the first period with traffic on both: later traffic changes nothing
+        ([(100, 1, 900, 9), (1200, 12, 10800, 108)], DEFAULT_WEIGHTS),
+        ([(1200, 12, 10800, 108), (10, 0, 90, 1)], HIGH_TRAFFIC_WEIGHTS),
+    ],
+)
+def test_the_adaptive_prior_is_chosen_once_from_request_counts(
+    periods: list[tuple[int, int, int, int]], expected: tuple[float, ...]
+) -> None:
+    test = RatioTest(exact=True, adaptive=True)
+    for period in periods:
+        test.update(*period)
+    assert tuple(w for _, w in test.prior) == pytest.approx(expected)
+    # a test without `adaptive`, or with weights of its own, keeps its prior
+    fixed = RatioTest(exact=True)
+    own = RatioTest(exact=True, adaptive=True, weights=(1, 1, 1))
+    for period in periods:
+        fixed.update(*period)
+        own.update(*period)
+    assert tuple(w for _, w in fixed.prior) == pytest.approx(DEFAULT_WEIGHTS)
+    assert tuple(w for _, w in own.prior) == pytest.approx((1 / 3,) * 3)
+
+
+@pytest.mark.parametrize(("n1", "n0"), [(300, 2700), (1200, 10800)])
+def test_the_high_traffic_prior_holds_alpha_under_peeking(n1: int, n0: int) -> None:
+    # A/A at the traffic that selects the high-traffic prior (1% errors), checked 30 times
+    alpha, runs, rng, rejected = 0.2, 1000, random.Random(12), 0
+    for _ in range(runs):
+        test = RatioTest(exact=True, adaptive=True)
+        for _ in range(30):
+            test.update(n1, rng.binomialvariate(n1, 0.01), n0, rng.binomialvariate(n0, 0.01))
+            if test.log_e >= threshold(alpha):
+                rejected += 1
+                break
+    assert tuple(w for _, w in test.prior) == pytest.approx(HIGH_TRAFFIC_WEIGHTS)
+    assert rejected / runs <= alpha + 3 * math.sqrt(alpha * (1 - alpha) / runs)

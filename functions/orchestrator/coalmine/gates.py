@@ -81,8 +81,9 @@ def _pct(rate: float | None) -> str:
 
 
 def errors_test(cfg: GatesConfig) -> RatioTest:
-    """The errors gate's test: exact (valid and sharp at any error rate)."""
-    return RatioTest(cfg.tolerated_increase, exact=True)
+    """The errors gate's test: exact (valid and sharp at any error rate), its prior adapted to
+    the traffic (sequential.HIGH_TRAFFIC_REQUESTS)."""
+    return RatioTest(cfg.tolerated_increase, exact=True, adaptive=True)
 
 
 def errors_gate(periods: Sequence[Period], cfg: GatesConfig, alpha: float) -> GateResult:
