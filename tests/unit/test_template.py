@@ -379,3 +379,21 @@ def test_every_function_importing_a_layer_package_has_that_layer() -> None:
     assert importing == {"BrandApiFunction", "AssetProcessorFunction"}
     for name in importing:
         assert {"Ref": "SampleFaultsLayer"} in functions[name]["Properties"]["Layers"], name
+
+
+def test_no_function_sends_its_response_to_x_ray() -> None:
+    variables = _template()["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
+    for name, function in _resources("AWS::Serverless::Function").items():
+        own = function["Properties"].get("Environment", {}).get("Variables", {})
+        assert own.get("POWERTOOLS_TRACER_CAPTURE_RESPONSE", "false") == "false", name
+
+
+def test_samconfig_leaves_the_region_to_the_user() -> None:
+    import tomllib
+
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    for env in config.values():
+        if isinstance(env, dict):
+            for command in env.values():
+                assert "region" not in command.get("parameters", {})
