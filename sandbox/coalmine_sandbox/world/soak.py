@@ -23,8 +23,9 @@ from .target import MOMENTS, DeploymentTarget
 
 Emit = Callable[[str], None]
 # No synthetic traffic here: opt out of the minimum sample (minInvocations 0: a bake without
-# enough traffic may pass), or every deployment would (correctly) refuse to promote blind.
-ANALYSIS = {"intervalSeconds": 60, "minInvocations": 0}
+# enough traffic may pass), or every deployment would (correctly) refuse to promote blind; an
+# AllAtOnce cutover is watched for 60 s (as long as the blue/green bake here).
+ANALYSIS = {"intervalSeconds": 60, "minInvocations": 0, "watchSeconds": 60}
 STRATEGIES: list[Any] = [
     {
         "type": "steps",
