@@ -26,7 +26,7 @@ def describe_state_exit(state: str, output: dict[str, Any]) -> str | None:
         return (
             f"plan {plan.get('strategy')}: "
             f"{' -> '.join(_pct(s['weight']) for s in plan.get('steps', [])) or 'no steps'}"
-            f" -> 100%; stable version {output.get('fromVersion')}"
+            f" -> 100%{_watched(plan)}; stable version {output.get('fromVersion')}"
         )
     if state == "PublishVersion":
         return f"new version {output.get('toVersion')} ready"
@@ -51,6 +51,12 @@ def describe_state_exit(state: str, output: dict[str, Any]) -> str | None:
     if state == "Rollback":
         return f"rolled back to v{output.get('fromVersion')}: {output.get('reason')}"
     return None
+
+
+def _watched(plan: dict[str, Any]) -> str:
+    """``, watched 300 s after the cutover`` for a plan with a watch after promotion."""
+    seconds = plan.get("postPromotionBakeSeconds") or 0
+    return f", watched {seconds} s after the cutover" if seconds else ""
 
 
 def _hooks(output: dict[str, Any], *gates: str) -> str:

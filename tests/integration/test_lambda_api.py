@@ -111,6 +111,29 @@ def test_errors_on_an_alias_update_are_translated(code: str, error: type[Excepti
         api.update_alias("brand-api", "prod", "1", {"2": 0.1}, "r1")
 
 
+def test_put_alias_writes_only_over_the_revision_it_read() -> None:
+    # Given `previous` read on version 2 at revision r7, and changed by someone right after
+    api, stubber = _stubbed()
+    alias = {"Name": "previous", "FunctionVersion": "2", "RevisionId": "r7"}
+    stubber.add_response("get_alias", alias, {"FunctionName": "brand-api", "Name": "previous"})
+    stubber.add_client_error(
+        "update_alias",
+        "PreconditionFailedException",
+        "The Revision Id provided does not match the latest Revision Id",
+        expected_params={
+            "FunctionName": "brand-api",
+            "Name": "previous",
+            "FunctionVersion": "1",
+            "RoutingConfig": {"AdditionalVersionWeights": {}},
+            "Description": "the version before 2",
+            "RevisionId": "r7",
+        },
+    )
+    # When coalmine points it at version 1, Then its write is conditional and refused
+    with stubber, pytest.raises(AliasChangedOutOfBand):
+        api.put_alias("brand-api", "previous", "1", "the version before 2")
+
+
 def test_a_zip_lambda_refuses_is_invalid_input_naming_the_s3_key() -> None:
     api, stubber = _stubbed()
     stubber.add_client_error(

@@ -123,14 +123,18 @@ def _executions(sb: Sandbox) -> list[dict[str, Any]]:
 
 
 def test_deploy_all_at_once_promotes_and_prints_progress(
-    sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     # Given a new published version of brand-api
     stable = sandbox.alias(FUNCTION, "prod")["FunctionVersion"]
     target = sandbox.publish_version(FUNCTION, {"CLI_TEST_MARKER": "v2"})
     assert target != stable
-    # When it is deployed all at once
-    code = main(_deploy_args(sandbox, "--target-version", target, "--strategy", "AllAtOnce"))
+    # When it is deployed all at once (no traffic here: the watch after the cutover would
+    # rightly refuse to promote blind, so it is opted out)
+    request = tmp_path / "input.json"
+    request.write_text(json.dumps({"functionName": FUNCTION, "analysis": {"watchSeconds": 0}}))
+    args = ["--input", str(request), "--target-version", target, "--strategy", "AllAtOnce"]
+    code = main(_deploy_args(sandbox, *args))
     # Then the command exits 0 after printing the execution's progress
     out = capsys.readouterr().out
     assert code == 0, out

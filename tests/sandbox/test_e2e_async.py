@@ -180,13 +180,17 @@ def test_a_candidate_whose_failures_show_as_dead_letters_is_rolled_back(
 ) -> None:
     result = dead_letters["result"]
     assert result["outcome"] == "ROLLED_BACK"
-    assert result["reason"].startswith("post-promotion bake failed analysis: dropped-events: ")
+    # after the cutover the old version serves nothing: its attempts before the cutover are the
+    # baseline (30% poison), and the errors comparison before/after proves the regression
+    assert result["reason"].startswith("post-promotion bake failed analysis: errors: ")
     tick = _failing_tick(result)
     gates = {g["gate"]: g for g in tick["gates"]}
-    assert gates["errors"]["verdict"] == "INCONCLUSIVE"  # no old version to compare with
-    dropped = gates["dropped-events"]["evidence"]
-    assert dropped["droppedRate"] > dropped["maxDroppedEventRate"]
-    assert dropped["eValue"] >= dropped["rejectAt"]
+    errors = gates["errors"]["evidence"]
+    assert errors["baseline"] == "before-cutover"
+    assert errors["newErrorRate"] > 2 * errors["oldErrorRate"] > 0  # poison fails on both
+    assert errors["eValue"] >= errors["rejectAt"]
+    assert gates["dropped-events"]["verdict"] != "FAIL"  # the drops judged too, not yet proven
+    assert result["decisionAtSeconds"] < 600, "rolled back during the watch"
     # the DLQ shows it: records of the new version's last attempts, good uploads among them
     assert result["asyncByVersion"][result["toVersion"]]["onFailure"] > 0
     assert any(r["responsePayload"]["errorType"] == "InjectedFault" for r in dead_letters["dead"])

@@ -38,7 +38,8 @@ GOOD: dict[str, Any] = {
     "functionName": FUNCTION,
     "targetVersion": CANDIDATE,
     "strategy": "AllAtOnce",
-    "analysis": {"alarms": [ERRORS_ALARM], "intervalSeconds": 60},
+    # no traffic here: AllAtOnce's watch after the cutover would (rightly) not promote blind
+    "analysis": {"alarms": [ERRORS_ALARM], "intervalSeconds": 60, "watchSeconds": 0},
 }
 CODE = {"s3Bucket": BUCKET, "s3Key": CODE_KEY}
 
@@ -132,6 +133,16 @@ REFUSED: dict[str, tuple[Any, str, str]] = {
         _with(analysis={"intervalSeconds": 5}),
         "InvalidInput",
         "analysis.intervalSeconds",
+    ),
+    "watchSeconds negative": (
+        _with(analysis={"watchSeconds": -1}),
+        "InvalidInput",
+        "analysis.watchSeconds",
+    ),
+    "watchSeconds over a day": (
+        _with(analysis={"watchSeconds": 86401}),
+        "InvalidInput",
+        "analysis.watchSeconds",
     ),
     "code a string": (
         {**_without("targetVersion"), "code": f"s3://{BUCKET}/{CODE_KEY}"},

@@ -46,7 +46,7 @@ def _steps(*pairs: tuple[float, int]) -> dict[str, Any]:
 
 
 CASES: dict[str, Case] = {
-    "AllAtOnce": Case("AllAtOnce", [], 0),
+    "AllAtOnce": Case("AllAtOnce", [], 0, post_promotion_bake_seconds=300),  # its watch
     "Canary10Percent5Minutes": Case("Canary10Percent5Minutes", [0.1], 300),
     "CodeDeployDefault.LambdaCanary10Percent5Minutes": Case(
         "CodeDeployDefault.LambdaCanary10Percent5Minutes", [0.1], 300

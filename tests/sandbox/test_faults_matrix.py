@@ -161,6 +161,40 @@ def test_stop(target: DeploymentTarget, state: str, step: int | None) -> None:
         remove()
 
 
+# A stop during the watch after a cutover (blue/green, AllAtOnce: the first Analyze of the watch
+# is in its retry back-off) puts the alias wholly back on the old version; a stop once the watch
+# passed (ReleaseLock in its back-off) leaves the promotion.
+WATCH_CELLS = [
+    pytest.param({"type": "blueGreen", "bakeSeconds": 60}, "Analyze", "baseline", id="bg-watch"),
+    pytest.param("AllAtOnce", "Analyze", "baseline", id="all-at-once-watch"),
+    pytest.param(
+        {"type": "blueGreen", "bakeSeconds": 60}, "ReleaseLock", "candidate", id="bg-done"
+    ),
+]
+
+
+@pytest.mark.parametrize(("strategy", "state", "ends_on"), WATCH_CELLS)
+def test_stop_around_the_watch(
+    target: DeploymentTarget, strategy: Any, state: str, ends_on: str
+) -> None:
+    target.reset()
+    remove = target.at_moment(
+        state, None, lambda arn: moves.stop_execution(target.sb, arn, "console stop")
+    )
+    cell = f"stop-watch:{strategy}:{state}"
+    RESULTS[cell] = False
+    try:
+        request = target.request(strategy, analysis={**ANALYSIS, "watchSeconds": 60})
+        described = target.sb.wait_for_execution(target.sb.start_execution(request))
+    finally:
+        remove()
+    assert target.acted, "the stop moment was never reached"
+    assert described["status"] == "ABORTED"
+    assert violations(target, described) == []
+    assert target.routing() == (getattr(target, ends_on), {})
+    RESULTS[cell] = True
+
+
 @pytest.mark.parametrize(("state", "step"), [pytest.param(s, n, id=f"{s}@{n}") for s, n in MOMENTS])
 def test_tamper(target: DeploymentTarget, state: str, step: int | None) -> None:
     # Given someone pins the alias wholly to a hotfix at that moment
@@ -284,7 +318,7 @@ def _with_extra_file(code: bytes) -> bytes:
 
 def test_zz_matrix_summary(capsys: pytest.CaptureFixture[str]) -> None:
     """Prints `fault matrix: N cells, P passed` (runs last in this module)."""
-    cells = len(FAULT_CELLS) + 2 * len(MOMENTS) + 3
+    cells = len(FAULT_CELLS) + 2 * len(MOMENTS) + len(WATCH_CELLS) + 3
     passed = sum(RESULTS.values())
     with capsys.disabled():
         print(

@@ -41,7 +41,10 @@ def _gate(verdict: Verdict, name: str = "g") -> GateResult:
     [
         pytest.param({}, {"n", "o"}, {"a_rcv"}, id="canary: both versions, async arrivals"),
         pytest.param(
-            {"outcome": Outcome.PROMOTED}, {"n"}, {"a_rcv"}, id="after promotion: new only"
+            {"outcome": Outcome.PROMOTED},
+            {"n", "o"},
+            {"a_rcv"},
+            id="the watch after a cutover: both (the old version before it)",
         ),
         pytest.param(
             {"async_target": target_from_config(ASYNC_CONFIG)},

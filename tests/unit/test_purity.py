@@ -28,6 +28,7 @@ PURE = [
     "sequential",
     "strategies",
     "validation",
+    "watch",
 ]
 
 

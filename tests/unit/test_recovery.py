@@ -12,7 +12,7 @@ import pytest
 from coalmine import recovery
 from coalmine.exceptions import AliasChangedOutOfBand, InvalidInput, RollbackFailed
 from coalmine.lock import Lock
-from coalmine.models import AnalysisConfig, Deployment, Outcome, Plan, Step
+from coalmine.models import Action, AliasState, AnalysisConfig, Deployment, Outcome, Plan, Step
 
 INPUT = json.dumps({"functionName": "brand-api", "alias": "prod"})
 
@@ -97,10 +97,41 @@ def test_without_a_usable_input_the_lock_is_found_by_the_execution_name(text: st
 
 def test_a_succeeded_or_promoted_deployment_keeps_the_alias() -> None:
     for status, outcome in (("SUCCEEDED", Outcome.PROMOTED), ("ABORTED", Outcome.PROMOTED)):
-        locks, roll_back = _held(_deployment(outcome)), RollBack()
+        done = _deployment(outcome).model_copy(update={"action": Action.FINISH})
+        locks, roll_back = _held(done), RollBack()
         recovery.clean_up(_change(status), locks, roll_back)
         assert roll_back.rolled_back == []
         assert locks.released == ["brand-api:prod"]
+
+
+WATCHED = Plan(strategy="blueGreen", steps=[], post_promotion_bake_seconds=300)
+
+
+@pytest.mark.parametrize(
+    ("plan", "outcome", "action", "restored"),
+    [
+        # stopped during the watch after the cutover: not done yet, the old version back
+        pytest.param(WATCHED, Outcome.PROMOTED, Action.BAKE, True, id="during the watch"),
+        # the watch passed (Analyze recorded FINISH): a stop changes nothing
+        pytest.param(WATCHED, Outcome.PROMOTED, Action.FINISH, False, id="watch passed"),
+        # stopped while the Promote that starts a watch ran, after its write: the old version back
+        pytest.param(WATCHED, Outcome.IN_PROGRESS, Action.PROMOTE, True, id="promoting"),
+        # ... and with no watch to follow, a promotion made is kept (the alias is the truth)
+        pytest.param(
+            Plan(strategy="Canary10Percent5Minutes", steps=[Step(weight=0.1, bake_seconds=300)]),
+            Outcome.IN_PROGRESS, Action.PROMOTE, False, id="promoting, no watch",
+        ),
+    ],
+)  # fmt: skip
+def test_a_deployment_is_done_only_once_its_watch_passed(
+    plan: Plan, outcome: Outcome, action: Action, restored: bool
+) -> None:
+    d = _deployment(outcome).model_copy(update={"plan": plan, "action": action})
+    locks, roll_back = _held(d), RollBack()
+    on_new = AliasState(function_version="2", revision_id="r2")
+    recovery.clean_up(_change(), locks, roll_back, read_alias=lambda _: on_new)
+    assert roll_back.rolled_back == (["d-1"] if restored else [])
+    assert locks.released == ["brand-api:prod"]
 
 
 def test_no_recorded_deployment_only_frees_the_lock() -> None:

@@ -147,14 +147,20 @@ def test_a_dry_run_records_the_fail_and_moves_on() -> None:
     assert d.reason.startswith("dry run: step 1 (10%) would have failed")
 
 
-def test_after_promotion_comparisons_do_not_block_and_a_fail_still_rolls_back() -> None:
+def test_after_promotion_the_watch_is_judged_as_any_step() -> None:
+    # Given the watch after a cutover, at the end of its bake
     d = _at_bake_end()
     d.outcome, d.steps[-1].index = Outcome.PROMOTED, -1
-    done = _run(d, [LOW], 1)
-    assert done.action == Action.FINISH
-    assert done.steps[-1].ticks[-1].gates[0].reason.startswith("not compared")
+    # Then too little traffic extends it (the comparison is judged, before/after), ...
+    extended = _run(d, [LOW], 1)
+    assert (extended.action, extended.bake.extended_seconds) == (Action.BAKE, 60)
+    # ... passing gates finish it and say how many passed, and any FAIL rolls back
+    done = _run(d, [OK], 1)
+    assert (done.action, done.steps[-1].reason) == (Action.FINISH, "1 gate(s) passed")
     limit = GateResult(gate="error-rate-limit", verdict=Verdict.FAIL, reason="5% > 1%")
-    assert _run(d, [LOW, limit], 1).action == Action.ROLLBACK
+    failed = _run(d, [OK, limit], 1)
+    assert failed.action == Action.ROLLBACK
+    assert failed.reason == "post-promotion bake failed analysis: error-rate-limit: 5% > 1%"
 
 
 def _answer(**counts: float) -> list[dict[str, Any]]:

@@ -19,10 +19,10 @@ and hands both answers to ``tick``, which returns the next Deployment:
   such a tick, covering nothing;
 - the alarms gate is judged only when it FAILs: INSUFFICIENT_DATA cannot tell "no traffic" from
   "no errors", so it is recorded but never extends a bake or rolls back for low traffic;
-- after promotion (post-promotion bake, blue/green) the old version serves nothing, so the
-  comparison gates (``errors``, ``latency``) are recorded INCONCLUSIVE, neither judged nor counted
-  in the tick's verdict, and the bake is never extended: only a FAIL (absolute limits, throttles,
-  alarms) rolls back;
+- after a cutover (the watch: AllAtOnce, blue/green, an explicit list's last 1.0 step) the old
+  version serves nothing, so the comparison gates compare the new version with the old one's own
+  minutes before the cutover (watch.py: the read window, the pairing, the assumption) and every
+  gate judges as in any step;
 - a dry run records the decision but never enforces it: a ROLLBACK bakes on (or ends the step),
   an EXTEND ends the step.
 """
@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from coalmine import alarm_gate, arrival, async_gates, deployment, gates, metric_queries
+from coalmine import alarm_gate, arrival, async_gates, deployment, gates, metric_queries, watch
 from coalmine.alarm_gate import ALARMS_GATE, alarms_gate
 from coalmine.gates_config import GatesConfig
 from coalmine.models import (
@@ -42,14 +42,13 @@ from coalmine.models import (
     AnalysisConfig,
     Deployment,
     GateResult,
-    Outcome,
     Tick,
     TickAction,
     Verdict,
     worst,
 )
 
-COMPARISON_GATES = frozenset({"errors", "latency"})
+COMPARISON_GATES = watch.COMPARISON_GATES
 
 
 @dataclass(frozen=True)
@@ -69,7 +68,7 @@ def tick(current: Deployment, metric_results: Sequence[Mapping[str, Any]],
     """The Analyze state's decision: ``metric_results`` answer ``metric_request(current)``;
     ``alarm_states`` map the configured alarms CloudWatch still has to their StateValue and
     ``alarm_changes`` to when that state began; ``now`` is when the metrics were read."""
-    current, results, new_invocations = judge_metrics(current, metric_results)
+    current, results, new_invocations = judge_metrics(current, metric_results, now)
     covered = coverage(current, arrival.datapoint_minutes(metric_results), now)
     return ticked(current, results + _alarms(current, alarm_states, alarm_changes, now),
                   new_invocations, covered, now)  # fmt: skip
@@ -108,12 +107,10 @@ def _alarms(current: Deployment, states: Mapping[str, str],
 
 # ----------------------------------------------------------------------------- what is asked
 def metric_request(current: Deployment) -> list[dict[str, Any]]:
-    """Both versions' counts since the step began (only the new version's after promotion, when
-    the old one serves nothing) and the alias's async queue: all of it for a known async target,
-    else only ``AsyncEventsReceived`` (metric_queries.py)."""
-    versions = {"n": str(current.to_version)}
-    if current.outcome != Outcome.PROMOTED:
-        versions["o"] = current.from_version
+    """Both versions' counts (from ``watch.read_start``: since the step began, or during a watch
+    the old version's before-window too) and the alias's async queue: all of it for a known
+    async target, else only ``AsyncEventsReceived`` (metric_queries.py)."""
+    versions = {"n": str(current.to_version), "o": current.from_version}
     queries = metric_queries.queries(current.function_name, current.alias, versions,
                                      current.analysis)  # fmt: skip
     known = current.async_target is not None
@@ -123,18 +120,22 @@ def metric_request(current: Deployment) -> list[dict[str, Any]]:
 
 
 def judge_metrics(
-    current: Deployment, results: Sequence[Mapping[str, Any]]
+    current: Deployment, results: Sequence[Mapping[str, Any]], now: datetime | None = None
 ) -> tuple[Deployment, list[GateResult], float]:
     """(the deployment, with ``asyncTarget`` if this answer reveals one; the gate results; the
     new version's invocations in the step so far). A target found at this tick is judged by the
-    async gates from the next tick on (this tick's request did not ask for its queue)."""
-    periods = metric_queries.periods(results, current.analysis)
+    async gates from the next tick on (this tick's request did not ask for its queue). ``now``:
+    when the metrics were read (a watch pairs its minutes around the cutover: watch.periods)."""
+    if now is None:
+        periods = metric_queries.periods(results, current.analysis)
+    else:
+        periods = watch.periods(current, results, current.analysis, now)
     queue = metric_queries.async_periods(results)
     known = current.async_target is not None
     if not known and any(p.received > 0 for p in queue):
         current = deployment.with_async_target(current, async_gates.target_from_config(None))
     version_cfg, dropped_alpha = async_gates.split_false_rollback_rate(current.analysis)
-    judged = gates.evaluate(periods, version_cfg)
+    judged = watch.labelled(gates.evaluate(periods, version_cfg), current)
     if known and current.async_target is not None:
         judged += async_gates.evaluate(queue, current.analysis, current.async_target,
                                        dropped_alpha)  # fmt: skip
@@ -183,9 +184,8 @@ def ticked(current: Deployment, results: list[GateResult], new_invocations: floa
     elapsed = d.bake.elapsed_seconds + d.bake.wait_seconds
     record = d.steps[-1]
     bake_over = elapsed >= d.bake.bake_seconds + d.bake.extended_seconds
-    promoted = d.outcome == Outcome.PROMOTED
-    recorded = [_not_compared(g) if _skipped(g, promoted) else g for g in results]
-    decision = _decide(recorded, d.analysis, promoted=promoted, bake_over=bake_over,
+    recorded = results
+    decision = _decide(recorded, d.analysis, bake_over=bake_over,
                        extended_seconds=d.bake.extended_seconds,
                        new_invocations=new_invocations)  # fmt: skip
     if bake_over and covered is not None and now is not None:
@@ -193,9 +193,8 @@ def ticked(current: Deployment, results: list[GateResult], new_invocations: floa
     done = _enforce(decision, d.analysis, bake_over=bake_over)
     enforced = done == decision
     # What a tick reports: the worst recorded gate (an alarm's INSUFFICIENT_DATA shows as
-    # INCONCLUSIVE though it decides nothing), never milder than the decision; skipped
-    # comparisons do not count.
-    verdict = worst([*(g.verdict for g in recorded if not _skipped(g, promoted)), decision.verdict])
+    # INCONCLUSIVE though it decides nothing), never milder than the decision.
+    verdict = worst([*(g.verdict for g in recorded), decision.verdict])
     record.ticks.append(Tick(elapsed_seconds=elapsed, verdict=verdict, gates=recorded,
                              action=decision.action, reason=decision.reason, enforced=enforced,
                              at=now, coverage=covered.evidence() if covered else None,
@@ -240,13 +239,11 @@ def _awaiting(decision: TickDecision, covered: arrival.Coverage, now: datetime,
     return TickDecision(Verdict.INCONCLUSIVE, TickAction.CONTINUE, reason, wait_seconds=wait)
 
 
-def _decide(recorded: Sequence[GateResult], cfg: AnalysisConfig, *, promoted: bool,
-            bake_over: bool, extended_seconds: int, new_invocations: float,
-            ) -> TickDecision:  # fmt: skip
-    """``combine`` on the judged gates: the alarms gate, and every gate after promotion, count
-    only when they FAIL (so a post-promotion bake is never extended); a low-traffic decision
-    quotes the new version's invocations."""
-    judged = [g for g in recorded if g.verdict == Verdict.FAIL or not _fail_only(g, promoted)]
+def _decide(recorded: Sequence[GateResult], cfg: AnalysisConfig, *, bake_over: bool,
+            extended_seconds: int, new_invocations: float) -> TickDecision:  # fmt: skip
+    """``combine`` on the judged gates: the alarms gate counts only when it FAILs; a low-traffic
+    decision quotes the new version's invocations."""
+    judged = [g for g in recorded if g.verdict == Verdict.FAIL or g.gate != ALARMS_GATE]
     decision = combine(judged, bake_over=bake_over, extended_seconds=extended_seconds,
                        interval_seconds=cfg.interval_seconds, cfg=cfg)  # fmt: skip
     served = f"{new_invocations:g} invocations of the new version < minInvocations"
@@ -269,18 +266,3 @@ def _enforce(decision: TickDecision, cfg: AnalysisConfig, *, bake_over: bool) ->
 
 def _reasons(results: Sequence[GateResult], verdict: Verdict) -> str:
     return "; ".join(f"{g.gate}: {g.reason}" for g in results if g.verdict == verdict)
-
-
-def _fail_only(gate: GateResult, promoted: bool) -> bool:
-    """The alarms gate, and every gate after promotion, decide only by failing."""
-    return gate.gate == ALARMS_GATE or promoted
-
-
-def _skipped(gate: GateResult, promoted: bool) -> bool:
-    """A comparison after promotion: the old version serves nothing to compare with."""
-    return promoted and gate.gate in COMPARISON_GATES
-
-
-def _not_compared(gate: GateResult) -> GateResult:
-    reason = "not compared: the old version serves no traffic after promotion"
-    return gate.model_copy(update={"verdict": Verdict.INCONCLUSIVE, "reason": reason})

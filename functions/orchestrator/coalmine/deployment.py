@@ -25,6 +25,7 @@ from coalmine.models import (
 )
 
 POST_PROMOTION_INDEX = -1
+NOT_JUDGED = "not judged: analysis.watchSeconds is 0 (no watch after the cutover)"
 #: The state that was running when a Catch sent the deployment to Rollback, by its action.
 STATE_BY_ACTION = {Action.SHIFT: "ShiftTraffic", Action.BAKE: "Analyze", Action.PROMOTE: "Promote"}
 
@@ -64,7 +65,9 @@ def planned(
         alias=request.alias,
         from_version=alias.function_version,
         revision_id=alias.revision_id,
-        plan=strategies.resolve(request.strategy),
+        plan=strategies.with_watch(
+            strategies.resolve(request.strategy), request.analysis.watch_seconds
+        ),
         analysis_config=request.analysis,
         target_version=request.target_version,
         code=request.code,
@@ -131,6 +134,9 @@ def promoted(deployment: Deployment, revision_id: str) -> Deployment:
     bake = d.plan.post_promotion_bake_seconds
     record = StepRecord(index=POST_PROMOTION_INDEX, weight=1.0, bake_seconds=bake)
     if bake <= 0:
+        if d.plan.strategy == strategies.ALL_AT_ONCE:  # opted out: say so in the document
+            record.reason = NOT_JUDGED
+            d.steps.append(record)
         d.bake, d.action = Bake(), Action.FINISH
         return d
     d.steps.append(record)
@@ -180,7 +186,8 @@ def after_step(d: Deployment) -> Action:
 
 
 def step_name(record: StepRecord) -> str:
-    """How a reason names a step: ``step 1 (10%)``, or ``post-promotion bake``."""
+    """How a reason names a step: ``step 1 (10%)``, or ``post-promotion bake`` (the watch after
+    the cutover)."""
     if record.index == POST_PROMOTION_INDEX:
         return "post-promotion bake"
     return f"step {record.index + 1} ({record.weight * 100:g}%)"

@@ -10,6 +10,14 @@ wants them to start with a lower-case letter and hold only letters, digits and `
 A period is kept when either version has Invocations in it; a metric missing from a period (no
 datapoint) counts as 0 for the sums and as "no datapoint" for the latency statistics.
 
+After a cutover (``watch_periods``: the watch after AllAtOnce, blue/green, an explicit list's
+last 1.0 step) the old version serves nothing, so the same request spans a window before the
+cutover as long as the time since it (``watch_start``), and each minute the new version serves
+is paired with the old version's own minute mirrored around the cutover minute: the cutover
+minute with itself (each version's part of it), the next one with the minute before it, and so
+on. A ``Period`` is then (new version after, old version before), per minute, and the gates judge
+it as they judge a canary's minutes (gates.py; the assumption this makes: sequential.py).
+
 The same request also asks for the alias's asynchronous queue (``async_queries``, Ids ``a_*``,
 dimensions ``{FunctionName, Resource=function:alias}``: Lambda has no per-version async metrics):
 AsyncEventsReceived (Sum) always -- events arriving tell an async target -- and, for a known
@@ -20,7 +28,7 @@ AsyncEventAge (Maximum); ``async_periods`` turns them into ``async_gates.AsyncPe
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from coalmine.async_gates import AsyncPeriod
@@ -42,6 +50,14 @@ _ASYNC = {  # Id suffix -> (metric, statistic, AsyncPeriod field)
 def start_time(step_started: datetime) -> datetime:
     """The step's start floored to the minute (the metric periods' boundaries)."""
     return step_started.replace(second=0, microsecond=0)
+
+
+def watch_start(cutover: datetime, now: datetime) -> datetime:
+    """The read window's start during a watch: as many whole minutes before the cutover minute as
+    there are after it through ``now``'s (the old version's before-window, mirrored)."""
+    first = start_time(cutover)
+    after = int((start_time(now) - first).total_seconds()) // PERIOD_SECONDS
+    return first - timedelta(seconds=PERIOD_SECONDS * max(after, 0))
 
 
 def queries(
@@ -109,11 +125,7 @@ def _query(qid: str, metric: str, dims: list[dict[str, str]], stat: str) -> dict
 
 def periods(results: Iterable[Mapping[str, Any]], cfg: GatesConfig) -> list[Period]:
     """GetMetricDataResults (any page order, any timestamp order) -> Periods, oldest first."""
-    series: dict[str, dict[datetime, float]] = {}
-    for result in results:
-        points = series.setdefault(result["Id"], {})
-        for when, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=True):
-            points[when] = float(value)
+    series = _series(results)
     thresholds = cfg.latency_thresholds()
     times = sorted({t for key in ("n_inv", "o_inv") for t in series.get(key, {})})
     out = [
@@ -124,6 +136,41 @@ def periods(results: Iterable[Mapping[str, Any]], cfg: GatesConfig) -> list[Peri
         for when in times
     ]
     return [p for p in out if p.new.invocations > 0 or p.old.invocations > 0]
+
+
+def watch_periods(
+    results: Iterable[Mapping[str, Any]], cfg: GatesConfig, cutover: datetime
+) -> list[Period]:
+    """A watch's answer -> Periods of (the new version's minute ``cutover + j``, the old
+    version's minute ``cutover - j``), j = 0, 1, ... through the new version's last datapoint:
+    the old version's own behaviour before the cutover, minute for minute, as its baseline."""
+    series = _series(results)
+    first = _utc(start_time(cutover))
+    step = timedelta(seconds=PERIOD_SECONDS)
+    after = [t for t in series.get("n_inv", {}) if t >= first]
+    count = int((max(after) - first) / step) + 1 if after else 0
+    thresholds = cfg.latency_thresholds()
+    out = [
+        Period(
+            new=_sample(series, "n", first + j * step, thresholds),
+            old=_sample(series, "o", first - j * step, thresholds),
+        )
+        for j in range(count)
+    ]
+    return [p for p in out if p.new.invocations > 0 or p.old.invocations > 0]
+
+
+def _series(results: Iterable[Mapping[str, Any]]) -> dict[str, dict[datetime, float]]:
+    series: dict[str, dict[datetime, float]] = {}
+    for result in results:
+        points = series.setdefault(result["Id"], {})
+        for when, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=True):
+            points[_utc(when)] = float(value)
+    return series
+
+
+def _utc(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _sample(

@@ -131,6 +131,9 @@ class AnalysisConfig(InputModel, GatesConfig):
         default_factory=list, max_length=50
     )
     interval_seconds: int = Field(default=60, ge=10, le=3600)
+    # AllAtOnce: how long the new version is watched after the cutover, judged against the old
+    # version's own minutes before it (analysis.py); 0: not judged
+    watch_seconds: int = Field(default=300, ge=0, le=24 * 3600)
     # how long after a minute ends its metrics are assumed readable (coalmine/arrival.py)
     metrics_delay_seconds: int = Field(default=120, ge=0, le=900)
     dry_run: bool = False

@@ -8,8 +8,11 @@ Deployment document (fromVersion, toVersion, plan, promoted or not) says what co
 set on the alias. The alias is then put wholly back on the stable version by the same code and
 the same never-clobber rules as Rollback (``rollback.roll_back`` / ``ownership.claim_alias``):
 an alias someone else changed is left as they set it (ownership by RevisionId: the lock's document
-is recorded before and after every alias write). A completed promotion is left in place, and so
-is one made by a Promote the stop interrupted (the alias is the truth).
+is recorded before and after every alias write). A deployment is done only once its watch after
+the cutover passed (AllAtOnce, blue/green, a last 1.0 step: ``watching``): a stop during the
+watch, or during the Promote that starts it, puts the alias back on the old version too. A
+completed promotion (no watch, or its watch passed) is left in place, and so is one made by a
+Promote the stop interrupted when no watch follows it (the alias is the truth).
 Idempotent: an execution that already rolled back (or released its lock) is a no-op.
 
 If the alias cannot be restored, RollbackFailed carries the exact command to finish by hand,
@@ -128,8 +131,11 @@ def made_whole(
 
 def _promotion_made(d: Deployment, read_alias: ReadAlias | None) -> bool:
     """The execution was in Promote (recorded before its write) and the alias is wholly on the
-    new version: the promotion happened; the alias is the truth, and it is kept."""
+    new version: the promotion happened; the alias is the truth, and it is kept. Unless a watch
+    was to follow it (``watching``): a promotion not yet judged is not done."""
     if read_alias is None or d.action != Action.PROMOTE or d.to_version is None:
+        return False
+    if d.plan.post_promotion_bake_seconds > 0:
         return False
     observed = read_alias(d)
     return observed.function_version == d.to_version and not observed.weights
@@ -137,7 +143,7 @@ def _promotion_made(d: Deployment, read_alias: ReadAlias | None) -> bool:
 
 def _restore(d: Deployment, roll_back: RollBack, failures: tuple[type[Exception], ...]) -> str:
     where = f"{d.function_name}:{d.alias}"
-    if d.outcome == Outcome.PROMOTED:
+    if d.outcome == Outcome.PROMOTED and not watching(d):
         return f"promotion had completed: {where} left on version {d.to_version}"
     try:
         roll_back(d)
@@ -149,6 +155,12 @@ def _restore(d: Deployment, roll_back: RollBack, failures: tuple[type[Exception]
             f"Finish by hand: {manual_command(d.function_name, d.alias, d.from_version)}"
         ) from error
     return f"{where} wholly on the stable version {d.from_version}"
+
+
+def watching(d: Deployment) -> bool:
+    """Promoted, and its watch after the cutover not passed yet (Promote recorded BAKE; Analyze
+    records FINISH once the watch passes): a stop now puts the alias back on the old version."""
+    return d.outcome == Outcome.PROMOTED and d.action == Action.BAKE
 
 
 def function_and_alias(change: StatusChange) -> tuple[str, str]:

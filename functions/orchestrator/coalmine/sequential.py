@@ -37,6 +37,16 @@ Poisson form above is valid but blunt, and the exact form is what can still tell
 Periods in which either version had no traffic, or no events happened, carry no information
 (their likelihood ratio is exactly 1), so missing CloudWatch datapoints are harmless.
 
+Before/after (the watch after a cutover, watch.py): the same tests, with each "period" a pair of
+minutes -- the new version's minute ``j`` after the cutover and the old version's minute ``j``
+before it (metric_queries.watch_periods). The pairs are independent and each is revealed as the
+watch goes on, so each fixed-alternative product is still a supermartingale under the null, in
+the filtration of the pairs, and Ville's inequality still bounds the false-rollback rate --
+**provided the old version's rates before the cutover are what they would have been after it**
+(``r0`` is the same in both minutes of a pair). That is an assumption about the traffic, not the
+code: a mix that changes with time (a peak, a batch, an outage downstream) moves ``r0`` between
+the two minutes and the bound no longer holds; a side-by-side canary needs no such assumption.
+
 Absolute limit (``RateTest``): a one-sample test of ``H0: rate <= p0`` on Bernoulli counts (each
 request is a trial), with the same mixture over odds ``o0 * m``; Wald's sequential probability
 ratio test (Wald 1945) is the single-alternative special case. Both are exact.

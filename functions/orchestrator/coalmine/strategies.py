@@ -1,7 +1,8 @@
 """Pure: a strategy (a CodeDeploy-style name or an object) -> the Plan it means.
 
 Plans never contain a step of weight 1.0: putting the alias wholly on the new version is the
-Promote state. So ``AllAtOnce`` and blue/green have no steps, a canary has one, a linear
+Promote state. So ``AllAtOnce`` and blue/green have no steps (their watch after the cutover is the
+post-promotion bake: ``with_watch``), a canary has one, a linear
 strategy has X, 2X, ... below 100%, and an explicit step list whose last weight is 1.0 turns that
 last step into promotion plus a post-promotion bake.
 """
@@ -34,6 +35,7 @@ CODEDEPLOY_NAMES: tuple[str, ...] = (
     "AllAtOnce",
 )
 PREFIXES: tuple[str, ...] = ("CodeDeployDefault.Lambda", "Lambda")
+ALL_AT_ONCE = "AllAtOnce"
 STRATEGY_TYPES: tuple[str, ...] = ("canary", "linear", "steps", "blueGreen")
 
 _CANARY = re.compile(r"Canary(?P<percent>[1-9][0-9]?)Percent(?P<minutes>[1-9][0-9]{0,3})Minutes?")
@@ -102,7 +104,8 @@ def with_minimum_last_bake(plan: Plan, minimum_seconds: int) -> tuple[Plan, str 
     """The plan with its last bake before promotion (the last step's; a plan without steps: the
     post-promotion bake) at least ``minimum_seconds``, and what changed (None: nothing did).
 
-    A plan that bakes nowhere (``AllAtOnce``, every bake 0) asked for no analysis: unchanged.
+    A plan that bakes nowhere (``AllAtOnce`` with ``watchSeconds`` 0, every bake 0) asked for no
+    analysis: unchanged.
     """
     bakes = [s.bake_seconds for s in plan.steps] + [plan.post_promotion_bake_seconds]
     if not any(bakes):
@@ -121,10 +124,19 @@ def with_minimum_last_bake(plan: Plan, minimum_seconds: int) -> tuple[Plan, str 
     return plan.model_copy(update={"post_promotion_bake_seconds": minimum_seconds}), change
 
 
+def with_watch(plan: Plan, watch_seconds: int) -> Plan:
+    """``AllAtOnce`` watches the new version for ``watch_seconds`` after the cutover (its
+    post-promotion bake, judged before/after: analysis.py); every other plan is unchanged
+    (blue/green bakes its ``bakeSeconds``, an explicit list its last 1.0 step's bake)."""
+    if plan.strategy != ALL_AT_ONCE:
+        return plan
+    return plan.model_copy(update={"post_promotion_bake_seconds": watch_seconds})
+
+
 def _from_name(name: str) -> Plan:
     bare = _strip_prefix(name)
-    if bare == "AllAtOnce":
-        return Plan(strategy="AllAtOnce", steps=[])
+    if bare == ALL_AT_ONCE:
+        return Plan(strategy=ALL_AT_ONCE, steps=[])
     if match := _CANARY.fullmatch(bare):
         minutes = int(match["minutes"])
         if minutes <= _MAX_MINUTES:

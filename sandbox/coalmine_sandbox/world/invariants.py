@@ -4,9 +4,13 @@ after each deployment into a DeploymentTarget).
 After an execution ends (and what its ending triggers has played out):
 1. the alias is wholly on one version (no AdditionalVersionWeights);
 2. SUCCEEDED only if promoted: if the execution SUCCEEDED (outcome PROMOTED) the alias is on
-   the new version; otherwise it is on the stable version (or on the new one if the Promote
-   state had completed before a stop or a timeout), or on what someone else set if they
-   changed it out of band (never overwritten);
+   the new version; otherwise it is on the stable version (or on the new one if the promotion
+   was done before a stop or a timeout: Promote had completed with no watch to follow, or the
+   watch after the cutover had passed), or on what someone else set if they changed it out of
+   band (never overwritten). Each deployment is judged against its own versions: the stable and
+   new ones its own document names (the execution's output, else the last document a state
+   returned), the new one from its input's ``targetVersion`` when no document names it yet;
+   never the target's defaults, which a deployment of a freshly published version does not use;
 3. the deployment's record is final: the execution is not RUNNING;
 4. the alias lock is free (DeploymentLocksTable, when the stack has one).
 """
@@ -32,16 +36,20 @@ def violations(
         found.append(f"{where}: the execution is still {status}")
     if weights:
         found.append(f"{where}: alias left weighted: v{version} + {weights}")
+    events = _history(target.sb, described["executionArn"])
     output = json.loads(described.get("output") or "null") or {}
+    document = output or _last_document(events)
     promoted = status == "SUCCEEDED" and output.get("outcome") == "PROMOTED"
     if status == "SUCCEEDED" and not promoted:
         found.append(f"{where}: SUCCEEDED with outcome {output.get('outcome')!r}")
-    new = str(output.get("toVersion") or target.candidate)
+    request = _request(described)
+    new = str(document.get("toVersion") or request.get("targetVersion") or target.candidate)
+    stable = str(document.get("fromVersion") or target.baseline)
     if promoted and version != new:
         found.append(f"{where}: PROMOTED but the alias is on v{version}, not v{new}")
     if not promoted:
-        allowed = {target.baseline}
-        if promotion_completed(target.sb, described["executionArn"]):  # then stopped/timed out
+        allowed = {stable}
+        if promotion_done(events):  # then stopped/timed out
             allowed.add(new)
         if tampered_to:  # someone else's change is never overwritten
             allowed = {tampered_to}
@@ -56,8 +64,37 @@ def violations(
     return found
 
 
-def promotion_completed(sb: Sandbox, arn: str) -> bool:
-    """Whether the execution's Promote state had completed (its history says so)."""
+def promotion_done(events: list[dict[str, Any]]) -> bool:
+    """A state returned a document promoted and finished: Promote completed with no watch to
+    follow, or the watch after the cutover passed (a stop before that puts the old version
+    back)."""
+    for event in events:
+        if event["type"] != "TaskStateExited":
+            continue
+        document = json.loads(event["stateExitedEventDetails"].get("output") or "null") or {}
+        if document.get("outcome") == "PROMOTED" and document.get("action") == "FINISH":
+            return True
+    return False
+
+
+def _last_document(events: list[dict[str, Any]]) -> dict[str, Any]:
+    for event in reversed(events):
+        if event["type"] == "TaskStateExited":
+            document = json.loads(event["stateExitedEventDetails"].get("output") or "null")
+            if isinstance(document, dict) and "fromVersion" in document:
+                return document
+    return {}
+
+
+def _request(described: dict[str, Any]) -> dict[str, Any]:
+    try:
+        request = json.loads(described.get("input") or "null")
+    except ValueError:
+        return {}
+    return request if isinstance(request, dict) else {}
+
+
+def _history(sb: Sandbox, arn: str) -> list[dict[str, Any]]:
     sfn = sb.client("stepfunctions")
     events: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
@@ -67,7 +104,4 @@ def promotion_completed(sb: Sandbox, arn: str) -> bool:
         if not page.get("nextToken"):
             break
         kwargs["nextToken"] = page["nextToken"]
-    return any(
-        e["type"] == "TaskStateExited" and e["stateExitedEventDetails"]["name"] == "Promote"
-        for e in events
-    )
+    return events

@@ -38,14 +38,27 @@ def _last_document(events: list[dict[str, Any]]) -> dict[str, Any]:
     return {}
 
 
-def _decision_at(events: list[dict[str, Any]], started: datetime) -> float | None:
+def _decision_at(
+    events: list[dict[str, Any]], started: datetime, document: dict[str, Any]
+) -> float | None:
+    """When the deployment was decided, for every strategy: a rollback when Rollback began; a
+    promotion judged by a watch after the cutover (blue/green, AllAtOnce, a last 1.0 step) when
+    its last Analyze ended; any other promotion when Promote began. None: nothing was decided."""
+    entered = {"Promote": None, "Rollback": None}
+    last_analysis = None
     for event in events:
-        if event["type"] == "TaskStateEntered" and event["stateEnteredEventDetails"]["name"] in {
-            "Promote",
-            "Rollback",
-        }:
-            return round((event["timestamp"] - started).total_seconds(), 1)
-    return None
+        details = event.get("stateEnteredEventDetails") or event.get("stateExitedEventDetails")
+        name = (details or {}).get("name")
+        if event["type"] == "TaskStateEntered" and name in entered and entered[name] is None:
+            entered[name] = event["timestamp"]
+        if event["type"] == "TaskStateExited" and name == "Analyze":
+            last_analysis = event["timestamp"]
+    watched = any(s.get("index") == -1 and s.get("ticks") for s in document.get("steps") or [])
+    promoted = entered["Promote"]
+    if promoted is not None and watched and last_analysis is not None:
+        promoted = last_analysis
+    at = entered["Rollback"] or promoted
+    return None if at is None else round((at - started).total_seconds(), 1)
 
 
 def _invocations(
@@ -116,7 +129,7 @@ def result_document(
                 "AdditionalVersionWeights", {}
             ),
         },
-        "decisionAtSeconds": _decision_at(events, started),
+        "decisionAtSeconds": _decision_at(events, started, document),
         "stateTransitions": count_state_transitions(events),
         "invocations": _invocations(sb, sample, versions, first),
         "steps": document.get("steps", []),

@@ -23,8 +23,9 @@ from .target import MOMENTS, DeploymentTarget
 
 Emit = Callable[[str], None]
 # No synthetic traffic here: opt out of the minimum sample (minInvocations 0: a bake without
-# enough traffic may pass), or every deployment would (correctly) refuse to promote blind.
-ANALYSIS = {"intervalSeconds": 60, "minInvocations": 0}
+# enough traffic may pass), or every deployment would (correctly) refuse to promote blind; an
+# AllAtOnce cutover is watched for 60 s (as long as the blue/green bake here).
+ANALYSIS = {"intervalSeconds": 60, "minInvocations": 0, "watchSeconds": 60}
 STRATEGIES: list[Any] = [
     {
         "type": "steps",
@@ -77,6 +78,21 @@ def soak(deployments: int = 300, seed: int = 0, emit: Emit = lambda line: None) 
     return result
 
 
+def _prepared_after(sb: Sandbox, arn: str, first: dict[str, Any]) -> bool:
+    """Whether execution ``arn`` left Prepare (took the lock) at or after ``first`` ended."""
+    events = sb.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)
+    prepared = next(
+        (
+            e["timestamp"]
+            for e in events["events"]
+            if e["type"] == "TaskStateExited" and e["stateExitedEventDetails"]["name"] == "Prepare"
+        ),
+        None,
+    )
+    stopped = first.get("stopDate")
+    return prepared is not None and stopped is not None and prepared >= stopped
+
+
 def _one(target: DeploymentTarget, rng: random.Random, index: int) -> tuple[str, list[str]]:
     """One deployment: its label (the status) and the invariant violations after it."""
     sb = target.sb
@@ -127,14 +143,21 @@ def _one(target: DeploymentTarget, rng: random.Random, index: int) -> tuple[str,
         remove()
     for other in second:
         sb.wait_for_execution(other)
-    # when a second deployment raced, whichever ended last decides the alias: check the first
-    # only if the second was refused (it must have been: one deployment per alias)
-    found = violations(
-        target, described, tampered_to=target.hotfix if tampered and target.acted else None
-    )
+    # A second deployment started while the first held the alias must be refused (one deployment
+    # per alias); one whose Prepare came once the first had ended (its move fell on the first's
+    # last instant) took a free lock, and then it, ending last, decides the alias.
+    judged, refused = described, []
     for other in second:
         ended = sb.client("stepfunctions").describe_execution(executionArn=other)
-        if ended["status"] == "SUCCEEDED":
-            found.append(f"{ended['name']}: a second deployment of a held alias SUCCEEDED")
+        if ended["status"] != "SUCCEEDED":
+            continue
+        if _prepared_after(sb, other, described):
+            judged = ended
+        else:
+            refused.append(f"{ended['name']}: a second deployment of a held alias SUCCEEDED")
+    found = violations(
+        target, judged, tampered_to=target.hotfix if tampered and target.acted else None
+    )
+    found += refused
     label = f"{described['status']} {described.get('error') or ''}".strip()
     return label, found

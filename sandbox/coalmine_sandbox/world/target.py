@@ -88,6 +88,7 @@ class DeploymentTarget:
         if state != "Bake":
             sb.faults.inject(state, "throttling", at_step=step if state != "Rollback" else None)
         done: list[bool] = []
+        before = len(sb.faults.fired)  # the log outlives `reset`: only a fault fired from now on
 
         def on_clock(t_from: Any, t_to: Any) -> None:
             if done or not sb.hooks or not sb.hooks.sfn.running:
@@ -96,7 +97,7 @@ class DeploymentTarget:
                 weights = self.routing()[1]
                 if len(set(weights.values())) != 1 or self.steps_seen(weights) != step:
                     return
-            elif not sb.faults.fired:
+            elif len(sb.faults.fired) <= before:
                 return
             done.append(True)
             self.acted = True

@@ -67,16 +67,11 @@ class LambdaApi:
         return alias_state(response)
 
     def put_alias(self, function_name: str, alias: str, version: str, description: str) -> None:
-        """Point ``alias`` wholly at ``version``, creating it if missing (unconditional)."""
+        """Point ``alias`` wholly at ``version``, creating it if missing. An existing alias is
+        updated conditionally on the RevisionId read just before: if someone changes it in
+        between, AliasChangedOutOfBand and their change stands. Already there: nothing written."""
         try:
-            with lambda_translated(f"alias {function_name}:{alias}"):
-                self.client.update_alias(
-                    FunctionName=function_name,
-                    Name=alias,
-                    FunctionVersion=version,
-                    RoutingConfig={"AdditionalVersionWeights": {}},
-                    Description=description,
-                )
+            current = self.get_alias(function_name, alias)
         except ResourceNotFound:
             with lambda_translated(f"alias {function_name}:{alias}"):
                 self.client.create_alias(
@@ -85,6 +80,18 @@ class LambdaApi:
                     FunctionVersion=version,
                     Description=description,
                 )
+            return
+        if current.function_version == version and not current.weights:
+            return
+        with lambda_translated(f"alias {function_name}:{alias}"):
+            self.client.update_alias(
+                FunctionName=function_name,
+                Name=alias,
+                FunctionVersion=version,
+                RoutingConfig={"AdditionalVersionWeights": {}},
+                Description=description,
+                RevisionId=current.revision_id,
+            )
 
     def get_function(self, function_name: str, qualifier: str | None = None) -> FunctionState:
         what = f"function {function_name}" + (f" version {qualifier}" if qualifier else "")

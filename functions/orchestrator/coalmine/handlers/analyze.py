@@ -1,29 +1,33 @@
 """Analyze: judge the new version, then bake on, extend, move on, or roll back (analysis.py).
 
 The alias is checked first: analysing a split someone else has changed would judge the wrong
-thing. Then one GetMetricData call reads both versions' counts since the step began and the
-alias's async queue, the user's alarms are read, and ``analysis.tick`` decides. A throttled
-metrics read (after the adapter's retries) is an inconclusive tick (``analysis.unread_tick``), up
-to ``arrival.MAX_UNREAD_TICKS`` in a row; then the error fails the state as any other.
+thing. Then one GetMetricData call reads both versions' counts since the step began (during the
+watch after a cutover, from as long before it: coalmine/watch.py) and the alias's async queue,
+the user's alarms are read, and ``analysis.tick`` decides. A throttled metrics read (after the
+adapter's retries) is an inconclusive tick (``analysis.unread_tick``), up to
+``arrival.MAX_UNREAD_TICKS`` in a row; then the error fails the state as any other.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from coalmine import analysis, arrival, metric_queries, ownership
+from coalmine import analysis, arrival, ownership, watch
 from coalmine.adapters.cloudwatch import CloudWatchApi
 from coalmine.adapters.lambda_api import LambdaApi
+from coalmine.adapters.locks_table import LockTable
 from coalmine.exceptions import AwsThrottled
-from coalmine.models import Action, Deployment
+from coalmine.models import Action, Deployment, Outcome
 from coalmine.observability import count, deployment_step, logger
 
 
 @deployment_step
 def handler(current: Deployment, context: LambdaContext) -> Deployment:
     result = analyze(current, LambdaApi(), CloudWatchApi())
+    if result.outcome == Outcome.PROMOTED and result.action == Action.FINISH:
+        LockTable().record_after_write(result)  # the watch passed: a stop now changes nothing
     tick = result.steps[-1].ticks[-1]
     logger.info("analysed", extra={"verdict": tick.verdict, "action": result.action})
     if result.action == Action.ROLLBACK:
@@ -35,11 +39,10 @@ def analyze(current: Deployment, lambda_api: LambdaApi, cloudwatch: CloudWatchAp
     observed = lambda_api.get_alias(current.function_name, current.alias)
     ownership.claim_alias(current, observed, ownership.current_routing(current))
     now = datetime.now(UTC)
-    since = now - timedelta(seconds=current.bake.elapsed_seconds + current.bake.wait_seconds)
     unread: AwsThrottled | None = None
     try:
         metric_results = cloudwatch.get_metric_data(
-            analysis.metric_request(current), metric_queries.start_time(since), now
+            analysis.metric_request(current), watch.read_start(current, now), now
         )
     except AwsThrottled as error:
         if not arrival.may_skip_read(current):

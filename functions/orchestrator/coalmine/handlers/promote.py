@@ -1,11 +1,9 @@
-"""Promote: the alias wholly on the new version, weights cleared (blue/green: keep the old one
-on the ``previous`` alias first). The write is recorded in the alias's lock before it is made and
-the promotion after (retried, never raised: the promotion stands), so a stop during Promote or a
-post-promotion bake leaves the alias on the new version instead of rolling it back.
-
-Hooks (coalmine/hooks.py): with no weighted step before it, the pre-traffic hook runs first (a
-failure changes nothing); the post-traffic hook runs once the alias is on the new version, and
-its failure sends the deployment to Rollback without recording the promotion."""
+"""Promote: the alias wholly on the new version, weights cleared (blue/green first points
+``previous`` at the old one, never over someone else's change to it). The write is recorded in
+the lock before and after it is made (retried, never raised): a stop during Promote leaves the
+promotion unless a watch after the cutover follows (then Cleanup puts the old version back:
+coalmine/recovery.py). Hooks (coalmine/hooks.py): with no weighted step before it, the
+pre-traffic hook runs first; the post-traffic hook's failure sends the deployment to Rollback."""
 
 from __future__ import annotations
 
@@ -15,6 +13,7 @@ from coalmine import hooks, ownership
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.adapters.lambda_invoke import LambdaInvoker
 from coalmine.adapters.locks_table import LockTable
+from coalmine.exceptions import AliasChangedOutOfBand
 from coalmine.models import Action, Deployment, Outcome
 from coalmine.observability import count, deployment_step, logger
 
@@ -45,7 +44,17 @@ def promote(current: Deployment, lambda_api: LambdaApi, invoke: hooks.Invoke) ->
     if checked.action == Action.ROLLBACK:
         return checked
     if current.plan.previous_alias:
-        description = f"coalmine {current.deployment_id}: the version before {to_version}"
-        lambda_api.put_alias(name, current.plan.previous_alias, current.from_version, description)
+        keep_previous(current, current.plan.previous_alias, lambda_api)
     updated = lambda_api.update_alias(name, current.alias, to_version, {}, revision)
     return hooks.after_promotion(checked, updated.revision_id, invoke)
+
+
+def keep_previous(current: Deployment, previous: str, lambda_api: LambdaApi) -> None:
+    """``previous`` on the old version, conditional on its RevisionId: a change made meanwhile
+    is someone else's, left as it is (logged), and the promotion goes on."""
+    note = f"coalmine {current.deployment_id}: the version before {current.to_version}"
+    try:
+        lambda_api.put_alias(current.function_name, previous, current.from_version, note)
+    except AliasChangedOutOfBand as changed:
+        logger.warning("previous alias left as someone else set it", extra={"error": str(changed)})
+        count("PreviousAliasChanged", current.function_name)
