@@ -131,11 +131,13 @@ def test_ctrl_c_exits_130_and_says_how_to_stop_it(
 
 
 def test_output_json_prints_the_final_document_on_stdout(
-    sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str], tmp_path: Any
 ) -> None:
     target = sandbox.publish_version(FUNCTION, {"CLI_TEST_MARKER": "json"})
-    code = main(_deploy(sandbox, "--target-version", target, "--strategy", "AllAtOnce",
-                        "--output", "json"))  # fmt: skip
+    request = tmp_path / "deploy.json"  # (no traffic here: no watch after the cutover)
+    request.write_text(json.dumps({"analysis": {"watchSeconds": 0}}))
+    code = main(_deploy(sandbox, "--input", str(request), "--target-version", target,
+                        "--strategy", "AllAtOnce", "--output", "json"))  # fmt: skip
     printed = capsys.readouterr()
     # stdout holds the JSON alone (progress went to stderr), apart from the log and EMF lines the
     # sandbox's in-process handlers print (on AWS they go to the functions' log groups)
