@@ -18,10 +18,11 @@ from coalmine.adapters.cloudwatch import CloudWatchApi
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.exceptions import AwsThrottled
 from coalmine.models import Action, Deployment
-from coalmine.observability import count, deployment_step, logger
+from coalmine.observability import count, logger
+from coalmine.recording import recorded_step
 
 
-@deployment_step
+@recorded_step
 def handler(current: Deployment, context: LambdaContext) -> Deployment:
     result = analyze(current, LambdaApi(), CloudWatchApi())
     tick = result.steps[-1].ticks[-1]

@@ -1,0 +1,121 @@
+"""Pure: the deployment's item in the ``DeploymentHistory`` table (adapters/history_table.py).
+
+One item per deployment, key ``deploymentKey`` (``function:alias``) + ``startedAt`` (the
+execution's start, ISO 8601 UTC): written by Prepare with the execution input, then updated by a
+handler whenever the deployment's ``phase`` changes (a step starts or ends, promotion, rollback,
+the end), each change appended to ``phases`` with its time. ``expiresAt`` (the table's TTL) is
+the start plus the retention the template's ``HistoryRetentionDays`` sets. A write that fails is
+retried, then logged and counted (``HistoryWriteFailed``): the history never changes an outcome.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from coalmine.evidence import STATE_LIMIT_BYTES
+from coalmine.models import Action, Deployment, Outcome, StepRecord
+
+ABORTED_ERROR = "AliasChangedOutOfBand"
+#: The execution input is kept in the item up to this many bytes (StartExecution's own limit).
+INPUT_LIMIT_BYTES = STATE_LIMIT_BYTES
+
+
+def key(d: Deployment) -> dict[str, str]:
+    return {"deploymentKey": f"{d.function_name}:{d.alias}", "startedAt": iso(started(d))}
+
+
+def started(d: Deployment) -> datetime:
+    return _utc(d.started_at) if d.started_at is not None else datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def iso(t: datetime) -> str:
+    """Millisecond ISO 8601 in UTC, one spelling for the key (``2026-12-01T05:12:48.123Z``)."""
+    return _utc(t).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def phase(d: Deployment, *, ended: bool = False) -> str:
+    """Where the deployment is: PREPARED, STEP <n> (<weight>%), POST_PROMOTION_BAKE, PROMOTING,
+    ROLLING_BACK, then (``ended``: its lock released) PROMOTED, ROLLED_BACK or ABORTED."""
+    if d.error is not None and d.error.Error == ABORTED_ERROR:
+        return "ABORTED"
+    if d.outcome == Outcome.ROLLED_BACK or (ended and d.outcome != Outcome.PROMOTED):
+        return "ROLLED_BACK"
+    if d.action == Action.ROLLBACK:
+        return "ROLLING_BACK"
+    if d.outcome == Outcome.PROMOTED:
+        return "PROMOTED" if ended or d.action == Action.FINISH else "POST_PROMOTION_BAKE"
+    if d.action == Action.PROMOTE:
+        return "PROMOTING"
+    if d.step_index >= 0:
+        return f"STEP {d.step_index + 1} ({d.weight * 100:g}%)"
+    return "PREPARED"
+
+
+def started_item(d: Deployment, request: Any, now: datetime, retention_days: int) -> dict[str, Any]:
+    """Prepare's put: the key, the input as given, the plan, the TTL, then ``update``'s fields."""
+    text = json.dumps(request, separators=(",", ":"), default=str)
+    if len(text.encode()) > INPUT_LIMIT_BYTES:
+        text = text[:INPUT_LIMIT_BYTES] + "...(cut)"
+    expires = started(d) + timedelta(days=retention_days)
+    return {
+        **key(d),
+        "deploymentId": d.deployment_id,
+        "input": text,
+        "plan": json.dumps(d.plan.to_json(), separators=(",", ":")),
+        "expiresAt": int(expires.timestamp()),
+        **fields(d, now),
+        "phases": [entry(d, now)],
+    }
+
+
+def fields(d: Deployment, now: datetime, *, ended: bool = False) -> dict[str, Any]:
+    """What every update sets (None: the attribute is removed or left out)."""
+    done = ended or phase(d) in {"PROMOTED", "ROLLED_BACK", "ABORTED"}
+    return {
+        "phase": phase(d, ended=ended),
+        "outcome": d.outcome.value,
+        "reason": d.reason,
+        "fromVersion": d.from_version,
+        "toVersion": d.to_version,
+        "strategy": d.plan.strategy,
+        "updatedAt": iso(now),
+        "endedAt": iso(now) if done else None,
+        "durationSeconds": round((now - started(d)).total_seconds(), 1)
+        if done and d.started_at
+        else None,
+        "verdicts": json.dumps([summary(s) for s in d.steps], separators=(",", ":")),
+        "evidence": d.evidence.location if d.evidence else None,
+    }
+
+
+def entry(d: Deployment, now: datetime, *, ended: bool = False) -> dict[str, str]:
+    return {"phase": phase(d, ended=ended), "at": iso(now)}
+
+
+def changed(before: Deployment, after: Deployment, *, ended: bool = False) -> bool:
+    """Whether a handler moved the deployment to another phase (or ended it)."""
+    return ended or phase(before) != phase(after) or _verdicts(before) != _verdicts(after)
+
+
+def summary(step: StepRecord) -> dict[str, Any]:
+    """One step's verdicts, as the history item keeps them."""
+    worst = step.worst_gate
+    return {
+        "index": step.index,
+        "weight": step.weight,
+        "verdict": step.verdict.value if step.verdict else None,
+        "reason": step.reason,
+        "ticks": max(step.tick_count, len(step.ticks)),
+        "verdictCounts": step.verdict_counts,
+        "worstGate": f"{worst.gate} {worst.verdict.value}: {worst.reason}" if worst else None,
+    }
+
+
+def _verdicts(d: Deployment) -> list[Any]:
+    return [(s.index, s.verdict) for s in d.steps]
+
+
+def _utc(t: datetime) -> datetime:
+    return t.astimezone(UTC) if t.tzinfo else t.replace(tzinfo=UTC)
