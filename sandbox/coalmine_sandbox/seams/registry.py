@@ -84,6 +84,7 @@ HOOKS: tuple[tuple[str, str], ...] = (
     # S3 notifications (s3.py), SQS (sqs.py)
     ("moto.s3.notifications", "_invoke_awslambda"),
     ("moto.s3.notifications", "_get_s3_event"),
+    ("moto.s3.responses", "S3Response._key_response_put"),
     ("moto.sqs.models", "SQSBackend.is_message_valid_based_on_retention_period"),
     ("moto.sqs.models", "SQSBackend.send_message"),
     ("moto.sqs.models", "SQSBackend.get_queue_attributes"),
@@ -124,6 +125,7 @@ READS: tuple[tuple[str, str], ...] = (
     (f"{ASL}.common.timeouts.timeout", "EvalTimeoutError"),
     ("moto.stepfunctions.exceptions", "InvalidToken"),
     ("moto.stepfunctions.exceptions", "ValidationException"),
+    ("moto.s3.exceptions", "S3ClientError"),
     (f"{SFN}.asl.eval.event.event_manager", "EventManager"),
 )
 FACTORIES: dict[str, Callable[[Any], Any]] = {
