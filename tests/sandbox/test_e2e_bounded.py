@@ -126,7 +126,11 @@ def test_the_history_item_records_the_deployment_phase_by_phase(long_plan: dict[
     phases = [p["M"]["phase"]["S"] for p in item["phases"]["L"]]
     assert phases[0] == "PREPARED"
     assert phases[-1] == "PROMOTED"
-    assert [p for p in phases if p.startswith("STEP ")][:2] == ["STEP 1 (5%)", "STEP 2 (10%)"]
+    assert [p for p in phases if p.startswith("STEP ")][:3] == [
+        "STEP 1 (5%)",
+        "STEP 1 (5%) PASS",
+        "STEP 2 (10%)",
+    ]
     assert item["outcome"]["S"] == "PROMOTED"
     verdicts = json.loads(item["verdicts"]["S"])
     assert [v["verdict"] for v in verdicts] == ["PASS"] * 10

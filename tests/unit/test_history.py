@@ -8,9 +8,21 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from coalmine import deployment, history, strategies
-from coalmine.models import Action, AnalysisConfig, Deployment, ErrorInfo, Outcome
+from coalmine.models import (
+    Action,
+    AnalysisConfig,
+    Deployment,
+    ErrorInfo,
+    Outcome,
+    StepRecord,
+    Verdict,
+)
 
 T0 = datetime(2030, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+def _judged() -> StepRecord:
+    return StepRecord(index=0, weight=0.5, bake_seconds=60, verdict=Verdict.PASS)
 
 
 def _deployment(**update: object) -> Deployment:
@@ -37,6 +49,11 @@ def test_the_key_is_function_alias_and_the_start_in_one_spelling() -> None:
     [
         ({}, False, "PREPARED"),
         ({"step_index": 0, "weight": 0.5, "action": Action.BAKE}, False, "STEP 1 (50%)"),
+        (
+            {"step_index": 0, "weight": 0.5, "action": Action.SHIFT, "steps": [_judged()]},
+            False,
+            "STEP 1 (50%) PASS",
+        ),
         ({"action": Action.PROMOTE, "step_index": 0}, False, "PROMOTING"),
         ({"outcome": Outcome.PROMOTED, "action": Action.BAKE}, False, "POST_PROMOTION_BAKE"),
         ({"outcome": Outcome.PROMOTED, "action": Action.FINISH}, False, "PROMOTED"),
@@ -58,7 +75,7 @@ def test_only_a_phase_change_a_new_verdict_or_the_end_is_written() -> None:
     assert history.changed(d, baked, ended=True)
     assert history.changed(_deployment(), d)
     judged = d.model_copy(deep=True)
-    judged.steps[0].verdict = judged.steps[0].verdict or "PASS"  # type: ignore[assignment]
+    judged.steps[0].verdict = Verdict.PASS
     assert history.changed(d, judged)
 
 

@@ -36,8 +36,9 @@ def iso(t: datetime) -> str:
 
 
 def phase(d: Deployment, *, ended: bool = False) -> str:
-    """Where the deployment is: PREPARED, STEP <n> (<weight>%), POST_PROMOTION_BAKE, PROMOTING,
-    ROLLING_BACK, then (``ended``: its lock released) PROMOTED, ROLLED_BACK or ABORTED."""
+    """Where the deployment is: PREPARED, STEP <n> (<weight>%) (then with the step's verdict once
+    judged, e.g. ``STEP 1 (10%) PASS``), PROMOTING, POST_PROMOTION_BAKE, ROLLING_BACK, then
+    (``ended``: its lock released) PROMOTED, ROLLED_BACK or ABORTED."""
     if d.error is not None and d.error.Error == ABORTED_ERROR:
         return "ABORTED"
     if d.outcome == Outcome.ROLLED_BACK or (ended and d.outcome != Outcome.PROMOTED):
@@ -49,7 +50,12 @@ def phase(d: Deployment, *, ended: bool = False) -> str:
     if d.action == Action.PROMOTE:
         return "PROMOTING"
     if d.step_index >= 0:
-        return f"STEP {d.step_index + 1} ({d.weight * 100:g}%)"
+        record = d.steps[-1] if d.steps else None
+        judged = record is not None and record.index == d.step_index and record.verdict
+        verdict = (
+            f" {record.verdict.value}" if judged and record is not None and record.verdict else ""
+        )
+        return f"STEP {d.step_index + 1} ({d.weight * 100:g}%){verdict}"
     return "PREPARED"
 
 
@@ -96,7 +102,7 @@ def entry(d: Deployment, now: datetime, *, ended: bool = False) -> dict[str, str
 
 def changed(before: Deployment, after: Deployment, *, ended: bool = False) -> bool:
     """Whether a handler moved the deployment to another phase (or ended it)."""
-    return ended or phase(before) != phase(after) or _verdicts(before) != _verdicts(after)
+    return ended or phase(before) != phase(after)
 
 
 def summary(step: StepRecord) -> dict[str, Any]:
@@ -111,10 +117,6 @@ def summary(step: StepRecord) -> dict[str, Any]:
         "verdictCounts": step.verdict_counts,
         "worstGate": f"{worst.gate} {worst.verdict.value}: {worst.reason}" if worst else None,
     }
-
-
-def _verdicts(d: Deployment) -> list[Any]:
-    return [(s.index, s.verdict) for s in d.steps]
 
 
 def _utc(t: datetime) -> datetime:
