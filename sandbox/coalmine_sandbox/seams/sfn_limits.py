@@ -1,9 +1,12 @@
 """Step Functions' size and history limits, where moto 5.2.5 lacks them.
 
 - A state's input/output: moto already fails a state whose output is 256 KiB or more with
-  ``States.DataLimitExceeded`` (``moto.stepfunctions.parser.quotas.is_within_size_quota``, called
-  by ``State._eval_body`` for every state, Pass and Choice included, and by the Lambda and
-  service Tasks for their results). Nothing to add.
+  ``States.DataLimitExceeded``: ``moto.stepfunctions.parser.quotas.is_within_size_quota``, called
+  by ``State._eval_body`` (asl/component/state/state.py) on every state's output, Pass, Choice
+  and Wait included, by ``StateTaskService._verify_size_quota`` (state_task/service/
+  state_task_service.py) on a service Task's result (coalmine's ``arn:aws:states:::lambda:invoke``)
+  and by ``StateTaskLambda._verify_size_quota`` on a plain Lambda Task's. Nothing to add (moto's
+  test is "< 262,144", AWS allows exactly 262,144: a byte's difference).
 - The execution input: ``StartExecution`` with an ``input`` over 262,144 bytes (UTF-8) is refused
   with ``ValidationException`` (AWS Step Functions API reference, StartExecution: "input ...
   Length Constraints: Maximum length of 262144"; developer guide, "Step Functions service
