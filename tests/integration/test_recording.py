@@ -19,6 +19,7 @@ from coalmine import analysis, deployment, evidence, recording, strategies
 from coalmine.adapters import best_effort
 from coalmine.adapters.history_table import HistoryTable
 from coalmine.adapters.reports_bucket import ReportsBucket
+from coalmine.lock import Lock
 from coalmine.models import Action, AnalysisConfig, Deployment, GateResult, Outcome, Verdict
 from coalmine.observability import metrics
 
@@ -121,3 +122,45 @@ def test_an_error_that_is_not_aws_propagates(aws: dict[str, Any]) -> None:
 
     with pytest.raises(KeyError):
         best_effort.best_effort(broken, "HistoryWriteFailed", "brand-api")
+
+
+class _Locks:
+    """The lock table as Cleanup reads it: one lock, holding the deployment."""
+
+    def __init__(self, held: Lock) -> None:
+        self.held: Lock | None = held
+
+    def get(self, lock_id: str) -> Lock | None:
+        return self.held
+
+    def find(self, deployment_id: str) -> Lock | None:
+        return self.held
+
+    def release(self, lock_id: str, deployment_id: str) -> bool:
+        self.held = None
+        return True
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome", "phase"),
+    [
+        ("ABORTED", Outcome.IN_PROGRESS, "STOPPED"),
+        ("TIMED_OUT", Outcome.IN_PROGRESS, "TIMED_OUT"),
+        ("FAILED", Outcome.IN_PROGRESS, "FAILED"),
+        ("ABORTED", Outcome.PROMOTED, "PROMOTED"),  # stopped after the promotion was made
+    ],
+)
+def test_cleanup_records_an_end_the_state_machine_did_not(
+    aws: dict[str, Any], status: str, outcome: Outcome, phase: str
+) -> None:
+    d = _deployment()
+    recording.started(d, {})
+    stopped = d.model_copy(update={"outcome": outcome})
+    locks = recording.EndingLocks(
+        _Locks(Lock("brand-api:prod", "d-1", "arn", 0, 1, stopped)), status
+    )
+    assert locks.get("brand-api:prod") is not None
+    assert locks.release("brand-api:prod", "d-1")
+    item = _item(aws)
+    assert [p["M"]["phase"]["S"] for p in item["phases"]["L"]] == ["PREPARED", phase]
+    assert "endedAt" in item

@@ -174,3 +174,25 @@ def test_throttled_history_and_evidence_writes_never_change_the_outcome() -> Non
     assert throttled["evidence"]["ticksLost"] == throttled["steps"][0]["tickCount"]
     assert '"EvidenceWriteFailed"' in logs
     assert '"HistoryWriteFailed"' in logs
+
+
+def test_a_stopped_deployment_is_recorded_stopped_by_cleanup() -> None:
+    with Sandbox(seed=7) as sb:
+        # Given a canary stopped from the console in the middle of its bake
+        candidate = publish_candidate(sb)
+        _, stop = start_traffic(sb, rps=5)
+        request = {"functionName": FUNCTION, "targetVersion": candidate}
+        arn = sb.start_execution(request)
+        began = sb.clock.now()
+        while (sb.clock.now() - began).total_seconds() < 150:
+            sb.clock.advance(1)
+        sb.stop_execution(arn)
+        sb.wait_for_execution(arn)  # and what the stop triggers: Cleanup
+        stop()
+        (item,) = sb.client("dynamodb").scan(TableName=sb.stack["DeploymentHistoryTable"])["Items"]
+    # Then its history item says so: the state machine's last phase, then STOPPED
+    phases = [p["M"]["phase"]["S"] for p in item["phases"]["L"]]
+    assert phases[:2] == ["PREPARED", "STEP 1 (10%)"]
+    assert phases[-1] == "STOPPED"
+    assert item["phase"]["S"] == "STOPPED"
+    assert "endedAt" in item

@@ -76,11 +76,18 @@ def started_item(d: Deployment, request: Any, now: datetime, retention_days: int
     }
 
 
-def fields(d: Deployment, now: datetime, *, ended: bool = False) -> dict[str, Any]:
-    """What every update sets (None: the attribute is removed or left out)."""
+#: How Cleanup records an execution that ended without ReleaseLock (its status -> the phase).
+CLEANED_UP = {"ABORTED": "STOPPED", "TIMED_OUT": "TIMED_OUT", "FAILED": "FAILED"}
+
+
+def fields(
+    d: Deployment, now: datetime, *, ended: bool = False, status: str | None = None
+) -> dict[str, Any]:
+    """What every update sets (None: the attribute is removed or left out); ``status``: the
+    execution's, when Cleanup records its end (``CLEANED_UP``)."""
     done = ended or phase(d) in {"PROMOTED", "ROLLED_BACK", "ABORTED"}
     return {
-        "phase": phase(d, ended=ended),
+        "phase": final_phase(d, ended=ended, status=status),
         "outcome": d.outcome.value,
         "reason": d.reason,
         "fromVersion": d.from_version,
@@ -96,8 +103,18 @@ def fields(d: Deployment, now: datetime, *, ended: bool = False) -> dict[str, An
     }
 
 
-def entry(d: Deployment, now: datetime, *, ended: bool = False) -> dict[str, str]:
-    return {"phase": phase(d, ended=ended), "at": iso(now)}
+def entry(
+    d: Deployment, now: datetime, *, ended: bool = False, status: str | None = None
+) -> dict[str, str]:
+    return {"phase": final_phase(d, ended=ended, status=status), "at": iso(now)}
+
+
+def final_phase(d: Deployment, *, ended: bool, status: str | None) -> str:
+    """``phase``, or what Cleanup found: a stopped, timed-out or failed execution's end (one
+    whose promotion was already made stays PROMOTED)."""
+    if status in CLEANED_UP and not (ended and d.outcome == Outcome.PROMOTED):
+        return CLEANED_UP[status]
+    return phase(d, ended=ended)
 
 
 def changed(before: Deployment, after: Deployment, *, ended: bool = False) -> bool:

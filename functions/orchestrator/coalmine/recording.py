@@ -16,8 +16,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from coalmine import evidence, history
 from coalmine.adapters.history_table import HistoryTable
 from coalmine.adapters.reports_bucket import ReportsBucket
+from coalmine.lock import Lock
 from coalmine.models import Deployment
 from coalmine.observability import Step, deployment_step
+from coalmine.recovery import HeldLocks
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
@@ -58,3 +60,32 @@ def started(d: Deployment, request: Any) -> None:
     table = HistoryTable.from_env()
     if table is not None:
         table.started(d, request, datetime.now(UTC))
+
+
+class EndingLocks:
+    """The lock table as Cleanup uses it (recovery.HeldLocks), recording the deployment's end in
+    its history item when Cleanup releases its lock: a stop, a timeout or a crash ends an
+    execution without ReleaseLock (``history.CLEANED_UP``)."""
+
+    def __init__(self, locks: HeldLocks, status: str, table: HistoryTable | None = None) -> None:
+        self.locks, self.status = locks, status
+        self.table = table if table is not None else HistoryTable.from_env()
+        self.deployment: Deployment | None = None
+
+    def get(self, lock_id: str) -> Lock | None:
+        return self._seen(self.locks.get(lock_id))
+
+    def find(self, deployment_id: str) -> Lock | None:
+        return self._seen(self.locks.find(deployment_id))
+
+    def release(self, lock_id: str, deployment_id: str) -> bool:
+        released = self.locks.release(lock_id, deployment_id)
+        d = self.deployment
+        if self.table is not None and d is not None and d.deployment_id == deployment_id:
+            self.table.update(d, datetime.now(UTC), ended=True, status=self.status)
+        return released
+
+    def _seen(self, held: Lock | None) -> Lock | None:
+        if held is not None and held.deployment is not None:
+            self.deployment = held.deployment
+        return held

@@ -59,13 +59,15 @@ class HistoryTable:
             d.function_name,
         )
 
-    def update(self, d: Deployment, now: datetime, *, ended: bool = False) -> bool:
-        fields = history.fields(d, now, ended=ended)
+    def update(
+        self, d: Deployment, now: datetime, *, ended: bool = False, status: str | None = None
+    ) -> bool:
+        fields = history.fields(d, now, ended=ended, status=status)
         names = {f"#f{i}": name for i, name in enumerate(fields)}
         sets = [f"#f{i} = :v{i}" for i, v in enumerate(fields.values()) if v is not None]
         removes = [f"#f{i}" for i, v in enumerate(fields.values()) if v is None]
         values = {f":v{i}": _value(v) for i, v in enumerate(fields.values()) if v is not None}
-        values[":entry"] = _value([history.entry(d, now, ended=ended)])
+        values[":entry"] = _value([history.entry(d, now, ended=ended, status=status)])
         values[":none"] = {"L": []}
         sets.append("phases = list_append(if_not_exists(phases, :none), :entry)")
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
