@@ -10,7 +10,7 @@ MET or NOT MET. A benchmark that prints numbers, not a timed test (wall clock de
 - long: a ``Linear10PercentEvery10Minutes`` plan of brand-api at 5 rps with 10-s analysis ticks:
   the wall (and CPU) seconds per simulated minute over its last minutes divided by those over its
   first minutes, <= 1.1 (no slower at its end than at its start, with room for noise). The run
-  ends where the deployment ends (the document it carries grows every tick).
+  ends where the deployment ends (promoted: the document it carries stays bounded, evidence.py).
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from e2e_helpers import (
     FUNCTION,
     Finished,
@@ -67,7 +68,7 @@ CASES: dict[str, tuple[Any, str]] = {
     "alias $LATEST": (good(alias="$LATEST"), "alias"),
     "alias all digits": (good(alias="7"), "alias"),
     "alias with a newline": (good(alias="prod\nstaging"), "alias"),
-    "alias of 1 MB": (good(alias="p" * 1_000_000), "alias"),
+    "alias of 200 KB": (good(alias="p" * 200_000), "alias"),  # 1 MB: refused by StartExecution
     "targetVersion negative": (good(targetVersion="-1"), "targetVersion"),
     "targetVersion 0": (good(targetVersion="0"), "targetVersion"),
     "targetVersion with spaces": (good(targetVersion=" 2 "), "targetVersion"),
@@ -228,4 +229,17 @@ def test_an_upload_that_is_not_a_zip_is_refused_before_any_change(world: Sandbox
     # Then that execution failed before any change, and nothing changed
     assert described["status"] == "FAILED"
     assert "unzip" in (described.get("cause") or "").lower()
+    assert _snapshot(world) == before
+
+
+def test_an_input_over_256_kib_is_refused_by_start_execution(world: Sandbox) -> None:
+    # Given everything as it is, and an input of 1 MB (an alias of a million characters)
+    before = _snapshot(world)
+    sfn = world.client("stepfunctions")
+    text = json.dumps(good(alias="p" * 1_000_000))
+    # When it is started: Step Functions itself refuses it (input at most 262,144 bytes)
+    with pytest.raises(ClientError) as refused:
+        sfn.start_execution(stateMachineArn=world.stack.state_machine_arn, input=text)
+    # Then no execution started and nothing changed
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
     assert _snapshot(world) == before

@@ -24,6 +24,7 @@ from e2e_helpers import (
 )
 
 from coalmine_sandbox import Sandbox
+from coalmine_sandbox.world.evidence_readback import steps_with_ticks
 
 CANARY = "Canary10Percent5Minutes"
 
@@ -68,8 +69,10 @@ def _deploy(sb: Sandbox, candidate: str, before: Any = None, **analysis: Any) ->
     return finish(sb, sb.start_execution(request))
 
 
-def _ticks(done: Finished) -> list[dict[str, Any]]:
-    return [t for step in done.output.get("steps", []) for t in step["ticks"]]
+def _ticks(sb: Sandbox, done: Finished) -> list[dict[str, Any]]:
+    """Every tick of the deployment: the output keeps a summary per step, the ticks themselves
+    are in the evidence store (coalmine/evidence.py), read back as the rehearsal does."""
+    return [t for step in steps_with_ticks(sb, done.output) for t in step["ticks"]]
 
 
 def test_a_canary_is_not_promoted_on_minutes_not_published_yet(sandbox: Sandbox) -> None:
@@ -121,7 +124,7 @@ def test_a_throttled_metrics_read_does_not_roll_a_healthy_canary_back(sandbox: S
     stop()
     # Then the healthy canary is promoted, the two unread ticks recorded as inconclusive
     assert done.status == "SUCCEEDED", done.cause
-    unread = [t for t in _ticks(done) if t["gates"][0]["gate"] == "metrics-read"]
+    unread = [t for t in _ticks(sandbox, done) if t["gates"][0]["gate"] == "metrics-read"]
     assert [t["gates"][0]["evidence"]["consecutive"] for t in unread] == [1, 2]
     assert all(t["verdict"] == "INCONCLUSIVE" for t in unread)
     assert routing(alias_snapshot(sandbox)) == (candidate, {})
@@ -155,7 +158,7 @@ def test_an_alarm_firing_before_the_deployment_is_recorded_not_judged(sandbox: S
     stop()
     # Then it is promoted, the alarm recorded as firing before the deployment at every tick
     assert done.status == "SUCCEEDED", done.cause
-    gates = [next(g for g in t["gates"] if g["gate"] == "alarms") for t in _ticks(done)]
+    gates = [next(g for g in t["gates"] if g["gate"] == "alarms") for t in _ticks(sandbox, done)]
     assert gates
     assert all(g["evidence"]["preexisting"] == [alarm] for g in gates)
 

@@ -42,6 +42,7 @@ def test_a_tick_is_written_with_its_action_as_a_plain_string() -> None:
         "enforced": True,
         "at": None,  # extend-only: the tick's time and coverage
         "coverage": None,
+        "seq": None,  # extend-only: its number once written to the evidence store
     }
     assert Tick.model_validate(doc) == tick
     assert Tick.model_validate(doc).action is TickAction.ROLLBACK

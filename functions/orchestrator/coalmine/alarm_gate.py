@@ -59,8 +59,11 @@ def preexisting(states: Mapping[str, str], changed_at: Mapping[str, datetime],
 
 def analysis_started(current: Deployment, now: datetime) -> datetime:
     """When the deployment's first analysed step began: its first recorded tick's time minus its
-    elapsed seconds, or (no tick recorded yet) the running step's start."""
+    elapsed seconds (``startedAt`` of its summary once its ticks left the document: evidence.py),
+    or (no tick recorded yet) the running step's start."""
     for step in current.steps:
+        if step.started_at is not None:
+            return _utc(step.started_at)
         for tick in step.ticks:
             if tick.at is not None:
                 return _utc(tick.at) - timedelta(seconds=tick.elapsed_seconds)

@@ -8,6 +8,8 @@ prepared -> published -> shifted (SHIFT/BAKE/PROMOTE) -> ticked -> ... -> promot
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from coalmine import async_gates, strategies
 from coalmine.exceptions import lambda_error_message
 from coalmine.models import (
@@ -56,9 +58,14 @@ def prepared(
 
 
 def planned(
-    deployment_id: str, request: ExecutionInput, alias: AliasState, taken_over: str | None = None
+    deployment_id: str,
+    request: ExecutionInput,
+    alias: AliasState,
+    taken_over: str | None = None,
+    started_at: datetime | None = None,
 ) -> Deployment:
-    """``prepared`` for an execution's input and the alias it starts from."""
+    """``prepared`` for an execution's input and the alias it starts from (``started_at``: the
+    execution's start, the key of its history item)."""
     planned = prepared(
         deployment_id=deployment_id,
         function_name=request.function_name,
@@ -72,7 +79,7 @@ def planned(
         target_version=request.target_version,
         code=request.code,
     )
-    return planned.model_copy(update={"taken_over": taken_over})
+    return planned.model_copy(update={"taken_over": taken_over, "started_at": started_at})
 
 
 def published(deployment: Deployment, to_version: str) -> Deployment:

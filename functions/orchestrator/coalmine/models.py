@@ -248,6 +248,18 @@ class Tick(Model):
     enforced: bool = True  # False in a dry run: the decision was recorded, not acted on
     at: datetime | None = None  # when the tick ran
     coverage: dict[str, Any] | None = None  # the minutes its metrics cover (coalmine/arrival.py)
+    # its number in the step (0, 1, ...), given when it is written to the evidence store
+    # (coalmine/evidence.py); None: not written yet
+    seq: int | None = None
+
+
+class WorstGate(Model):
+    """The most severe gate result a step's ticks recorded (the first of that verdict)."""
+
+    gate: str
+    verdict: Verdict
+    reason: str
+    elapsed_seconds: int
 
 
 class StepRecord(Model):
@@ -259,6 +271,20 @@ class StepRecord(Model):
     verdict: Verdict | None = None
     reason: str | None = None
     ticks: list[Tick] = Field(default_factory=list)
+    # A rolling summary of every tick of the step (coalmine/evidence.py): the ticks themselves
+    # are in the evidence store; the document keeps only the running step's latest ones.
+    tick_count: int = 0
+    verdict_counts: dict[str, int] = Field(default_factory=dict)
+    worst_gate: WorstGate | None = None
+    started_at: datetime | None = None  # when the step's bake began (its first tick says)
+
+
+class EvidenceRecord(Model):
+    """Where the deployment's full evidence is (``s3://bucket/reports/...``) and what reached it."""
+
+    location: str | None = None
+    ticks_written: int = 0
+    ticks_lost: int = 0  # ticks whose write failed after its retries (counted EvidenceWriteFailed)
 
 
 class Bake(Model):
@@ -312,6 +338,8 @@ class Deployment(Model):
     async_target: AsyncTarget | None = None  # set once the alias is known to be invoked async
     # Prepare took over a dead deployment's lock: whose, and whether it first restored the alias
     taken_over: str | None = None
+    started_at: datetime | None = None  # the execution's start ($$.Execution.StartTime)
+    evidence: EvidenceRecord | None = None  # where the per-tick evidence went (evidence.py)
 
 
 class PrepareEvent(Model):
@@ -321,6 +349,7 @@ class PrepareEvent(Model):
     request: Any
     deployment_id: str
     execution_arn: str | None = None  # the holder the deployment lock names
+    started_at: datetime | None = None  # $$.Execution.StartTime: the history item's sort key
 
 
 # ----------------------------------------------------------------------------- Lambda's answers

@@ -35,11 +35,18 @@ def count(name: str, function_name: str) -> None:
 Step = Callable[[Deployment, LambdaContext], Deployment | None]
 
 
-def deployment_step(step: Step) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+After = Callable[[Deployment, Deployment], Deployment]
+
+
+def deployment_step(
+    step: Step, after: After | None = None
+) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
     """A state's handler from ``step(deployment, context)``: the Lambda context in every log line,
     X-Ray, EMF flushed; the event parsed as the deployment document (pydantic, via Powertools)
     with its id as the correlation id; the returned document as plain JSON -- or, when the step
-    returns None, its input passed on unchanged. Errors propagate to the state's Retry/Catch."""
+    returns None, its input passed on unchanged. ``after(input, output)`` (coalmine/recording.py:
+    evidence offloaded, history updated) gives the document returned. Errors propagate to the
+    state's Retry/Catch."""
 
     @logger.inject_lambda_context
     @tracer.capture_lambda_handler
@@ -49,6 +56,9 @@ def deployment_step(step: Step) -> Callable[[dict[str, Any], LambdaContext], dic
         current = parse(event=event, model=Deployment)
         logger.set_correlation_id(current.deployment_id)
         result = step(current, context)
+        if after is not None:
+            recorded = after(current, current if result is None else result)
+            result = None if result is None and recorded == current else recorded
         return event if result is None else result.to_json()
 
     return handler

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from coalmine import execution_limits, strategies
 from coalmine.exceptions import InvalidInput
 from coalmine.models import ExecutionInput
 from coalmine.strategies import STRATEGY_TYPES
@@ -24,7 +25,8 @@ STRATEGY_SHAPE = (
 
 
 def parse_request(raw: Any) -> ExecutionInput:
-    """Validate the execution input; exactly one of targetVersion and code must be given."""
+    """Validate the execution input; exactly one of targetVersion and code must be given; the
+    plan must fit in one execution's history (execution_limits.py)."""
     request = _as_object(raw)
     try:
         parsed = ExecutionInput.model_validate(request)
@@ -36,6 +38,7 @@ def parse_request(raw: Any) -> ExecutionInput:
             EITHER_FIELD,
             f"give exactly one of targetVersion (a published version) or code (an S3 zip); {given}",
         )
+    execution_limits.check(parsed, strategies.resolve(parsed.strategy))
     return parsed
 
 

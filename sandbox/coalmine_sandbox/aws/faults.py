@@ -49,6 +49,8 @@ KINDS = ("throttling", "service-error", "crash", "timeout")
 API_ERRORS = {  # (service, kind) -> (error code, message); "*" = any other service
     ("lambda", "throttling"): ("TooManyRequestsException", "Rate exceeded"),
     ("lambda", "service-error"): ("ServiceException", "An internal error occurred"),
+    ("s3", "throttling"): ("SlowDown", "Please reduce your request rate."),
+    ("s3", "service-error"): ("InternalError", "We encountered an internal error."),
     ("*", "throttling"): ("ThrottlingException", "Rate exceeded"),
     ("*", "service-error"): ("InternalFailure", "An internal error occurred"),
 }

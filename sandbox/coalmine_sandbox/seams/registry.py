@@ -21,6 +21,7 @@ from . import (
     s3,
     sfn_costs,
     sfn_history,
+    sfn_limits,
     sqs,
     stepfunctions,
 )
@@ -52,6 +53,10 @@ HOOKS: tuple[tuple[str, str], ...] = (
     ("moto.stepfunctions.responses", "StepFunctionResponse.describe_execution"),
     # Step Functions: GetExecutionHistory's paging (sfn_history.py)
     ("moto.stepfunctions.responses", "StepFunctionResponse.get_execution_history"),
+    # Step Functions: the execution input's size, the history's 25,000 events (sfn_limits.py)
+    (f"{SFN}.asl.eval.event.event_manager", "EventManager.add_event"),
+    (f"{SFN}.asl.eval.environment", "Environment.set_error"),
+    ("moto.stepfunctions.responses", "StepFunctionResponse.start_execution"),
     # Step Functions: copies at C speed, a definition validated once (sfn_costs.py)
     *((f"{SFN}.asl.{name}", "copy") for name in SFN_COPIES),
     (f"{SFN}.models", "StepFunctionsParserBackend._validate_definition"),
@@ -79,6 +84,7 @@ HOOKS: tuple[tuple[str, str], ...] = (
     # S3 notifications (s3.py), SQS (sqs.py)
     ("moto.s3.notifications", "_invoke_awslambda"),
     ("moto.s3.notifications", "_get_s3_event"),
+    ("moto.s3.responses", "S3Response._key_response_put"),
     ("moto.sqs.models", "SQSBackend.is_message_valid_based_on_retention_period"),
     ("moto.sqs.models", "SQSBackend.send_message"),
     ("moto.sqs.models", "SQSBackend.get_queue_attributes"),
@@ -118,11 +124,14 @@ READS: tuple[tuple[str, str], ...] = (
     (f"{SFN}.asl.eval.environment", "Environment.set_stop"),
     (f"{ASL}.common.timeouts.timeout", "EvalTimeoutError"),
     ("moto.stepfunctions.exceptions", "InvalidToken"),
+    ("moto.stepfunctions.exceptions", "ValidationException"),
+    ("moto.s3.exceptions", "S3ClientError"),
     (f"{SFN}.asl.eval.event.event_manager", "EventManager"),
 )
 FACTORIES: dict[str, Callable[[Any], Any]] = {
     **stepfunctions.FACTORIES,
     **sfn_history.FACTORIES,
+    **sfn_limits.FACTORIES,
     **sfn_costs.FACTORIES,
     **awslambda.FACTORIES,
     **lambda_config.FACTORIES,

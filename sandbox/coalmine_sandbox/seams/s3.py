@@ -5,6 +5,8 @@
   target ARN as configured (an alias ARN keeps its weights: each attempt is routed afresh).
 - The event record gains what AWS puts in it and moto leaves out: `object.versionId` (versioned
   buckets) and `object.sequencer` (hex, increasing per bucket), which idempotency keys rely on.
+- PutObject answers injected API faults (``sb.faults.inject_api("PutObject", service="s3")``):
+  throttling is S3's ``SlowDown``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
-from .hooks import active
+from .hooks import active, installed
+from .internals import module
 
 
 def _invoke_awslambda(original: Any) -> Any:
@@ -47,7 +50,24 @@ def _s3_event(original: Any) -> Any:
     return build
 
 
+def _put_object(original: Any) -> Any:
+    """PutObject answers an injected API fault (aws/faults.py) as S3 does (S3's responses do not
+    pass through the shared ``call_action`` that core.py hooks): an S3 error document."""
+
+    def put(self: Any, query: dict[str, Any], key_name: str) -> Any:
+        hooks = installed()
+        faults = hooks.faults if hooks is not None else None
+        plain = not query and "x-amz-copy-source" not in self.headers
+        error = faults.on_api("s3", "PutObject") if faults is not None and plain else None
+        if error is not None:
+            raise module("moto.s3.exceptions").S3ClientError(*error)
+        return original(self, query, key_name)
+
+    return put
+
+
 FACTORIES: dict[str, Callable[[Any], Any]] = {
     "_invoke_awslambda": _invoke_awslambda,
     "_get_s3_event": _s3_event,
+    "S3Response._key_response_put": _put_object,
 }

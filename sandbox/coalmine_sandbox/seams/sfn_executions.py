@@ -122,6 +122,11 @@ class SfnEmulation:
     def running(self) -> list[str]:
         return list(self._running)
 
+    def running_executions(self) -> list[Any]:
+        """moto's Execution objects still running (the history limit finds one by them)."""
+        with self._lock:
+            return [r.execution for r in self._running.values()]
+
     # ------------------------------------------------------------------ events
     def emit(self, execution: Any, status: str) -> None:
         succeeded = status == "SUCCEEDED"

@@ -12,6 +12,7 @@ from typing import Any
 from coalmine.execution_history import cause_message, count_state_transitions
 
 from ..sandbox import Sandbox
+from .evidence_readback import steps_with_ticks
 from .history_tail import HistoryTail
 from .samples import Sample
 from .scenario import Scenario
@@ -132,9 +133,10 @@ def result_document(
         "decisionAtSeconds": _decision_at(events, started, document),
         "stateTransitions": count_state_transitions(events),
         "invocations": _invocations(sb, sample, versions, first),
-        "steps": document.get("steps", []),
+        "steps": steps_with_ticks(sb, document),  # every tick, read back from the evidence store
         "hooks": document.get("hooks", []),
         "asyncTarget": document.get("asyncTarget"),
+        "evidence": document.get("evidence"),
         "wallSeconds": round(time.perf_counter() - began, 2),
         "simulatedSeconds": round((sb.clock.now() - first).total_seconds(), 1),
         "executionArn": description["executionArn"],

@@ -20,10 +20,11 @@ from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.adapters.locks_table import LockTable
 from coalmine.exceptions import AwsThrottled
 from coalmine.models import Action, Deployment, Outcome
-from coalmine.observability import count, deployment_step, logger
+from coalmine.observability import count, logger
+from coalmine.recording import recorded_step
 
 
-@deployment_step
+@recorded_step
 def handler(current: Deployment, context: LambdaContext) -> Deployment:
     result = analyze(current, LambdaApi(), CloudWatchApi())
     if result.outcome == Outcome.PROMOTED and result.action == Action.FINISH:

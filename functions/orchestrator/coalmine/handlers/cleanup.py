@@ -18,6 +18,7 @@ from coalmine.adapters.locks_table import LockTable
 from coalmine.exceptions import CoalmineError, RollbackFailed
 from coalmine.handlers.rollback import roll_back
 from coalmine.observability import logger, metrics, tracer
+from coalmine.recording import EndingLocks
 
 MARGIN_SECONDS = 60.0  # of the invocation's time left for the last attempt
 
@@ -29,10 +30,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     change = parse(event=event, model=recovery.ExecutionEnded).detail
     logger.set_correlation_id(change.name)
     locks, budget = LockTable(), context.get_remaining_time_in_millis() / 1000 - MARGIN_SECONDS
+    cleaning = partial(clean_up, change, LambdaApi(), EndingLocks(locks, change.status))
     try:
-        done = cleanup_retries.persist(
-            partial(clean_up, change, LambdaApi(), locks), budget, time.sleep, _retrying
-        )
+        done = cleanup_retries.persist(cleaning, budget, time.sleep, _retrying)
     except Exception as error:
         name, alias = recovery.function_and_alias(change)
         failed = cleanup_retries.gave_up(name, alias, change.name, locks.table, error)
@@ -41,7 +41,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return {"executionArn": change.execution_arn, "status": change.status, "done": done}
 
 
-def clean_up(change: recovery.StatusChange, lambda_api: LambdaApi, locks: LockTable) -> str:
+def clean_up(
+    change: recovery.StatusChange, lambda_api: LambdaApi, locks: recovery.HeldLocks
+) -> str:
     """recovery.clean_up with Rollback's own code; an AWS error restoring the alias is a failure
     to restore it (RollbackFailed) like coalmine's own."""
     restore = partial(roll_back, lambda_api=lambda_api)

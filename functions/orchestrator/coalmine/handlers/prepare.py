@@ -11,7 +11,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from coalmine import deployment, lock, preflight, recovery, validation
+from coalmine import deployment, lock, preflight, recording, recovery, validation
 from coalmine.adapters.cloudwatch import CloudWatchApi
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.adapters.locks_table import LockTable
@@ -28,8 +28,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     prepare_event = parse(event=event, model=PrepareEvent)
     logger.set_correlation_id(prepare_event.deployment_id)
     prepared = prepare(prepare_event, LambdaApi(), CloudWatchApi(), LockTable(), StepFunctionsApi())
-    taken_over = {"takenOver": prepared.taken_over} if prepared.taken_over else {}
-    logger.info("deployment planned", extra={"plan": prepared.plan.to_json(), **taken_over})
+    logger.info("deployment planned", extra={"plan": prepared.plan.to_json(),
+                                              "takenOver": prepared.taken_over})  # fmt: skip
+    recording.started(prepared, prepare_event.request)  # the history item (best effort)
     count("DeploymentStarted", prepared.function_name)
     return prepared.to_json()
 
@@ -43,13 +44,13 @@ def prepare(
 ) -> Deployment:
     request = validation.parse_request(event.request)
     alias = preflight.check_request(request, lambda_api, cloudwatch.alarm_states)
-    prepared = deployment.planned(event.deployment_id, request, alias)
+    prepared = deployment.planned(event.deployment_id, request, alias, None, event.started_at)
     held = lock.new_lock(prepared, event.execution_arn, int(time.time()))
 
     def make_whole(dead: lock.Lock) -> lock.Lock:  # the alias whole again, then our lock on it
         read = partial(lambda_api.get_alias, request.function_name, request.alias)
         whole, note = recovery.made_whole(dead, read, partial(roll_back, lambda_api=lambda_api))
-        mine = deployment.planned(event.deployment_id, request, whole, taken_over=note)
+        mine = deployment.planned(event.deployment_id, request, whole, note, event.started_at)
         return lock.new_lock(mine, event.execution_arn, held.started_at)
 
     taken = lock.acquire(locks, executions, held, held.started_at, make_whole)

@@ -15,10 +15,11 @@ from coalmine.adapters.lambda_invoke import LambdaInvoker
 from coalmine.adapters.locks_table import LockTable
 from coalmine.exceptions import AliasChangedOutOfBand
 from coalmine.models import Action, Deployment, Outcome
-from coalmine.observability import count, deployment_step, logger
+from coalmine.observability import count, logger
+from coalmine.recording import recorded_step
 
 
-@deployment_step
+@recorded_step
 def handler(current: Deployment, context: LambdaContext) -> Deployment:
     locks = LockTable()
     locks.record(current)  # the write about to be made (its action), before it is made

@@ -2,10 +2,9 @@
 
 No traffic moves here. While the function is still updating this raises FunctionNotReady, which
 the state machine retries; a re-run re-uploads the same zip (idempotent) unless an update is
-already in progress. Before traffic can move, the version is checked against the stable one
-(coalmine/preflight.py) and recorded in the alias's lock, so Cleanup knows which version to take
-traffic away from after a stop. An alias with an event invoke config of its own is invoked
-asynchronously: the deployment records ``asyncTarget`` (``deployment.with_async_target``)."""
+already in progress. The version is checked against the stable one (coalmine/preflight.py) and
+recorded in the alias's lock (for Cleanup). An alias with an event invoke config of its own is
+invoked asynchronously: the deployment records ``asyncTarget`` (deployment.with_async_target)."""
 
 from __future__ import annotations
 
@@ -19,13 +18,14 @@ from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.adapters.lambda_async import EventInvokeConfigs
 from coalmine.adapters.locks_table import LockTable
 from coalmine.models import Deployment
-from coalmine.observability import count, deployment_step, logger
+from coalmine.observability import count, logger
+from coalmine.recording import recorded_step
 
 MAX_WAIT_SECONDS = 60.0
 SAFETY_MARGIN_SECONDS = 15.0
 
 
-@deployment_step
+@recorded_step
 def handler(current: Deployment, context: LambdaContext) -> Deployment:
     budget = context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_SECONDS
     result = publish(current, LambdaApi(), max_wait_seconds=min(MAX_WAIT_SECONDS, budget))

@@ -8,10 +8,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from coalmine import lock
 from coalmine.adapters.locks_table import LockTable
 from coalmine.models import Deployment
-from coalmine.observability import deployment_step, logger
+from coalmine.observability import logger
+from coalmine.recording import recorded_ending
 
 
-@deployment_step
+@recorded_ending
 def handler(current: Deployment, context: LambdaContext) -> None:
     released = release(current, LockTable())
     logger.info(

@@ -9,10 +9,11 @@ from coalmine import deployment, ownership
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.adapters.locks_table import LockTable
 from coalmine.models import Deployment
-from coalmine.observability import count, deployment_step, logger
+from coalmine.observability import count, logger
+from coalmine.recording import recorded_step
 
 
-@deployment_step
+@recorded_step
 def handler(current: Deployment, context: LambdaContext) -> Deployment:
     result = roll_back(current, LambdaApi())
     LockTable().record_after_write(result)  # the lock names the stable routing until released

@@ -62,9 +62,15 @@ def build_stack(
 ) -> Stack:
     sam, cfn = load_template(template, region)
     stack = Stack(name=stack_name, root=template.parent)
+    # A parameter's value is a string wherever it is used, a Number's too (CloudFormation
+    # validates it as a number, then Ref gives the string: "Parameters" in its user guide).
     params = {
-        name: spec.get("Default") for name, spec in (cfn.get("Parameters") or {}).items()
-    } | dict(parameters or {})
+        name: _as_string(value)
+        for name, value in (
+            {name: spec.get("Default") for name, spec in (cfn.get("Parameters") or {}).items()}
+            | dict(parameters or {})
+        ).items()
+    }
     pseudo = {
         "AWS::Region": region,
         "AWS::AccountId": account_id,
@@ -147,3 +153,8 @@ def _record_api_routes(stack: Stack, sam: Mapping[str, Any]) -> None:
             if event.get("Type") in ("Api", "HttpApi") and isinstance(props.get("Path"), str):
                 method = str(props.get("Method", "ANY")).upper()
                 stack.api_routes[(method, props["Path"])] = stack[logical_id]
+
+
+def _as_string(value: Any) -> Any:
+    """A parameter as Ref gives it: numbers as strings (lists and None unchanged)."""
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
