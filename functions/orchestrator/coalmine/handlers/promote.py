@@ -1,9 +1,8 @@
-"""Promote: the alias wholly on the new version, weights cleared (blue/green first points
-``previous`` at the old one, never over someone else's change to it). The write is recorded in
-the lock before and after it is made (retried, never raised): a stop during Promote leaves the
-promotion unless a watch after the cutover follows (then Cleanup puts the old version back:
-coalmine/recovery.py). Hooks (coalmine/hooks.py): with no weighted step before it, the
-pre-traffic hook runs first; the post-traffic hook's failure sends the deployment to Rollback."""
+"""Promote: the alias wholly on the new version (blue/green first points ``previous`` at the old
+one, never over someone else's change). The write is recorded in the lock before and after it is
+made: a stop during Promote leaves the promotion unless a watch after the cutover follows (then
+Cleanup puts the old version back: coalmine/recovery.py). Hooks (coalmine/hooks.py): with no
+weighted step before it, the pre-traffic hook runs first; the post-traffic one can roll back."""
 
 from __future__ import annotations
 
