@@ -5,8 +5,10 @@ After an execution ends (and what its ending triggers has played out):
 1. the alias is wholly on one version (no AdditionalVersionWeights);
 2. SUCCEEDED only if promoted: if the execution SUCCEEDED (outcome PROMOTED) the alias is on
    the new version; otherwise it is on the stable version (or on the new one if the Promote
-   state had completed before a stop or a timeout), or on what someone else set if they
-   changed it out of band (never overwritten);
+   state had completed, or had started before a stop or a timeout: AWS does not cancel a
+   task's Lambda call when the execution stops, so the promotion it was making happens, and
+   Cleanup keeps it), or on what someone else set if they changed it out of band (never
+   overwritten);
 3. the deployment's record is final: the execution is not RUNNING;
 4. the alias lock is free (DeploymentLocksTable, when the stack has one).
 """
@@ -41,7 +43,8 @@ def violations(
         found.append(f"{where}: PROMOTED but the alias is on v{version}, not v{new}")
     if not promoted:
         allowed = {target.baseline}
-        if promotion_completed(target.sb, described["executionArn"]):  # then stopped/timed out
+        cut_short = status in {"ABORTED", "TIMED_OUT"}
+        if promotion_completed(target.sb, described["executionArn"], started_is_enough=cut_short):
             allowed.add(new)
         if tampered_to:  # someone else's change is never overwritten
             allowed = {tampered_to}
@@ -56,8 +59,10 @@ def violations(
     return found
 
 
-def promotion_completed(sb: Sandbox, arn: str) -> bool:
-    """Whether the execution's Promote state had completed (its history says so)."""
+def promotion_completed(sb: Sandbox, arn: str, started_is_enough: bool = False) -> bool:
+    """Whether the execution's Promote state had completed (its history says so); with
+    `started_is_enough`, whether it had been entered (a stopped execution's history records
+    no exit of the task it was running, whose Lambda call still ran to its end)."""
     sfn = sb.client("stepfunctions")
     events: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
@@ -68,6 +73,41 @@ def promotion_completed(sb: Sandbox, arn: str) -> bool:
             break
         kwargs["nextToken"] = page["nextToken"]
     return any(
-        e["type"] == "TaskStateExited" and e["stateExitedEventDetails"]["name"] == "Promote"
+        (e["type"] == "TaskStateExited" and e["stateExitedEventDetails"]["name"] == "Promote")
+        or (
+            started_is_enough
+            and e["type"] == "TaskStateEntered"
+            and e["stateEnteredEventDetails"]["name"] == "Promote"
+        )
         for e in events
     )
+
+
+def rehearsal_violations(sb: Sandbox, result: dict[str, Any]) -> list[str]:
+    """The invariant after a rehearsal (`rehearse(..., inspect=...)` calls it with the sandbox
+    still open): on the deployment that decided the alias (a second deployment of the same
+    alias that SUCCEEDED after the rehearsal's own was stopped, else the rehearsal's own), with
+    the version someone set out of band as the one to keep; every execution has ended."""
+    sfn = sb.client("stepfunctions")
+    target = DeploymentTarget(
+        sb,
+        result["function"],
+        result["alias"]["name"],
+        baseline=str(result["fromVersion"]),
+        candidate=str(result["toVersion"]),
+        publish=False,
+    )
+    listed = sfn.list_executions(stateMachineArn=sb.stack.state_machine_arn)["executions"]
+    ended = [sfn.describe_execution(executionArn=e["executionArn"]) for e in listed]
+    found = [f"{e['name']}: still {e['status']}" for e in ended if e["status"] not in TERMINAL]
+    main = next(e for e in ended if e["executionArn"] == result["executionArn"])
+    seconds = [e for e in ended if e is not main and e["status"] == "SUCCEEDED"]
+    deciding = seconds[-1] if seconds else main
+    tampered = [
+        e["functionVersion"]
+        for e in result.get("events", [])
+        if e["action"] == "tamper-alias" and "functionVersion" in e
+    ]
+    # a tamper before a second deployment that then promoted was superseded by it
+    tampered_to = tampered[-1] if tampered and deciding is main else None
+    return found + violations(target, deciding, tampered_to=tampered_to)

@@ -5,14 +5,14 @@ back between deployments; and the moments of a deployment at which the world can
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from typing import Any
 
 from coalmine.lock import lock_id
 
 from ..sandbox import Sandbox
+from .moves import LOCK_TABLE
 
-LOCK_TABLE = "DeploymentLocksTable"
 # (state, step) moments `at_moment` reaches: "during" a Task = in its retry back-off; "Bake" = in
 # that step's bake; "Rollback" follows a crash of Analyze at that step.
 MOMENTS: list[tuple[str, int | None]] = [
@@ -41,8 +41,12 @@ class DeploymentTarget:
     hotfix: str = ""
     acted: bool = False  # whether the last at_moment move happened
     _weights_seen: list[float] = field(default_factory=list)
+    # False: the versions exist already (a rehearsal's), nothing is published or reset
+    publish: InitVar[bool] = True
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, publish: bool) -> None:
+        if not publish:
+            return
         self.baseline = self.sb.publish_version(self.function, {"SAMPLE_RELEASE": "baseline"})
         self.candidate = self.sb.publish_version(self.function, {"SAMPLE_RELEASE": "candidate"})
         self.hotfix = self.sb.publish_version(self.function, {"SAMPLE_RELEASE": "hotfix"})
@@ -85,8 +89,11 @@ class DeploymentTarget:
         sb = self.sb
         if state == "Rollback":
             sb.faults.inject("Analyze", "crash", at_step=step)
+        marker = None
         if state != "Bake":
-            sb.faults.inject(state, "throttling", at_step=step if state != "Rollback" else None)
+            marker = sb.faults.inject(
+                state, "throttling", at_step=step if state != "Rollback" else None
+            )
         done: list[bool] = []
 
         def on_clock(t_from: Any, t_to: Any) -> None:
@@ -96,7 +103,7 @@ class DeploymentTarget:
                 weights = self.routing()[1]
                 if len(set(weights.values())) != 1 or self.steps_seen(weights) != step:
                     return
-            elif not sb.faults.fired:
+            elif marker is None or not marker.fired:  # (not another fault's firing)
                 return
             done.append(True)
             self.acted = True
