@@ -38,7 +38,8 @@ def violations(
     promoted = status == "SUCCEEDED" and output.get("outcome") == "PROMOTED"
     if status == "SUCCEEDED" and not promoted:
         found.append(f"{where}: SUCCEEDED with outcome {output.get('outcome')!r}")
-    new = str(output.get("toVersion") or target.candidate)
+    requested = json.loads(described.get("input") or "{}").get("targetVersion")
+    new = str(output.get("toVersion") or requested or target.candidate)
     if promoted and version != new:
         found.append(f"{where}: PROMOTED but the alias is on v{version}, not v{new}")
     if not promoted:

@@ -64,6 +64,13 @@ def change_behaviour(sb: Sandbox, function: str, version: str, environment: dict
     overrides[(function, version)] = {**overrides.get((function, version), {}), **environment}
 
 
+def reset_behaviour(sb: Sandbox) -> None:
+    """Every version behaves as published again."""
+    found = _BEHAVIOUR.get(sb)
+    if found:
+        found.clear()
+
+
 _BEHAVIOUR: weakref.WeakKeyDictionary[Sandbox, dict[tuple[str, str], dict[str, str]]] = (
     weakref.WeakKeyDictionary()
 )

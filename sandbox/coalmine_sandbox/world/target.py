@@ -10,7 +10,9 @@ from typing import Any
 
 from coalmine.lock import lock_id
 
+from ..aws.cloudwatch.metrics import DEFAULT_PUBLISH_DELAY_SECONDS
 from ..sandbox import Sandbox
+from . import moves
 from .moves import LOCK_TABLE
 
 # (state, step) moments `at_moment` reaches: "during" a Task = in its retry back-off; "Bake" = in
@@ -26,6 +28,33 @@ MOMENTS: list[tuple[str, int | None]] = [
     ("Analyze", 2),
     ("Promote", None),
     ("Rollback", 1),
+]
+# (Task state, entry) moments `at_entry` reaches: the move is made as the entry-th invocation of
+# that state's function starts (retries count), so the invocation then runs on (AWS does not cancel
+# a task's Lambda call when its execution stops). Analyze@3 is the second step's first tick.
+ENTRIES: list[tuple[str, int]] = [
+    ("Prepare", 1),
+    ("PublishVersion", 1),
+    ("ShiftTraffic", 1),
+    ("Analyze", 1),
+    ("ShiftTraffic", 2),
+    ("Analyze", 3),
+    ("Promote", 1),
+    ("ReleaseLock", 1),
+]
+# (service, API, caller) the handlers call that an API fault window can hit in the plan above;
+# "Cleanup" is the function the ending's status-change event invokes (not a state).
+API_CALLS: list[tuple[str, str, str]] = [
+    ("dynamodb", "PutItem", "Prepare"),
+    ("lambda", "GetAlias", "Prepare"),
+    ("lambda", "UpdateAlias", "ShiftTraffic"),
+    ("cloudwatch", "GetMetricData", "Analyze"),
+    ("lambda", "UpdateAlias", "Promote"),
+    ("dynamodb", "UpdateItem", "Promote"),
+    ("lambda", "UpdateAlias", "Rollback"),
+    ("dynamodb", "DeleteItem", "ReleaseLock"),
+    ("lambda", "UpdateAlias", "Cleanup"),
+    ("dynamodb", "GetItem", "Cleanup"),
 ]
 
 
@@ -57,9 +86,12 @@ class DeploymentTarget:
         return lock_id(self.function, self.alias)
 
     def reset(self) -> None:
-        """Put things back between deployments (clears faults, alias and lock)."""
+        """Put things back between deployments (clears faults, alias, lock, CloudWatch's delay
+        and any changed behaviour)."""
         self.sb.faults.clear()
         self.sb.settle()
+        self.sb.metrics.set_publish_delay(DEFAULT_PUBLISH_DELAY_SECONDS)
+        moves.reset_behaviour(self.sb)
         self.sb.client("lambda").update_alias(
             FunctionName=self.function,
             Name=self.alias,
@@ -112,6 +144,20 @@ class DeploymentTarget:
         self._weights_seen = []
         self.acted = False
         return sb.add_listener(on_clock)
+
+    def at_entry(self, state: str, entry: int, act: Callable[[str], None]) -> Callable[[], None]:
+        """Arrange `act(execution_arn)` as the `entry`-th invocation of `state`'s function in
+        the next deployment starts (ENTRIES); returns the remover (a no-op: `reset` clears)."""
+        sb = self.sb
+        self.acted = False
+
+        def hook() -> None:
+            if sb.hooks and sb.hooks.sfn.running:
+                self.acted = True
+                act(sb.hooks.sfn.running[-1])
+
+        sb.faults.before_invoke(state, hook, occurrence=entry)
+        return lambda: None
 
     def steps_seen(self, weights: dict[str, float]) -> int:
         """How many distinct traffic steps this deployment has shown so far (for `at_moment`)."""
