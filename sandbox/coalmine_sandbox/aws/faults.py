@@ -76,6 +76,7 @@ class Fault:
     point: str = "before"
     seen: int = 0  # matching invocations so far
     fired: int = 0
+    on_fire: Callable[[], None] | None = None  # a move made as the fault fires (in the state)
 
     def take(self, step: int | None) -> bool:
         if self.at_step is not None and step is not None and step != self.at_step:
@@ -224,6 +225,8 @@ class FaultInjector:
         fault = self._take(function, event)
         if fault is None:
             return run()
+        if fault.on_fire is not None:
+            fault.on_fire()
         self.fired.append(
             {"state": fault.state, "kind": fault.kind, "at": self.sb.clock.now().isoformat()}
         )

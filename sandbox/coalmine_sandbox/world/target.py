@@ -116,33 +116,37 @@ class DeploymentTarget:
         self, state: str, step: int | None, act: Callable[[str], None]
     ) -> Callable[[], None]:
         """Arrange `act(execution_arn)` at a moment (MOMENTS) of the next deployment; returns
-        the remover. "During" a Task = one throttle on it, then the move at the next simulated
-        second; "Bake" = the first second of that step's bake."""
+        the remover. "During" a Task = as a throttle on it fires (the execution then waits in
+        the state's retry back-off: made there, on the state machine's thread, the move cannot
+        slip past a short jittered back-off); "Bake" = the first second of that step's bake."""
         sb = self.sb
-        if state == "Rollback":
-            sb.faults.inject("Analyze", "crash", at_step=step)
-        marker = None
+        self._weights_seen = []
+        self.acted = False
+        done: list[bool] = []
+
+        def move() -> None:
+            if not done and sb.hooks and sb.hooks.sfn.running:
+                done.append(True)
+                self.acted = True
+                act(sb.hooks.sfn.running[-1])
+
         if state != "Bake":
+            if state == "Rollback":
+                sb.faults.inject("Analyze", "crash", at_step=step)
             marker = sb.faults.inject(
                 state, "throttling", at_step=step if state != "Rollback" else None
             )
-        done: list[bool] = []
+            marker.on_fire = move
+            return lambda: None  # (reset() clears the faults)
 
         def on_clock(t_from: Any, t_to: Any) -> None:
             if done or not sb.hooks or not sb.hooks.sfn.running:
                 return
-            if state == "Bake":
-                weights = self.routing()[1]
-                if len(set(weights.values())) != 1 or self.steps_seen(weights) != step:
-                    return
-            elif marker is None or not marker.fired:  # (not another fault's firing)
+            weights = self.routing()[1]
+            if len(set(weights.values())) != 1 or self.steps_seen(weights) != step:
                 return
-            done.append(True)
-            self.acted = True
-            act(sb.hooks.sfn.running[-1])
+            move()
 
-        self._weights_seen = []
-        self.acted = False
         return sb.add_listener(on_clock)
 
     def at_entry(self, state: str, entry: int, act: Callable[[str], None]) -> Callable[[], None]:
