@@ -153,15 +153,23 @@ def _one(
         remove()
     for other in second:
         sb.wait_for_execution(other, timeout_wall=WALL_LIMIT_SECONDS)
-    # when a second deployment raced, whichever ended last decides the alias: check the first
-    # only if the second was refused (it must have been: one deployment per alias)
-    found = violations(
-        target, described, tampered_to=target.hotfix if tampered and target.acted else None
-    )
+    # A second deployment must be refused while the first runs; one whose Prepare ran once the
+    # first had ended (started as the first's last state was retrying, its Prepare stamped no
+    # earlier than the first's stop: a jittered back-off can be shorter than the time a new
+    # execution takes to start) may proceed, and then it decides the alias: the invariant is
+    # checked on the one that ended last.
+    deciding, found = described, []
     for other in second:
         ended = sb.client("stepfunctions").describe_execution(executionArn=other)
-        if ended["status"] == "SUCCEEDED":
+        if ended["status"] != "SUCCEEDED":
+            continue
+        prepared = _prepared_at(sb, other)
+        if prepared is None or prepared < described["stopDate"]:
             found.append(f"{ended['name']}: a second deployment of a held alias SUCCEEDED")
+        else:
+            deciding = ended
+    tampered_to = target.hotfix if tampered and target.acted and deciding is described else None
+    found += violations(target, deciding, tampered_to=tampered_to)
     label = f"{described['status']} {described.get('error') or ''}".strip()
     return label, found
 
@@ -239,3 +247,18 @@ def _trickle(target: DeploymentTarget, rng: random.Random) -> Callable[[], None]
 
     traffic = TrafficGenerator(invoke, TRICKLE_RPS, rng, SAMPLES["brand-api"].events(sb, None))
     return sb.add_listener(traffic.on_clock)
+
+
+def _prepared_at(sb: Sandbox, arn: str) -> datetime | None:
+    """When the execution's Prepare (which takes the alias's lock) succeeded."""
+    events = sb.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=100)[
+        "events"
+    ]
+    return next(
+        (
+            e["timestamp"]
+            for e in events
+            if e["type"] == "TaskStateExited" and e["stateExitedEventDetails"]["name"] == "Prepare"
+        ),
+        None,
+    )
