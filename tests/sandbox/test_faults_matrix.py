@@ -1,6 +1,8 @@
 """The fault-injection matrix: every Task state x every fault kind x the step it happens at, then a
-stop, an out-of-band alias change at every moment of a deployment, racing deployments and an
-artifact replaced between upload and publish. Each cell asserts the invariant
+stop, an out-of-band alias change at every moment of a deployment, a stop as each Task state
+starts, an AWS API answering errors to each handler for a window of time (and for good),
+CloudWatch's publishing delay rising, racing deployments and an artifact replaced between upload
+and publish. Each cell asserts the invariant
 (coalmine_sandbox/world/invariants.py): the alias ends wholly on one version (the stable one
 unless promotion completed, or what a tamperer set), the execution is final and tells the truth,
 and the alias lock is free. One Sandbox for the whole module; the target is reset between cells.
@@ -13,6 +15,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,7 @@ from coalmine_sandbox import Sandbox
 from coalmine_sandbox.aws.cloudformation.package import sha256_b64, zip_dir
 from coalmine_sandbox.world import moves
 from coalmine_sandbox.world.invariants import violations
-from coalmine_sandbox.world.target import MOMENTS, DeploymentTarget
+from coalmine_sandbox.world.target import API_CALLS, ENTRIES, MOMENTS, DeploymentTarget
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = (REPO / "template.yaml").read_text()
@@ -219,6 +222,99 @@ def test_tamper(target: DeploymentTarget, state: str, step: int | None) -> None:
         remove()
 
 
+# ---------------------------------------------------------------------- stop as a state starts
+@pytest.mark.parametrize(
+    ("state", "entry"), [pytest.param(s, n, id=f"{s}#{n}") for s, n in ENTRIES]
+)
+def test_stop_at_state(target: DeploymentTarget, state: str, entry: int) -> None:
+    # Given a console StopExecution as that invocation of the state's function starts (the
+    # invocation runs on: a Promote stopped this way still moves the alias, and Cleanup keeps it)
+    target.reset()
+    target.at_entry(state, entry, lambda arn: moves.stop_execution(target.sb, arn, "console stop"))
+    # Then the invariant holds once the ABORTED event's cleanup has run
+    _run(target, f"stop-at:{state}#{entry}", must_act=True)
+
+
+# ---------------------------------------------------------------------- API fault windows
+#: (kind, how long from the caller's first call, in simulated seconds; None = for good): a
+#: short window the state's retries outlast, a long one they may not, and a lasting one.
+API_WINDOWS = [("throttling", 30), ("service-error", 240), ("throttling", None)]
+
+
+def _api_setup(target: DeploymentTarget, caller: str) -> None:
+    """What makes `caller` run in the PLAN: a Rollback (Analyze crashes at step 1), a Cleanup (a
+    stop in step 1's bake)."""
+    if caller == "Rollback":
+        target.sb.faults.inject("Analyze", "crash", at_step=1)
+    if caller == "Cleanup":
+        target.at_moment(
+            "Bake", 1, lambda arn: moves.stop_execution(target.sb, arn, "console stop")
+        )
+
+
+@pytest.mark.parametrize(
+    ("service", "api", "caller", "kind", "seconds"),
+    [
+        pytest.param(
+            service, api, caller, kind, seconds,
+            id=f"{caller}-{api}-{kind}-{seconds if seconds is not None else 'always'}",
+        )
+        for service, api, caller in API_CALLS
+        for kind, seconds in API_WINDOWS
+        # an AWS that never answers Cleanup again leaves the alias to the operator (Cleanup's
+        # last error names the commands; its OnFailure queue and alarm): no invariant to check
+        if not (caller == "Cleanup" and seconds is None)
+    ],
+)  # fmt: skip
+def test_api_fault(
+    target: DeploymentTarget, service: str, api: str, caller: str, kind: str, seconds: int | None
+) -> None:
+    # Given `api` answers `kind` to every call `caller` makes for `seconds` after its first call
+    target.reset()
+    sb = target.sb
+    _api_setup(target, caller)
+    fault = sb.faults.inject_api(api, service=service, kind=kind, caller=caller, times=None)
+    opened: list[bool] = []
+    if seconds is not None:
+        fault.start = sb.clock.now() + timedelta(days=365)  # opened by the first call
+
+        def open_window() -> None:
+            opened.append(True)
+            fault.start = sb.faults.caller_now()
+            fault.until = fault.start + timedelta(seconds=seconds)
+
+        sb.faults.before_api(api, open_window, service=service, caller=caller)
+    # When the deployment runs, Then the invariant holds (Cleanup outlasting its window)
+    try:
+        _run(target, f"api:{caller}:{api}:{kind}:{seconds}")
+        # (a caller whose one call opened the window had nothing left to fault)
+        assert fault.fired or opened, f"{caller} never called {service} {api}"
+    finally:
+        sb.faults.clear()
+        sb.settle()
+
+
+@pytest.mark.parametrize("delay", [120, 240])
+def test_metrics_delay_rising(target: DeploymentTarget, delay: int) -> None:
+    # Given CloudWatch's publishing delay rises to `delay` 30 s into the deployment
+    target.reset()
+    began = target.sb.clock.now()
+    raised: list[bool] = []
+
+    def rise(t_from: Any, t_to: Any) -> None:
+        if not raised and (t_to - began).total_seconds() >= 30:
+            raised.append(True)
+            target.sb.metrics.set_publish_delay(delay)
+
+    remove = target.sb.add_listener(rise)
+    try:
+        _run(target, f"metrics-delay:{delay}")
+    finally:
+        remove()
+        target.reset()
+    assert raised
+
+
 # ---------------------------------------------------------------------- races
 def test_a_second_deployment_mid_canary_is_refused_and_the_first_promotes(
     target: DeploymentTarget,
@@ -318,7 +414,8 @@ def _with_extra_file(code: bytes) -> bytes:
 
 def test_zz_matrix_summary(capsys: pytest.CaptureFixture[str]) -> None:
     """Prints `fault matrix: N cells, P passed` (runs last in this module)."""
-    cells = len(FAULT_CELLS) + 2 * len(MOMENTS) + len(WATCH_CELLS) + 3
+    cells = len(FAULT_CELLS) + 2 * len(MOMENTS) + len(ENTRIES) + len(WATCH_CELLS)
+    cells += len(API_CALLS) * len(API_WINDOWS) - 2 + 2 + 3
     passed = sum(RESULTS.values())
     with capsys.disabled():
         print(

@@ -1,4 +1,6 @@
-"""Synthetic traffic (traffic.py): a seeded Poisson process driven by the clock."""
+"""Synthetic traffic (traffic.py): a seeded Poisson process driven by the clock; through a
+rehearsal, each request starts at its arrival time (reserved concurrency throttles what Erlang-B
+predicts) and is counted once its minute is published."""
 
 from __future__ import annotations
 
@@ -9,6 +11,9 @@ from typing import Any
 
 import pytest
 
+from coalmine_sandbox import Sandbox
+from coalmine_sandbox.world.rehearsal import rehearse
+from coalmine_sandbox.world.scenario import Scenario
 from coalmine_sandbox.world.traffic import TrafficGenerator, api_gateway_event, brand_api_events
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -160,3 +165,94 @@ def test_api_gateway_event_is_a_rest_api_proxy_event_powertools_accepts() -> Non
     response = app.resolve(event, Context())
     assert response["statusCode"] == 200
     assert response["body"] == '{"brandId":"acme"}'
+
+
+# ---------------------------------------------------------------------- through a rehearsal
+def _erlang_b(servers: int, load: float) -> float:
+    """The share of arrivals a loss system with `servers` slots refuses (Poisson arrivals,
+    offered load = rate x mean holding time; insensitive to the holding time's distribution)."""
+    blocked = 1.0
+    for k in range(1, servers + 1):
+        blocked = load * blocked / (k + load * blocked)
+    return blocked
+
+
+def _alias_sum(sb: Sandbox, metric: str, version: str | None = None) -> float:
+    """Every sample ever recorded (published or not) of an AWS/Lambda metric of brand-api:prod."""
+    dims = {"FunctionName": "brand-api", "Resource": "brand-api:prod"}
+    if version is not None:
+        dims["ExecutedVersion"] = version
+    far = sb.clock.now() + timedelta(days=1)
+    summary = sb.metrics.summary("AWS/Lambda", metric, dims, 0, far.timestamp(), as_of=far)
+    return 0.0 if summary is None else summary.total
+
+
+@pytest.mark.slow
+def test_reserved_concurrency_throttles_the_share_erlang_b_predicts() -> None:
+    # Given one execution slot and 20 rps of ~40 ms requests, each starting at its own Poisson
+    # arrival time (the issue measured 95% throttled when a second's requests all started at
+    # the same instant; Erlang-B says ~44% at exactly 40 ms)
+    scenario = Scenario.model_validate(
+        {
+            "seed": 11,
+            "traffic": {"rps": 20},
+            "baseline": {"latencyMs": 40},
+            "candidate": {"latencyMs": 40},
+            "reservedConcurrency": 1,
+            "warmupSeconds": 300,
+            "drainSeconds": 0,
+            "deployment": {"strategy": "AllAtOnce"},
+        }
+    )
+    seen: dict[str, float] = {}
+
+    def inspect(sb: Sandbox, result: dict[str, Any]) -> None:
+        duration = sb.metrics.summary(
+            "AWS/Lambda",
+            "Duration",
+            {"FunctionName": "brand-api", "Resource": "brand-api:prod"},
+            0,
+            sb.clock.now().timestamp() + 86_400,
+            as_of=sb.clock.now() + timedelta(days=1),
+        )
+        assert duration is not None
+        seen["mean_seconds"] = duration.total / duration.count / 1000
+        seen["throttles"] = _alias_sum(sb, "Throttles")
+        seen["invocations"] = _alias_sum(sb, "Invocations")
+
+    rehearse(scenario, inspect=inspect)
+    # Then the throttled share is Erlang-B's for the load the requests actually offered
+    offered = seen["throttles"] + seen["invocations"]
+    assert offered > 5000
+    share = seen["throttles"] / offered
+    expected = _erlang_b(1, 20 * seen["mean_seconds"])
+    assert 0.040 <= seen["mean_seconds"] < 0.060
+    assert abs(share - expected) < 0.04, (share, expected, seen)
+
+
+@pytest.mark.slow
+def test_the_result_counts_every_request_including_the_last_minutes() -> None:
+    # Given a blue/green deployment: the new version serves only the last minutes of the run,
+    # and the counts are read back with the default drain (60 s) and CloudWatch's delay (60 s)
+    scenario = Scenario.model_validate(
+        {
+            "seed": 12,
+            "traffic": {"rps": 5},
+            "warmupSeconds": 60,
+            "deployment": {
+                "strategy": {"type": "blueGreen", "bakeSeconds": 60},
+                "analysis": {"intervalSeconds": 60},
+            },
+        }
+    )
+    truth: dict[str, float] = {}
+
+    def inspect(sb: Sandbox, result: dict[str, Any]) -> None:
+        for version in result["invocations"]:
+            truth[version] = _alias_sum(sb, "Invocations", version)
+
+    result = rehearse(scenario, inspect=inspect)
+    # Then each version's count is every request it served, the new one's included
+    counts = {v: c["invocations"] for v, c in result["invocations"].items()}
+    assert counts[result["toVersion"]] > 0
+    assert counts == {v: int(n) for v, n in truth.items()}

@@ -2,6 +2,8 @@
 
     sb.faults.inject(state="ShiftTraffic", kind="throttling", at_step=2, times=3)
     sb.faults.inject_api("UpdateAlias", kind="throttling", caller="ShiftTraffic", times=None)
+    sb.faults.inject_api("GetMetricData", "cloudwatch", times=None, start=t0, until=t1)
+    sb.faults.before_invoke("Promote", lambda: stop(arn))  # a move as a state's task starts
 
 Invocation faults hit the Lambda `Invoke` a Task state makes (the state's `<State>Function`):
 - `throttling`: Invoke answers 429 TooManyRequestsException -> `Lambda.TooManyRequestsException`
@@ -11,6 +13,9 @@ Invocation faults hit the Lambda `Invoke` a Task state makes (the state's `<Stat
 - `timeout`: the handler did its work, then ran past the function's timeout -> `Sandbox.Timedout`
 API faults make one AWS API (any service) answer an error code the way that service does, from
 inside the handlers' own calls (botocore's retries see them too). `times=None` = every time.
+An API fault may hold only for a window of simulated time [`start`, `until`): a call is judged
+at the time its caller sees (the clock plus what the calling invocation has slept so far), so a
+handler retrying within one invocation gets past the window's end like it would on AWS.
 The seams turn `InvokeRefused` and `on_api`'s answer into moto's own errors; the world's moves
 (tamper with the alias, stop an execution, a second deployment) are world/moves.py.
 """
@@ -20,10 +25,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from .awslambda.invocation import Invocation, timeout_payload
-from .awslambda.runtime import current_function
+from .awslambda.runtime import Runtime, current_function
 from .clock import SimClock
 from .cloudformation.stack import Stack
 
@@ -33,6 +39,7 @@ class Account(Protocol):
 
     stack: Stack
     clock: SimClock
+    runtime: Runtime
 
     def client(self, service: str) -> Any: ...
 
@@ -71,6 +78,7 @@ class Fault:
     point: str = "before"
     seen: int = 0  # matching invocations so far
     fired: int = 0
+    on_fire: Callable[[], None] | None = None  # a move made as the fault fires (in the state)
 
     def take(self, step: int | None) -> bool:
         if self.at_step is not None and step is not None and step != self.at_step:
@@ -94,6 +102,25 @@ class ApiFault:
     seen: int = 0
     fired: int = 0
     action: Callable[[], None] | None = None
+    start: datetime | None = None  # the window in simulated time: calls made in [start, until)
+    until: datetime | None = None
+
+    def covers(self, now: Callable[[], datetime]) -> bool:
+        if self.start is None and self.until is None:
+            return True
+        at = now()
+        return (self.start is None or at >= self.start) and (self.until is None or at < self.until)
+
+
+@dataclass
+class InvokeAction:
+    """A move run right before the `occurrence`-th invocation of a state's function."""
+
+    state: str
+    function: str
+    action: Callable[[], None]
+    occurrence: int = 1
+    seen: int = 0
 
 
 @dataclass
@@ -101,6 +128,7 @@ class FaultInjector:
     sb: Account
     faults: list[Fault] = field(default_factory=list)
     api_faults: list[ApiFault] = field(default_factory=list)
+    invoke_actions: list[InvokeAction] = field(default_factory=list)
     fired: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -136,11 +164,19 @@ class FaultInjector:
         occurrence: int = 1,
         times: int | None = 1,
         code: str | None = None,
+        start: datetime | None = None,
+        until: datetime | None = None,
     ) -> ApiFault:
+        """Fault `api` of `service` (only the calls `caller`'s handler makes, if given) from
+        the `occurrence`-th matching call on, `times` times (None: every time), within the
+        window [`start`, `until`) of simulated time when given."""
+        if start is not None and until is not None and until <= start:
+            raise ValueError(f"until ({until}) must be after start ({start})")
         default_code, message = API_ERRORS.get(
             (service, kind), API_ERRORS.get(("*", kind), (kind, "injected fault"))
         )
         fault = ApiFault(service, api, code or default_code, message, caller, occurrence, times)
+        fault.start, fault.until = start, until
         with self._lock:
             self.api_faults.append(fault)
         return fault
@@ -159,10 +195,24 @@ class FaultInjector:
             self.api_faults.append(fault)
         return fault
 
+    def before_invoke(
+        self, state: str, action: Callable[[], None], occurrence: int = 1
+    ) -> InvokeAction:
+        """Run `action` (the world's move, e.g. a console stop) right before the
+        `occurrence`-th invocation of `state`'s function (retries count): the state has been
+        entered and its task is starting; the invocation then runs as it would."""
+        if occurrence < 1:
+            raise ValueError(f"occurrence: 1 or more, not {occurrence}")
+        hook = InvokeAction(state, self.function_of(state), action, occurrence)
+        with self._lock:
+            self.invoke_actions.append(hook)
+        return hook
+
     def clear(self) -> None:
         with self._lock:
             self.faults.clear()
             self.api_faults.clear()
+            self.invoke_actions.clear()
 
     def function_of(self, state: str) -> str:
         logical = f"{state}Function"
@@ -172,9 +222,13 @@ class FaultInjector:
 
     # ------------------------------------------------------------------ called by the hooks
     def on_invoke(self, function: str, event: Any, run: Callable[[], Invocation]) -> Invocation:
+        for action in self._take_actions(function):
+            action()
         fault = self._take(function, event)
         if fault is None:
             return run()
+        if fault.on_fire is not None:
+            fault.on_fire()
         self.fired.append(
             {"state": fault.state, "kind": fault.kind, "at": self.sb.clock.now().isoformat()}
         )
@@ -205,6 +259,22 @@ class FaultInjector:
             fault.action()
         return None if fault.code is None else (fault.code, fault.message)
 
+    def _take_actions(self, function: str) -> list[Callable[[], None]]:
+        if not self.invoke_actions:
+            return []
+        due = []
+        with self._lock:
+            for hook in self.invoke_actions:
+                if hook.function == function:
+                    hook.seen += 1
+                    if hook.seen == hook.occurrence:
+                        due.append(hook.action)
+        return due
+
+    def caller_now(self) -> datetime:
+        """The simulated time the calling invocation sees (the clock plus its own sleeps)."""
+        return self.sb.clock.now() + self.sb.runtime.current_offset()
+
     def _take_api(self, service: str, api: str) -> ApiFault | None:
         caller = current_function()
         with self._lock:
@@ -212,6 +282,8 @@ class FaultInjector:
                 if fault.service != service or fault.api != api:
                     continue
                 if fault.caller is not None and caller != self.function_of(fault.caller):
+                    continue
+                if not fault.covers(self.caller_now):
                     continue
                 fault.seen += 1
                 if fault.seen < fault.occurrence:

@@ -55,6 +55,8 @@ class SfnEmulation:
         self.events: list[dict[str, Any]] = []  # every status event emitted, in order
         self._running: dict[str, _Running] = {}
         self._ended: dict[str, datetime] = {}  # arn -> the stopDate AWS reported
+        # arn -> (status, error, cause) of an execution a stop or a timeout ended
+        self._cut_short: dict[str, tuple[Any, str | None, str | None]] = {}
         self.finished: set[str] = set()  # executions whose program has returned
         self._lock = threading.RLock()
         self._changed = threading.Condition()  # notified when an execution ends or returns
@@ -79,6 +81,7 @@ class SfnEmulation:
             execution.exec_status = _status(status)
             execution.stop_date = now
             execution.error, execution.cause = error, cause
+            self._cut_short[execution.exec_arn] = (execution.exec_status, error, cause)
         self.emit(execution, status)
         self._notify()
         return True
@@ -100,7 +103,10 @@ class SfnEmulation:
             self.finished.add(execution.exec_arn)
             stopped_at = self._ended.get(execution.exec_arn)
             if stopped_at is not None:  # already ended by a stop or a timeout: keep that
+                # (the task that was running may have failed since: moto then sets FAILED)
                 execution.stop_date = stopped_at
+                status, error, cause = self._cut_short[execution.exec_arn]
+                execution.exec_status, execution.error, execution.cause = status, error, cause
                 self._notify()
                 return
             self._ended[execution.exec_arn] = execution.stop_date

@@ -6,11 +6,14 @@ After an execution ends (and what its ending triggers has played out):
 2. SUCCEEDED only if promoted: if the execution SUCCEEDED (outcome PROMOTED) the alias is on
    the new version; otherwise it is on the stable version (or on the new one if the promotion
    was done before a stop or a timeout: Promote had completed with no watch to follow, or the
-   watch after the cutover had passed), or on what someone else set if they changed it out of
-   band (never overwritten). Each deployment is judged against its own versions: the stable and
-   new ones its own document names (the execution's output, else the last document a state
-   returned), the new one from its input's ``targetVersion`` when no document names it yet;
-   never the target's defaults, which a deployment of a freshly published version does not use;
+   watch after the cutover had passed; or Promote had started before a stop or a timeout with no
+   watch to follow: AWS does not cancel a task's Lambda call when the execution stops, so the
+   promotion it was making happens, and Cleanup keeps it), or on what someone else set if they
+   changed it out of band (never overwritten). Each deployment is judged against its own
+   versions: the stable and new ones its own document names (the execution's output, else the
+   last document a state returned), the new one from its input's ``targetVersion`` when no
+   document names it yet; never the target's defaults, which a deployment of a freshly published
+   version does not use;
 3. the deployment's record is final: the execution is not RUNNING;
 4. the alias lock is free (DeploymentLocksTable, when the stack has one).
 """
@@ -49,7 +52,9 @@ def violations(
         found.append(f"{where}: PROMOTED but the alias is on v{version}, not v{new}")
     if not promoted:
         allowed = {stable}
-        if promotion_done(events):  # then stopped/timed out
+        cut_short = status in {"ABORTED", "TIMED_OUT"}
+        watch_follows = ((document.get("plan") or {}).get("postPromotionBakeSeconds") or 0) > 0
+        if promotion_done(events) or (cut_short and not watch_follows and _promote_began(events)):
             allowed.add(new)
         if tampered_to:  # someone else's change is never overwritten
             allowed = {tampered_to}
@@ -75,6 +80,15 @@ def promotion_done(events: list[dict[str, Any]]) -> bool:
         if document.get("outcome") == "PROMOTED" and document.get("action") == "FINISH":
             return True
     return False
+
+
+def _promote_began(events: list[dict[str, Any]]) -> bool:
+    """Promote was entered (a stopped execution's history records no exit of the task it was
+    running, whose Lambda call still ran to its end)."""
+    return any(
+        e["type"] == "TaskStateEntered" and e["stateEnteredEventDetails"]["name"] == "Promote"
+        for e in events
+    )
 
 
 def _last_document(events: list[dict[str, Any]]) -> dict[str, Any]:
@@ -105,3 +119,33 @@ def _history(sb: Sandbox, arn: str) -> list[dict[str, Any]]:
             break
         kwargs["nextToken"] = page["nextToken"]
     return events
+
+
+def rehearsal_violations(sb: Sandbox, result: dict[str, Any]) -> list[str]:
+    """The invariant after a rehearsal (`rehearse(..., inspect=...)` calls it with the sandbox
+    still open): on the deployment that decided the alias (a second deployment of the same
+    alias that SUCCEEDED after the rehearsal's own was stopped, else the rehearsal's own), with
+    the version someone set out of band as the one to keep; every execution has ended."""
+    sfn = sb.client("stepfunctions")
+    target = DeploymentTarget(
+        sb,
+        result["function"],
+        result["alias"]["name"],
+        baseline=str(result["fromVersion"]),
+        candidate=str(result["toVersion"]),
+        publish=False,
+    )
+    listed = sfn.list_executions(stateMachineArn=sb.stack.state_machine_arn)["executions"]
+    ended = [sfn.describe_execution(executionArn=e["executionArn"]) for e in listed]
+    found = [f"{e['name']}: still {e['status']}" for e in ended if e["status"] not in TERMINAL]
+    main = next(e for e in ended if e["executionArn"] == result["executionArn"])
+    seconds = [e for e in ended if e is not main and e["status"] == "SUCCEEDED"]
+    deciding = seconds[-1] if seconds else main
+    tampered = [
+        e["functionVersion"]
+        for e in result.get("events", [])
+        if e["action"] == "tamper-alias" and "functionVersion" in e
+    ]
+    # a tamper before a second deployment that then promoted was superseded by it
+    tampered_to = tampered[-1] if tampered and deciding is main else None
+    return found + violations(target, deciding, tampered_to=tampered_to)

@@ -76,6 +76,11 @@ def rehearse(
     sample = SAMPLES.get(scenario.function)
     if sample is None:
         raise ValueError(f"function: unknown sample {scenario.function!r}; one of {list(SAMPLES)}")
+    if sample.asynchronous and any(e.action == "candidate-change" for e in scenario.events):
+        raise ValueError(
+            "events: candidate-change changes how synchronous requests behave (brand-api); "
+            f"{scenario.function} is invoked asynchronously"
+        )
     began = time.perf_counter()
     with Sandbox(seed=scenario.seed) as sb:
         baseline, candidate = _publish(sb, sample, scenario)
@@ -94,7 +99,11 @@ def rehearse(
             if sample.send is not None:  # async: the attempts are counted as they run
                 sample.send(sb, event)
                 return
-            result = sb.runtime.invoke_alias(sample.function_name, sample.alias, event)
+            # each request starts at its own arrival time within the clock's step, so requests
+            # overlap (reserved concurrency) as they would, not all at the step's end
+            result = sb.runtime.invoke_alias(
+                sample.function_name, sample.alias, event, start=traffic.current_arrival
+            )
             minute.add(result.executed_version, result.error, result.throttled)
 
         if sample.asynchronous and sb.async_lambda is not None:
@@ -113,8 +122,8 @@ def rehearse(
             "targetVersion": candidate,
         }
         player = EventPlayer(sb, scenario.events, versions, request, emit)
-        player.before_start()
         started = sb.clock.now()
+        player.before_start(started)
         arn = sb.start_execution(request, name=f"rehearsal-{scenario.seed}")
         reader = HistoryTail(sb.client("stepfunctions"), arn)
         reporter = _Reporter(sb, sample, reader, history, minute, started, emit)
@@ -125,14 +134,17 @@ def rehearse(
         remove_events()
         events = player.finish()
         # Traffic stops with the deployment; queued async invocations (the ending's Cleanup, an
-        # async sample's uploads) play out with their retries; the drain lets CloudWatch's
-        # publishing delay pass before the counts are read back.
+        # async sample's uploads) play out with their retries; after the drain, the counts are
+        # read back once CloudWatch has published the minute of the last request.
         stop_traffic()
         sb.settle()
+        last_request = sb.clock.now()
         drain = scenario.drain_seconds
         if sample.asynchronous and "drain_seconds" not in scenario.model_fields_set:
             drain = sample.drain_seconds
         sb.clock.advance(drain)
+        _until_published(sb, last_request)
+        player.count_faults()
         result = result_document(sb, sample, scenario, description, reader, first, started, began)
         if sample.asynchronous:
             versions = result["invocations"].keys()
@@ -175,6 +187,16 @@ class _Reporter:
         self.emit(
             f"  t+{seconds // 60:>2}m  alias v{alias['FunctionVersion']} ({routing})  "
             f"{self.minute.line()}"
+        )
+
+
+def _until_published(sb: Sandbox, last_request: datetime) -> None:
+    """Let CloudWatch publish the minute of the last request (its publishing delay as it is
+    now: it may have risen during the run) before the counts are read back."""
+    needed = last_request.timestamp() // 60 * 60 + 60  # the end of that minute
+    while sb.metrics.visible_until() < needed:
+        sb.clock.advance(
+            max(1.0, needed + sb.metrics.publish_delay_seconds - sb.clock.now().timestamp())
         )
 
 

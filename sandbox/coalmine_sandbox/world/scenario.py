@@ -35,13 +35,45 @@ class Behaviour(_Model):
         }
 
 
-class Event(_Model):
-    """Something the world does during the rehearsal, `at_seconds` simulated seconds after the
-    execution started (rehearsal_events.py performs it): an out-of-band alias change, a console
-    stop, a second deployment of the same alias, or a fault injected into a state."""
+Action = Literal[
+    "tamper-alias",
+    "stop-execution",
+    "start-second-deployment",
+    "inject-fault",
+    "inject-api-fault",
+    "metrics-delay",
+    "candidate-change",
+    "expire-lock",
+]
+#: Services whose APIs the handlers call (botocore's names), for inject-api-fault.
+ApiService = Literal["lambda", "cloudwatch", "dynamodb", "stepfunctions", "s3", "events", "sqs"]
+# The fields only some actions read: naming one on another action is a mistake, said so.
+_ONLY_FOR = {
+    "service": ("inject-api-fault",),
+    "api": ("inject-api-fault",),
+    "caller": ("inject-api-fault",),
+    "from_seconds": ("inject-api-fault",),
+    "to_seconds": ("inject-api-fault",),
+    "occurrence": ("inject-api-fault",),
+    "seconds": ("metrics-delay",),
+    "error_rate": ("candidate-change",),
+    "latency_ms": ("candidate-change",),
+}
 
-    at_seconds: float = Field(ge=0, le=86_400)
-    action: Literal["tamper-alias", "stop-execution", "start-second-deployment", "inject-fault"]
+
+class Event(_Model):
+    """Something the world does during the rehearsal (rehearsal_events.py performs it), either
+    `at_seconds` simulated seconds after the execution started or as the `at_entry`-th
+    invocation of the Task state `at_state` starts: an out-of-band alias change, a console stop,
+    a second deployment of the same alias, a fault injected into a state, an AWS API answering
+    errors for a window of time (`from_seconds`..`to_seconds`), CloudWatch's publishing delay
+    changing, the candidate starting to behave differently, or the alias lock's expiry passing.
+    """
+
+    at_seconds: float | None = Field(default=None, ge=0, le=86_400)
+    at_state: str | None = Field(default=None, pattern=r"^[A-Z][A-Za-z]{0,79}$")
+    at_entry: int = Field(default=1, ge=1, le=1000)
+    action: Action
     version: str = Field(default="hotfix", pattern=r"^(baseline|candidate|hotfix|[0-9]+)$")
     weights: dict[str, float] | None = None  # tamper-alias: AdditionalVersionWeights to set
     cause: str = "stopped by the rehearsal"  # stop-execution
@@ -49,12 +81,65 @@ class Event(_Model):
     kind: Literal["throttling", "service-error", "crash", "timeout"] | None = None
     times: int | None = Field(default=1, ge=1)
     at_step: int | None = Field(default=None, ge=0)
+    # inject-api-fault: which API answers errors, for whom, and when
+    service: ApiService | None = None
+    api: str | None = Field(default=None, pattern=r"^[A-Z][A-Za-z0-9]{1,79}$")
+    caller: str | None = Field(default=None, pattern=r"^[A-Z][A-Za-z]{0,79}$")
+    from_seconds: float | None = Field(default=None, ge=0, le=86_400)
+    to_seconds: float | None = Field(default=None, gt=0, le=86_400)
+    occurrence: int | None = Field(default=None, ge=1)
+    seconds: float | None = Field(default=None, ge=0, le=86_400)  # metrics-delay
+    error_rate: float | None = Field(default=None, ge=0, le=1)  # candidate-change
+    latency_ms: float | None = Field(default=None, ge=0, le=900_000)
 
     @model_validator(mode="after")
     def _fault_needs_state_and_kind(self) -> Event:
         if self.action == "inject-fault" and (self.state is None or self.kind is None):
             raise ValueError("inject-fault needs `state` and `kind`")
         return self
+
+    @model_validator(mode="after")
+    def _one_moment(self) -> Event:
+        if self.action == "inject-api-fault":
+            if self.at_seconds is not None or self.at_state is not None:
+                raise ValueError(
+                    "inject-api-fault holds for a window: give `fromSeconds`/`toSeconds`, "
+                    "not `atSeconds`/`atState`"
+                )
+            return self
+        if (self.at_seconds is None) == (self.at_state is None):
+            raise ValueError(f"{self.action} needs exactly one of `atSeconds` or `atState`")
+        if self.at_state is None and "at_entry" in self.model_fields_set:
+            raise ValueError("`atEntry` counts the entries of `atState`: give `atState` too")
+        return self
+
+    @model_validator(mode="after")
+    def _fields_of_the_action(self) -> Event:
+        for name, actions in _ONLY_FOR.items():
+            if getattr(self, name) is not None and self.action not in actions:
+                raise ValueError(f"`{to_camel(name)}` is only for {', '.join(actions)}")
+        if self.action == "inject-api-fault":
+            if self.service is None or self.api is None:
+                raise ValueError("inject-api-fault needs `service` and `api`")
+            if self.kind not in ("throttling", "service-error"):
+                raise ValueError("inject-api-fault needs `kind`: throttling or service-error")
+            start = self.from_seconds or 0.0
+            if self.to_seconds is not None and self.to_seconds <= start:
+                raise ValueError(f"`toSeconds` ({self.to_seconds:g}) must be after `fromSeconds`")
+        if self.action == "metrics-delay" and self.seconds is None:
+            raise ValueError("metrics-delay needs `seconds` (CloudWatch's publishing delay)")
+        if (
+            self.action == "candidate-change"
+            and self.error_rate is None
+            and self.latency_ms is None
+        ):
+            raise ValueError("candidate-change needs `errorRate` and/or `latencyMs`")
+        return self
+
+    @property
+    def api_fault_times(self) -> int | None:
+        """inject-api-fault: every call in the window unless `times` was given."""
+        return self.times if "times" in self.model_fields_set else None
 
 
 class Expect(_Model):
