@@ -6,10 +6,12 @@ but would not on the AWS-managed alias/aws/sns key."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e_helpers import FUNCTION, alias_snapshot, publish_candidate, routing
 
 from coalmine_sandbox import Sandbox
 from coalmine_sandbox.aws.cloudformation.build import build_stack
@@ -266,3 +268,42 @@ def test_without_alert_email_nobody_is_subscribed(sandbox: Sandbox) -> None:
     topic = sandbox.stack["AlertsTopic"]
     assert sandbox.client("sns").list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
     assert "AlertsEmailSubscription" in [s[0] for s in sandbox.stack.skipped]
+
+
+@pytest.mark.slow
+def test_a_cleanup_that_fails_for_good_reaches_the_operator(sandbox: Sandbox) -> None:
+    # Given an operator's queue subscribed to AlertsTopic, and a 10% canary baking
+    sqs = sandbox.client("sqs")
+    inbox = subscribe_queue(sandbox.client("sns"), sqs, sandbox.stack["AlertsTopic"], "operator")
+    candidate = publish_candidate(sandbox)
+    request = {
+        "functionName": FUNCTION,
+        "targetVersion": candidate,
+        "strategy": {"type": "steps", "steps": [{"weight": 0.1, "bakeSeconds": 21600}]},
+        "analysis": {"intervalSeconds": 3600, "minInvocations": 0},
+    }
+    execution = sandbox.start_execution(request, name="stopped-cleanup-fails")
+    deadline = time.perf_counter() + 30
+    while not routing(alias_snapshot(sandbox))[1]:
+        assert time.perf_counter() < deadline, "the deployment never shifted"
+        time.sleep(0.005)
+    # When every UpdateAlias of Cleanup is throttled and the deployment is stopped
+    sandbox.faults.inject_api("UpdateAlias", service="lambda", caller="Cleanup", times=None)
+    sandbox.stop_execution(execution, "stopped")
+    sandbox.settle(limit_seconds=4 * 3600)
+    # Then Cleanup kept trying (its 3 async attempts, each retrying within the invocation)
+    assert len([f for f in sandbox.faults.fired if f["api"] == "UpdateAlias"]) > 9
+    assert received(sqs, inbox) == []  # the alarm had nothing to say yet
+    # And after all its attempts the event is in CleanupDeadLetterQueue, the alias still weighted
+    assert routing(alias_snapshot(sandbox))[1]
+    depth = sqs.get_queue_attributes(
+        QueueUrl=sandbox.stack["CleanupDeadLetterQueue"],
+        AttributeNames=["ApproximateNumberOfMessages"],
+    )["Attributes"]["ApproximateNumberOfMessages"]
+    assert depth == "1"
+    # And within minutes CleanupFailedAlarm tells the operator
+    sandbox.clock.advance(240)
+    alarms = [json.loads(m["Message"]) for m in received(sqs, inbox)]
+    assert [(a["AlarmName"], a["NewStateValue"]) for a in alarms] == [
+        (sandbox.stack["CleanupFailedAlarm"], "ALARM")
+    ]
