@@ -18,6 +18,7 @@ from coalmine_sandbox.aws.cloudformation.build import build_stack
 from coalmine_sandbox.aws.cloudformation.creators import UNCONFIRMED
 from coalmine_sandbox.aws.cloudwatch import statistics as st
 from coalmine_sandbox.aws.cloudwatch.alarm_actions import kms_denial
+from coalmine_sandbox.aws.cloudwatch.sqs_metrics import watched_queues
 from coalmine_sandbox.aws.sns import received, subscribe_queue
 
 ACCOUNT = "123456789012"
@@ -307,3 +308,27 @@ def test_a_cleanup_that_fails_for_good_reaches_the_operator(sandbox: Sandbox) ->
     assert [(a["AlarmName"], a["NewStateValue"]) for a in alarms] == [
         (sandbox.stack["CleanupFailedAlarm"], "ALARM")
     ]
+
+
+def test_only_queues_an_alarm_watches_are_sampled() -> None:
+    depth = {"Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible"}
+    alarms = [
+        {**depth, "Dimensions": [{"Name": "QueueName", "Value": "dlq"}]},
+        {
+            "Metrics": [
+                {
+                    "Id": "m",
+                    "MetricStat": {
+                        "Metric": {**depth, "Dimensions": [{"Name": "QueueName", "Value": "other"}]}
+                    },
+                }
+            ]
+        },
+        {
+            **depth,
+            "MetricName": "NumberOfMessagesSent",
+            "Dimensions": [{"Name": "QueueName", "Value": "sent"}],
+        },
+        {"Namespace": "AWS/Lambda", "MetricName": "Errors", "Dimensions": []},
+    ]
+    assert watched_queues(alarms) == {"dlq", "other"}

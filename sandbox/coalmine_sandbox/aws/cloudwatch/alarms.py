@@ -17,7 +17,8 @@ EvaluateLowSampleCountPercentile=ignore (always evaluated).
 Alarm actions: on a state change the alarm's SNS actions are published CloudWatch's notification,
 delivered only if the topic's KMS key lets cloudwatch.amazonaws.com use it (alarm_actions.py;
 undelivered ones in `notifier.undelivered`); other action kinds are not emulated. Before each
-evaluation, AWS/SQS ApproximateNumberOfMessagesVisible of every queue is sampled (sqs_metrics.py).
+evaluation, AWS/SQS ApproximateNumberOfMessagesVisible of every queue an alarm watches is
+sampled (sqs_metrics.py).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from . import statistics as st
 from .alarm_actions import AlarmNotifier
 from .alarm_rules import COMPARISONS, EXTRA_PERIODS, Decision, Point, decide
 from .metrics import MetricStore
-from .sqs_metrics import SqsMetricSampler
+from .sqs_metrics import SqsMetricSampler, watched_queues
 
 log = logging.getLogger(__name__)
 ValueAt = Callable[[float, float], float | None]  # a period [t0, t1) -> its datapoint
@@ -71,13 +72,14 @@ class AlarmEvaluator:
             pending.append(boundary)
             boundary -= timedelta(minutes=1)
         for b in reversed(pending):
-            self.sqs_metrics.sample(b)
             self.evaluate(b)
 
     def evaluate(self, now: datetime) -> list[StateChange]:
         now = now if now.tzinfo else now.replace(tzinfo=UTC)
         changes = []
-        for alarm in self._alarms():
+        alarms = self._alarms()
+        self.sqs_metrics.sample(now, watched_queues(alarms))
+        for alarm in alarms:
             change = self._evaluate_one(alarm, now)
             if change is not None:
                 changes.append(change)
