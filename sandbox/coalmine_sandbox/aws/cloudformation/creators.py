@@ -164,8 +164,68 @@ def queue(ctx: StackContext, logical_id: str, props: dict[str, Any]) -> Created:
 def topic(ctx: StackContext, logical_id: str, props: dict[str, Any]) -> Created:
     p = ctx.resolve(props)
     name = p.get("TopicName") or ctx.physical_name(logical_id, 256)
-    arn = ctx.client("sns").create_topic(Name=name)["TopicArn"]
+    attributes = {
+        key: str(p[key])
+        for key in ("KmsMasterKeyId", "DisplayName", "FifoTopic", "ContentBasedDeduplication")
+        if p.get(key) not in (None, "")
+    }
+    arn = ctx.client("sns").create_topic(Name=name, Attributes=attributes)["TopicArn"]
+    for subscription_props in p.get("Subscription") or []:
+        _subscribe(ctx, arn, subscription_props)
     return Created(arn, {"TopicName": name, "TopicArn": arn})
+
+
+# Email (and SMS, HTTP) subscriptions cannot be confirmed locally: recorded here, (stack name,
+# topic ARN, protocol, endpoint), and left pending as on AWS until someone confirms.
+UNCONFIRMED: list[tuple[str, str, str, str]] = []
+
+
+def _subscribe(ctx: StackContext, topic_arn: str, p: dict[str, Any]) -> str:
+    protocol, endpoint = p["Protocol"], p["Endpoint"]
+    attributes = {
+        key: _json(p[key]) if isinstance(p[key], dict) else str(p[key])
+        for key in ("FilterPolicy", "RawMessageDelivery", "RedrivePolicy")
+        if p.get(key) is not None
+    }
+    arn: str = ctx.client("sns").subscribe(
+        TopicArn=topic_arn,
+        Protocol=protocol,
+        Endpoint=endpoint,
+        Attributes=attributes,
+        ReturnSubscriptionArn=True,
+    )["SubscriptionArn"]
+    if protocol in ("email", "email-json", "sms", "http", "https"):
+        UNCONFIRMED.append((ctx.stack.name, topic_arn, protocol, endpoint))
+    return arn
+
+
+def subscription(ctx: StackContext, logical_id: str, props: dict[str, Any]) -> Created:
+    p = ctx.resolve(props)
+    arn = _subscribe(ctx, p["TopicArn"], p)
+    return Created(arn, {"Arn": arn})
+
+
+def kms_key(ctx: StackContext, logical_id: str, props: dict[str, Any]) -> Created:
+    p = ctx.resolve(props)
+    kms = ctx.client("kms")
+    kwargs: dict[str, Any] = {
+        "KeyUsage": p.get("KeyUsage", "ENCRYPT_DECRYPT"),
+        "KeySpec": p.get("KeySpec", "SYMMETRIC_DEFAULT"),
+    }
+    if p.get("KeyPolicy"):
+        kwargs["Policy"] = _json(p["KeyPolicy"])
+    if p.get("Description"):
+        kwargs["Description"] = p["Description"]
+    metadata = kms.create_key(**kwargs)["KeyMetadata"]
+    if p.get("EnableKeyRotation"):
+        kms.enable_key_rotation(KeyId=metadata["KeyId"])
+    return Created(metadata["KeyId"], {"Arn": metadata["Arn"], "KeyId": metadata["KeyId"]})
+
+
+def kms_alias(ctx: StackContext, logical_id: str, props: dict[str, Any]) -> Created:
+    p = ctx.resolve(props)
+    ctx.client("kms").create_alias(AliasName=p["AliasName"], TargetKeyId=p["TargetKeyId"])
+    return Created(p["AliasName"], {})
 
 
 def _not_needed(ctx: StackContext, logical_id: str, props: dict[str, Any]) -> None:
@@ -193,4 +253,10 @@ CREATORS: dict[str, Callable[[StackContext, str, dict[str, Any]], Created | None
     "AWS::CloudWatch::Alarm": alarm,
     "AWS::SQS::Queue": queue,
     "AWS::SNS::Topic": topic,
+    # moto does not enforce topic policies (who may publish): the alarm emulation checks only
+    # what AWS checks before SNS, the topic's KMS key policy (cloudwatch/alarm_actions.py).
+    "AWS::SNS::TopicPolicy": _not_needed,
+    "AWS::SNS::Subscription": subscription,
+    "AWS::KMS::Key": kms_key,
+    "AWS::KMS::Alias": kms_alias,
 }

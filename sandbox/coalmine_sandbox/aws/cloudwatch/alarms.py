@@ -12,7 +12,13 @@ period is usually not published yet and the range reaches further back, as in Cl
 Metric-math alarms (`Metrics`) are evaluated per period with metric_math.py (arithmetic,
 comparisons, IF, FILL over MetricStat queries of one period). Not emulated (left as they are):
 metric math over whole series (RATE, SEARCH, ...), anomaly-band comparisons, composite alarms,
-EvaluateLowSampleCountPercentile=ignore (always evaluated), alarm actions.
+EvaluateLowSampleCountPercentile=ignore (always evaluated).
+
+Alarm actions: on a state change the alarm's SNS actions are published CloudWatch's notification,
+delivered only if the topic's KMS key lets cloudwatch.amazonaws.com use it (alarm_actions.py;
+undelivered ones in `notifier.undelivered`); other action kinds are not emulated. Before each
+evaluation, AWS/SQS ApproximateNumberOfMessagesVisible of every queue an alarm watches is
+sampled (sqs_metrics.py).
 """
 
 from __future__ import annotations
@@ -24,10 +30,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
+
 from . import metric_math as mm
 from . import statistics as st
+from .alarm_actions import AlarmNotifier
 from .alarm_rules import COMPARISONS, EXTRA_PERIODS, Decision, Point, decide
 from .metrics import MetricStore
+from .sqs_metrics import SqsMetricSampler, watched_queues
 
 log = logging.getLogger(__name__)
 ValueAt = Callable[[float, float], float | None]  # a period [t0, t1) -> its datapoint
@@ -48,6 +58,11 @@ class AlarmEvaluator:
         self.store = store
         self.client = cloudwatch_client
         self.changes: list[StateChange] = []  # every change made, for reporting
+        region = cloudwatch_client.meta.region_name
+        self.notifier = AlarmNotifier(
+            boto3.client("sns", region_name=region), boto3.client("kms", region_name=region)
+        )
+        self.sqs_metrics = SqsMetricSampler(store, boto3.client("sqs", region_name=region))
 
     def on_clock(self, t_from: datetime, t_to: datetime) -> None:
         """Clock listener: evaluate at each minute boundary in (t_from, t_to]."""
@@ -62,7 +77,9 @@ class AlarmEvaluator:
     def evaluate(self, now: datetime) -> list[StateChange]:
         now = now if now.tzinfo else now.replace(tzinfo=UTC)
         changes = []
-        for alarm in self._alarms():
+        alarms = self._alarms()
+        self.sqs_metrics.sample(now, watched_queues(alarms))
+        for alarm in alarms:
             change = self._evaluate_one(alarm, now)
             if change is not None:
                 changes.append(change)
@@ -122,6 +139,7 @@ class AlarmEvaluator:
         )
         if new == old:
             return None
+        self.notifier.on_change(alarm, old, new, reason, now)
         return StateChange(name, old, new, reason, now)
 
     def _series(self, alarm: dict[str, Any], now: datetime) -> tuple[int, str, ValueAt]:
