@@ -52,7 +52,8 @@ def worst_case_ticks(plan: Plan, cfg: AnalysisConfig) -> int:
     elif bakes:
         bakes[-1] = max(bakes[-1], LONGEST_ASYNC_RETRY_WINDOW)
     ticks = sum(bake_ticks(b, cfg, extensible=True) for b in bakes)
-    return ticks + (bake_ticks(post, cfg, extensible=False) if post > 0 else 0)
+    # the watch after a cutover extends for low traffic like any step (coalmine/watch.py)
+    return ticks + (bake_ticks(post, cfg, extensible=True) if post > 0 else 0)
 
 
 def worst_case_events(plan: Plan, cfg: AnalysisConfig) -> int:
