@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e_helpers import brand_api_zip
 
 from coalmine_cli.main import main
 from coalmine_sandbox import Sandbox
@@ -168,4 +169,86 @@ def test_deploy_bad_input_exits_2_and_starts_nothing(
     assert code == 2
     assert printed.err.startswith(f"coalmine: invalid deployment input: {field}: "), printed.err
     assert "started" not in printed.out
+    assert _executions(sandbox) == []
+
+
+# ------------------------------------------------------------------ deploy --zip (what CI runs)
+
+
+def _zip_args(sb: Sandbox, *extra: str) -> list[str]:
+    return [*_deploy_args(sb, *extra), "--artifact-bucket", sb.stack["ArtifactBucket"]]
+
+
+def _uploaded(sb: Sandbox) -> list[str]:
+    listing = sb.client("s3").list_objects_v2(
+        Bucket=sb.stack["ArtifactBucket"], Prefix="deployments/"
+    )
+    return [item["Key"] for item in listing.get("Contents", [])]
+
+
+def test_deploy_zip_uploads_the_code_and_deploys_that_object(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Given a build's zip of brand-api (the stack's own upload rule switched off: the CLI is the
+    # only one starting a deployment here)
+    if "DeployOnUploadRule" in sandbox.stack:
+        sandbox.client("events").disable_rule(Name=sandbox.stack["DeployOnUploadRule"])
+    stable = sandbox.alias(FUNCTION, "prod")["FunctionVersion"]
+    build = tmp_path / "brand-api.zip"
+    build.write_bytes(brand_api_zip("from-ci"))
+    request = tmp_path / "input.json"
+    request.write_text(json.dumps({"functionName": FUNCTION, "analysis": {"watchSeconds": 0}}))
+    # When CI deploys it
+    args = ["--input", str(request), "--zip", str(build), "--zip-name", "build-42"]
+    code = main(_zip_args(sandbox, *args, "--strategy", "AllAtOnce", "--timeout", "600"))
+    # Then the zip is the object deployments/brand-api/build-42.zip, and the execution deployed
+    # exactly that object's version
+    out = capsys.readouterr().out
+    assert code == 0, out
+    key = "deployments/brand-api/build-42.zip"
+    assert _uploaded(sandbox) == [key]
+    assert f"uploaded s3://{sandbox.stack['ArtifactBucket']}/{key}" in out
+    head = sandbox.client("s3").head_object(Bucket=sandbox.stack["ArtifactBucket"], Key=key)
+    [execution] = _executions(sandbox)
+    started = json.loads(
+        sandbox.client("stepfunctions").describe_execution(executionArn=execution["executionArn"])[
+            "input"
+        ]
+    )
+    assert started["code"] == {
+        "s3Bucket": sandbox.stack["ArtifactBucket"],
+        "s3Key": key,
+        "s3ObjectVersion": head["VersionId"],
+    }
+    # And the alias serves a new version running that code
+    alias = sandbox.alias(FUNCTION, "prod")
+    assert alias["FunctionVersion"] != stable
+    assert not (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights")
+
+
+BAD_ZIPS: dict[str, tuple[list[str], str]] = {
+    "missing file": (["--zip", "{tmp}/nope.zip"], "no such file"),
+    "not a zip": (["--zip", "{tmp}/not.zip"], "not a zip archive"),
+    "and a version": (["--zip", "{tmp}/ok.zip", "--target-version", "2"], "targetVersion"),
+    "bad name": (["--zip", "{tmp}/ok.zip", "--zip-name", "a/b"], "--zip-name"),
+}
+
+
+@pytest.mark.parametrize(("extra", "named"), BAD_ZIPS.values(), ids=BAD_ZIPS.keys())
+def test_deploy_zip_bad_input_exits_2_before_any_aws_call(
+    sandbox: Sandbox,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    extra: list[str],
+    named: str,
+) -> None:
+    (tmp_path / "not.zip").write_text("not a zip")
+    (tmp_path / "ok.zip").write_bytes(brand_api_zip("unused"))
+
+    code = main(_zip_args(sandbox, *[arg.format(tmp=tmp_path) for arg in extra]))
+
+    printed = capsys.readouterr()
+    assert code == 2, printed
+    assert named in printed.err, printed.err
+    assert _uploaded(sandbox) == []
     assert _executions(sandbox) == []
