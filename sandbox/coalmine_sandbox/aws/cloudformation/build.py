@@ -107,6 +107,10 @@ def build_stack(
         else:
             stack.resources[logical_id] = created
     for name, output in (cfn.get("Outputs") or {}).items():
+        condition = output.get("Condition")
+        if condition and not resolver.condition(condition):  # CloudFormation omits the output
+            stack.skipped.append((f"Outputs.{name}", "Output", f"condition {condition} is false"))
+            continue
         try:
             stack.outputs[name] = resolver.resolve(output["Value"])
         except KeyError as missing:  # refers to a skipped resource (e.g. the REST API)
