@@ -579,3 +579,21 @@ def test_samconfig_demo_profile_deploys_the_samples_and_the_default_does_not() -
     assert 'DeploySamples="true"' in overrides("demo")
     assert "DeploySamples" not in overrides("default")  # the template's default: false
     assert config["demo"]["global"]["parameters"]["stack_name"] == "coalmine"
+
+
+def test_the_samples_api_is_throttled_and_access_logged() -> None:
+    resources = _resources()
+    api = resources["BrandApi"]["Properties"]
+    [settings] = api["MethodSettings"]
+    log_group = api["AccessLogSetting"]["DestinationArn"]["Fn::GetAtt"][0]
+    route = resources["BrandApiFunction"]["Properties"]["Events"]["GetBrand"]["Properties"]
+
+    assert route["RestApiId"] == {"Ref": "BrandApi"}  # the function's API is this one
+    assert (settings["ResourcePath"], settings["HttpMethod"]) == ("/*", "*")
+    assert 0 < settings["ThrottlingRateLimit"] <= settings["ThrottlingBurstLimit"] <= 5000
+    assert "$context.requestId" in api["AccessLogSetting"]["Format"]
+    assert resources[log_group]["Type"] == "AWS::Logs::LogGroup"
+    assert resources[log_group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+    # API Gateway needs the account's CloudWatch Logs role before a stage may log
+    assert resources["BrandApi"]["DependsOn"] == "ApiGatewayAccount"
+    assert resources["ApiGatewayAccount"]["Condition"] == resources["BrandApi"]["Condition"]
