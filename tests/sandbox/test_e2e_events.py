@@ -167,3 +167,22 @@ def test_without_the_topic_policy_statement_eventbridge_may_not_publish() -> Non
         assert sb.event_topics is not None
         [refused] = sb.event_topics.undelivered
         assert "the topic policy does not allow events.amazonaws.com sns:Publish" in refused.reason
+
+
+def test_a_deployment_whose_rollback_fails_ends_failed_through_cleanup() -> None:
+    with _sandbox() as sb:
+        # Given Analyze crashing at step 1 and every UpdateAlias of Rollback throttled
+        stable, candidate = routing(alias_snapshot(sb))[0], publish_candidate(sb)
+        sb.faults.inject("Analyze", "crash", at_step=1, times=None)
+        sb.faults.inject_api("UpdateAlias", kind="throttling", caller="Rollback", times=None)
+        done = run(sb, {"functionName": FUNCTION, "targetVersion": candidate, "strategy": PLAN,
+                        "analysis": {**ANALYSIS, "minInvocations": 0}})  # fmt: skip
+        sb.settle()
+        # Then the execution fails, Cleanup restores the alias and says so
+        assert done.status == "FAILED"
+        assert routing(alias_snapshot(sb)) == (stable, {})
+        events = _events(sb)
+        _check(events, [E.STARTED, E.SHIFTED, E.FAILED], done.description["executionArn"])
+        assert events[-1]["detail"]["status"] == "FAILED"
+        [alert] = _alerts(sb)
+        assert alert["detail-type"] == E.FAILED
