@@ -3,7 +3,8 @@
 coalmine deploy   --stack coalmine --input events/execution-canary.json   (real AWS)
 coalmine list     [--stack coalmine]                   (running deployments; real AWS)
 coalmine history  brand-api[:prod] [--limit 20]        (past deployments; real AWS)
-coalmine rehearse healthy-canary [--json out.json]  (a shipped scenario, or a file; sandbox)
+coalmine report   EXECUTION_ARN|RESULT.json -o report.html [--png] [--json timeline.json]
+coalmine rehearse healthy-canary [--json out.json] [--report]  (a shipped scenario or a file)
 coalmine demo                                                             (sandbox)
 coalmine soak     [--deployments 300] [--seed S]                          (sandbox)
 """
@@ -161,6 +162,56 @@ def cmd_history(args: argparse.Namespace) -> int:
     return _guarded(run, [])
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from coalmine_cli import report
+
+    def run() -> int:
+        source = args.source
+        if source.startswith("arn:"):
+            tl = _execution_timeline(args, source)
+        else:
+            try:
+                tl = report.timeline_of_result(Path(source))
+            except report.ReportError as error:
+                raise BadInput(str(error)) from error
+        from coalmine_cli import browser, deploy
+
+        json_out = Path(args.json) if args.json else None
+        try:
+            written = report.write(tl, Path(args.output), args.png, json_out)
+        except browser.BrowserError as error:
+            raise deploy.ToolError(str(error)) from error
+        for path in written:
+            print(f"wrote {path}")
+        return 0
+
+    return _guarded(run, [])
+
+
+def _execution_timeline(args: argparse.Namespace, arn: str) -> dict[str, Any]:
+    import boto3
+
+    from coalmine_cli import sources
+
+    region = sources.arn_region(arn)
+    if region is None:
+        raise BadInput(
+            f"{arn!r} is not a Step Functions execution ARN "
+            "(arn:aws:states:REGION:ACCOUNT:execution:STATE_MACHINE:NAME)"
+        )
+    session = boto3.session.Session(profile_name=args.profile, region_name=args.region or region)
+    endpoint = {"endpoint_url": args.endpoint_url} if args.endpoint_url else {}
+    try:
+        return sources.execution_timeline(
+            session.client("stepfunctions", **endpoint),
+            session.client("s3", **endpoint),
+            session.client("cloudwatch", **endpoint),
+            arn,
+        )
+    except sources.NoEvidence as error:
+        raise BadInput(str(error)) from error
+
+
 def cmd_rehearse(args: argparse.Namespace) -> int:
     from coalmine_cli.rehearse import rehearse_file
     from coalmine_sandbox.resources import scenario_path, shipped_scenarios
@@ -172,7 +223,11 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
         print("coalmine rehearse: name a scenario file or a shipped scenario (--list)")
         return 2
     path = scenario_path(args.scenario)
-    return rehearse_file(path, json_out=Path(args.json) if args.json else None)
+    json_out = Path(args.json) if args.json else None
+    report_out = None
+    if args.report:
+        report_out = (json_out or Path(f"{path.stem}.json")).with_suffix(".html")
+    return rehearse_file(path, json_out=json_out, report_out=report_out)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -206,6 +261,18 @@ exit codes:
   3    an AWS or tool error (credentials, permissions, stack not found, ...): one line
   4    --timeout reached: the deployment goes on
   130  interrupted (Ctrl-C): the deployment goes on
+"""
+
+
+REPORT_EPILOG = """examples:
+  coalmine report arn:aws:states:eu-west-1:123456789012:execution:coalmine-deployment:abc -o r.html
+  coalmine report result.json -o report.html --png
+
+exit codes:
+  0    written
+  2    bad input: a missing or unreadable file, a file without a timeline, a malformed ARN,
+       an execution without deployment evidence (it ended before Prepare)
+  3    an AWS or tool error (credentials, the execution does not exist, no chromium for --png)
 """
 
 
@@ -293,7 +360,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rehearse.add_argument("--list", action="store_true", help="list the shipped scenarios")
     rehearse.add_argument("--json", help="write the result JSON here")
+    rehearse.add_argument(
+        "--report",
+        action="store_true",
+        help="also write the report page next to the result JSON (RESULT.html; without --json, "
+        "SCENARIO.html here)",
+    )
     rehearse.set_defaults(func=cmd_rehearse)
+
+    report = sub.add_parser(
+        "report",
+        help="draw a deployment as one HTML page (and PNG)",
+        description="Draw a deployment: a self-contained HTML page (inline SVG, no network) with "
+        "the traffic weight, each version's error rate and latency, the ticks' verdicts and the "
+        "decision on one time axis, and the gates' evidence below (docs/report.md).",
+        epilog=REPORT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    report.add_argument(
+        "source",
+        metavar="EXECUTION_ARN|RESULT.json",
+        help="a deployment's execution ARN (read from AWS), or a rehearsal's result JSON",
+    )
+    report.add_argument("-o", "--output", default="report.html", help="the page to write")
+    report.add_argument(
+        "--png", action="store_true", help="also write the page as a PNG next to it (chromium)"
+    )
+    report.add_argument("--json", help="also write the timeline JSON here")
+    report.add_argument("--region", help="default: the ARN's")
+    report.add_argument("--profile", help="AWS named profile")
+    report.add_argument("--endpoint-url", help="AWS endpoint (e.g. a local emulator)")
+    report.set_defaults(func=cmd_report)
 
     demo = sub.add_parser("demo", help="a healthy and a faulty canary in the sandbox")
     demo.set_defaults(func=cmd_demo)
