@@ -163,6 +163,16 @@ def minute_figures(
     return found
 
 
+def outcome(description: dict[str, Any], found: str | None) -> str:
+    """The outcome as a rehearsal's result names it (`coalmine history`'s, with an abort and a
+    timeout named)."""
+    if description.get("error") == "DeploymentAborted":
+        return "ABORTED"
+    if description["status"] == "TIMED_OUT":
+        return "TIMED_OUT"
+    return found or description["status"]
+
+
 def execution_timeline(sfn: Any, s3: Any, cloudwatch: Any, arn: str) -> dict[str, Any]:
     """The timeline of the deployment ``arn`` ran (NoEvidence if it holds none)."""
     description = sfn.describe_execution(executionArn=arn)
@@ -209,7 +219,7 @@ def execution_timeline(sfn: Any, s3: Any, cloudwatch: Any, arn: str) -> dict[str
         minute_figures=figures,
         steps=steps,
         actions=actions,
-        outcome=summary.outcome or description["status"],
+        outcome=outcome(description, summary.outcome),
         reason=summary.reason,
         decided=timeline.decision_at(events, {"steps": steps}) or (ended if stopped else None),
     )

@@ -68,6 +68,14 @@ def test_report_by_arn_agrees_with_the_rehearsal(name: str, outcome: str, tmp_pa
     assert page.count('class="tick ') == len(world["ticks"]) > 0
 
 
+def test_rehearse_with_report_writes_the_page_next_to_the_result(tmp_path: Path) -> None:
+    out = tmp_path / "faulty.json"
+    assert main(["rehearse", "faulty-canary", "--json", str(out), "--report"]) == 0
+    page = out.with_suffix(".html").read_text()
+    assert "Decision: ROLLED_BACK" in page
+    assert json.loads(out.read_text())["timeline"]["decision"]["outcome"] == "ROLLED_BACK"
+
+
 def test_an_execution_that_ended_before_prepare_has_no_evidence(
     sandbox: Sandbox, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -30,6 +30,7 @@ PURE = [
     "recovery",
     "sequential",
     "strategies",
+    "timeline",
     "validation",
     "watch",
 ]

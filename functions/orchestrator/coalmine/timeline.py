@@ -28,6 +28,9 @@ CONTEXT_MINUTES = 2
 #: Task states after which the alias routes differently (the document's weight says how).
 ROUTING_STATES = ("ShiftTraffic", "Promote", "Rollback")
 
+Routing = dict[str, float]  # version -> share of the alias's requests
+Change = tuple[datetime, str, Routing]  # when, the state, the routing after it
+
 
 def utc(t: datetime) -> datetime:
     return t.astimezone(UTC) if t.tzinfo else t.replace(tzinfo=UTC)
@@ -91,10 +94,10 @@ def routing_after(state: str, document: Mapping[str, Any]) -> dict[str, float] |
     return None
 
 
-def routing_changes(events: Iterable[Mapping[str, Any]]) -> list[tuple[datetime, str, dict]]:
+def routing_changes(events: Iterable[Mapping[str, Any]]) -> list[Change]:
     """``(when, state, routing)`` for every routing state that ended, from an execution history
     (GetExecutionHistory's events, timestamps as datetimes)."""
-    found: list[tuple[datetime, str, dict]] = []
+    found: list[Change] = []
     for event in events:
         if event.get("type") != "TaskStateExited":
             continue
@@ -111,7 +114,7 @@ def routing_changes(events: Iterable[Mapping[str, Any]]) -> list[tuple[datetime,
     return found
 
 
-def weights_at(changes: Sequence[tuple[datetime, str, dict]], base: dict, t: datetime) -> dict:
+def weights_at(changes: Sequence[Change], base: Routing, t: datetime) -> Routing:
     """The routing in effect at ``t``: the last change at or before it, else ``base``."""
     current = base
     for at, _, routing in changes:
