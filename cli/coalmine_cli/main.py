@@ -296,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=DEPLOY_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    deploy.add_argument("--input", help="execution input JSON file (see README)")
+    deploy.add_argument("--input", help="execution input JSON file (see docs/reference.md)")
     deploy.add_argument("--function", help="functionName (overrides the file)")
     deploy.add_argument("--target-version", help="targetVersion (overrides the file)")
     deploy.add_argument("--strategy", help="strategy name (overrides the file)")
