@@ -151,12 +151,18 @@ def cmd_history(args: argparse.Namespace) -> int:
             raise BadInput(str(error)) from error
         if args.limit < 1:
             raise BadInput("--limit must be at least 1")
-        sfn, arn = _aws(args)
-        rows = executions.history(sfn, arn, function, alias, args.limit, args.scan)
+        table, dynamodb = _history_table(args)
+        if table is not None:
+            rows = executions.table_history(dynamodb, table, function, alias, args.limit)
+            where = f"in {table}"
+        else:
+            sfn, arn = _aws(args)
+            rows = executions.history(sfn, arn, function, alias, args.limit, args.scan)
+            where = f"among the newest {args.scan} executions"
         for found in rows:
             print(found.line())
         if not rows:
-            print(f"no deployment of {args.target} among the newest {args.scan} executions")
+            print(f"no deployment of {args.target} {where}")
         return 0
 
     return _guarded(run, [])
@@ -210,6 +216,32 @@ def _execution_timeline(args: argparse.Namespace, arn: str) -> dict[str, Any]:
         )
     except sources.NoEvidence as error:
         raise BadInput(str(error)) from error
+
+
+def _history_table(args: argparse.Namespace) -> tuple[str | None, Any]:
+    """(the DeploymentHistory table, a DynamoDB client): ``--history-table``, else the stack's
+    ``DeploymentHistoryTableName`` output when the stack is used (no ``--state-machine-arn``);
+    (None, None) when there is none: the state machine's executions are read instead."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    session = boto3.session.Session(profile_name=args.profile, region_name=args.region)
+    endpoint = {"endpoint_url": args.endpoint_url} if args.endpoint_url else {}
+    table = args.history_table
+    if table is None and args.state_machine_arn is None:
+        try:
+            stacks = session.client("cloudformation", **endpoint).describe_stacks(
+                StackName=args.stack
+            )["Stacks"]
+        except (BotoCoreError, ClientError):
+            stacks = []  # the executions' error says more (no stack, no credentials, ...)
+        outputs = stacks[0].get("Outputs", []) if stacks else []
+        found = [o["OutputValue"] for o in outputs if o["OutputKey"] == HISTORY_OUTPUT]
+        table = found[0] if found else None
+    return (table, session.client("dynamodb", **endpoint)) if table else (None, None)
+
+
+HISTORY_OUTPUT = "DeploymentHistoryTableName"
 
 
 def cmd_rehearse(args: argparse.Namespace) -> int:
@@ -335,7 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
         "history",
         help="past deployments of a function",
         description="Past deployments of FUNCTION[:ALIAS], newest first: when, versions, "
-        "strategy, outcome, duration, reason.",
+        "strategy, outcome, duration, reason. Read from the DeploymentHistory table "
+        "(--history-table, or the stack's DeploymentHistoryTableName output), else from the "
+        "state machine's executions.",
         epilog="examples:\n  coalmine history brand-api\n  coalmine history brand-api:prod "
         "--limit 5",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -348,6 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=200,
         help="look at the newest SCAN executions of the state machine (default 200)",
     )
+    past.add_argument("--history-table", help="the DeploymentHistory table to read")
     _aws_options(past)
     past.set_defaults(func=cmd_history)
 
