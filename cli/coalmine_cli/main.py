@@ -3,6 +3,7 @@
 coalmine deploy   --stack coalmine --input events/execution-canary.json   (real AWS)
 coalmine list     [--stack coalmine]                   (running deployments; real AWS)
 coalmine history  brand-api[:prod] [--limit 20]        (past deployments; real AWS)
+coalmine status   brand-api[:prod] | EXECUTION_ARN      (where a deployment is; real AWS)
 coalmine report   EXECUTION_ARN|RESULT.json -o report.html [--png] [--json timeline.json]
 coalmine rehearse healthy-canary [--json out.json] [--report]  (a shipped scenario or a file)
 coalmine demo                                                             (sandbox)
@@ -244,6 +245,43 @@ def _history_table(args: argparse.Namespace) -> tuple[str | None, Any]:
 HISTORY_OUTPUT = "DeploymentHistoryTableName"
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    from coalmine_cli import executions, sources, status
+
+    def run() -> int:
+        if args.target.startswith("arn:"):
+            if sources.arn_region(args.target) is None:
+                raise BadInput(f"{args.target!r} is not a Step Functions execution ARN")
+            if args.region is None:
+                args.region = sources.arn_region(args.target)
+            import boto3
+
+            session = boto3.session.Session(profile_name=args.profile, region_name=args.region)
+            endpoint = {"endpoint_url": args.endpoint_url} if args.endpoint_url else {}
+            sfn = session.client("stepfunctions", **endpoint)
+            arns = [args.target]
+        else:
+            try:
+                function, alias = executions.parse_target(args.target)
+            except ValueError as error:
+                raise BadInput(str(error)) from error
+            sfn, machine = _aws(args)
+            arns = [
+                found.arn
+                for found in executions.running(sfn, machine)
+                if found.function == function and alias in (None, found.alias)
+            ]
+            if not arns:
+                print(f"no deployment of {args.target} is running")
+        for arn in arns:
+            description = sfn.describe_execution(executionArn=arn)
+            for line in status.lines(description, sources.history_events(sfn, arn)):
+                print(line)
+        return 0
+
+    return _guarded(run, [])
+
+
 def cmd_rehearse(args: argparse.Namespace) -> int:
     from coalmine_cli.rehearse import rehearse_file
     from coalmine_sandbox.resources import scenario_path, shipped_scenarios
@@ -385,6 +423,20 @@ def build_parser() -> argparse.ArgumentParser:
     past.add_argument("--history-table", help="the DeploymentHistory table to read")
     _aws_options(past)
     past.set_defaults(func=cmd_history)
+
+    now = sub.add_parser(
+        "status",
+        help="where a running deployment is",
+        description="Where a deployment is: its state and since when, the step and the alias's "
+        "routing, the bake (the next analysis, the step's end), the latest verdicts, where the "
+        "evidence is; an ended one says how it ended.",
+        epilog="examples:\n  coalmine status brand-api:prod\n  coalmine status "
+        "arn:aws:states:eu-west-1:123456789012:execution:coalmine-deployment:abc",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    now.add_argument("target", metavar="FUNCTION[:ALIAS]|EXECUTION_ARN")
+    _aws_options(now)
+    now.set_defaults(func=cmd_status)
 
     rehearse = sub.add_parser("rehearse", help="run one scenario in the local sandbox")
     rehearse.add_argument(

@@ -5,7 +5,10 @@ the fallback when no table is given or found."""
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,7 +47,7 @@ def test_history_reads_the_table_newest_first(
             stateMachineArn=sandbox.stack.state_machine_arn, statusFilter="RUNNING"
         )["executions"]
     ]
-    sandbox.clock.advance(90)  # it shifts traffic and bakes (its item is written)
+    _until(lambda: _last_state(sandbox, running) == "Bake")  # its item is written
     sandbox.stop_execution(running, cause="stopped by the test")
     sandbox.wait_for_execution(running)
     capsys.readouterr()
@@ -77,3 +80,74 @@ def test_history_without_a_table_reads_the_executions(
     capsys.readouterr()
     assert main(["history", "brand-other", *_aws(sandbox)]) == 0
     assert "among the newest 200 executions" in capsys.readouterr().out
+
+
+def _until(ready: Callable[[], bool], wall_seconds: float = 30.0) -> None:
+    deadline = time.perf_counter() + wall_seconds
+    while not ready():
+        assert time.perf_counter() < deadline, "the deployment never got there"
+        time.sleep(0.005)
+
+
+def _events(sb: Sandbox, arn: str) -> list[dict[str, Any]]:
+    return sb.client("stepfunctions").get_execution_history(executionArn=arn)["events"]
+
+
+def _analyses(sb: Sandbox, arn: str) -> int:
+    return sum(
+        1
+        for e in _events(sb, arn)
+        if e["type"] == "TaskStateExited" and e["stateExitedEventDetails"]["name"] == "Analyze"
+    )
+
+
+def _last_state(sb: Sandbox, arn: str) -> str | None:
+    entered = [e for e in _events(sb, arn) if "stateEnteredEventDetails" in e]
+    return entered[-1]["stateEnteredEventDetails"]["name"] if entered else None
+
+
+LONG_BAKE = {"type": "steps", "steps": [{"weight": 0.1, "bakeSeconds": 21600}]}
+
+
+def test_status_shows_a_running_deployment_then_its_end(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Given a 10% step baking for 6 hours, judged every hour, one tick into its bake
+    target = sandbox.publish_version(FUNCTION, {"CLI_TEST_MARKER": "status"})
+    request = tmp_path / "deploy.json"  # (no traffic here: no invocation needed)
+    analysis = {"intervalSeconds": 3600, "minInvocations": 0}
+    request.write_text(json.dumps({"strategy": LONG_BAKE, "analysis": analysis}))
+    args = ["--input", str(request), "--target-version", target, "--no-wait"]
+    assert main(["deploy", *_aws(sandbox), "--function", FUNCTION, *args]) == 0
+    sfn = sandbox.client("stepfunctions")
+    [arn] = [
+        e["executionArn"]
+        for e in sfn.list_executions(stateMachineArn=sandbox.stack.state_machine_arn)["executions"]
+    ]
+    _until(lambda: _last_state(sandbox, arn) == "Bake")
+    sandbox.clock.advance(3600)
+    _until(lambda: _analyses(sandbox, arn) == 1 and _last_state(sandbox, arn) == "Bake")
+    capsys.readouterr()
+    # When its status is asked by function:alias, and by ARN
+    assert main(["status", f"{FUNCTION}:prod", *_aws(sandbox)]) == 0
+    by_alias = capsys.readouterr().out
+    assert main(["status", arn, "--region", "us-east-1"]) == 0
+    by_arn = capsys.readouterr().out
+    # Then both tell the step, the routing, the bake and the latest verdicts
+    assert by_alias == by_arn
+    assert f"-> v{target}" in by_alias
+    assert "  state   Bake (since " in by_alias
+    assert f"  step    1/1 at 10%; routing v{int(target) - 1} 90%, v{target} 10%" in by_alias
+    assert "  bake    3600 of 21600 s; next analysis at " in by_alias
+    assert "; step ends at " in by_alias
+    assert "  verdicts 1 PASS (this step)" in by_alias
+    assert "    at 3600 s: PASS (errors PASS, latency PASS): baking" in by_alias
+    assert "  evidence s3://" in by_alias
+    # And once stopped, by ARN it says how it ended; by alias that none is running
+    sandbox.stop_execution(arn, cause="stopped by the test")
+    sandbox.wait_for_execution(arn)
+    assert main(["status", arn, "--region", "us-east-1"]) == 0
+    assert "  ended   STOPPED" in capsys.readouterr().out
+    assert main(["status", f"{FUNCTION}:prod", *_aws(sandbox)]) == 0
+    assert capsys.readouterr().out.strip() == f"no deployment of {FUNCTION}:prod is running"
+    assert main(["status", "arn:aws:states:nowhere"]) == 2
