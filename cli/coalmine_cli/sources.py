@@ -76,7 +76,8 @@ def stored_steps(s3: Any, document: dict[str, Any]) -> list[dict[str, Any]]:
     bucket, _, prefix = location.removeprefix("s3://").partition("/")
     stored: dict[int, dict[Any, dict[str, Any]]] = defaultdict(dict)
     paginator = s3.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+    # (no location: no tick was made, e.g. a version that failed to publish; nothing to read)
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix) if bucket else []:
         for item in page.get("Contents", []):
             if not item["Key"].endswith(".json") or "/tick-" not in item["Key"]:
                 continue
@@ -180,8 +181,6 @@ def execution_timeline(sfn: Any, s3: Any, cloudwatch: Any, arn: str) -> dict[str
     document = last_document(description, events)
     if not document:
         raise NoEvidence(f"{arn} holds no deployment document (it ended before Prepare)")
-    if not (document.get("evidence") or {}).get("location"):
-        raise NoEvidence(f"{arn} has no evidence location (no tick was recorded)")
     started = timeline.utc(description["startDate"])
     ended = timeline.utc(
         description.get("stopDate") or (events[-1]["timestamp"] if events else datetime.now(UTC))

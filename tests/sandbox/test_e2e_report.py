@@ -99,3 +99,25 @@ def test_an_execution_that_does_not_exist_exits_3(
     err = capsys.readouterr().err.strip()
     assert code == deploy.EXIT_AWS_ERROR
     assert err.startswith("coalmine: AWS: ExecutionDoesNotExist"), err
+
+
+def test_a_deployment_without_ticks_is_drawn_with_its_decision(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # AllAtOnce with no watch: promoted without any analysis tick (no evidence location)
+    target = sandbox.publish_version("brand-api", {"CLI_TEST_MARKER": "no-ticks"})
+    arn = sandbox.start_execution(
+        {
+            "functionName": "brand-api",
+            "targetVersion": target,
+            "strategy": "AllAtOnce",
+            "analysis": {"watchSeconds": 0},
+        }
+    )
+    assert sandbox.wait_for_execution(arn)["status"] == "SUCCEEDED"
+    out = tmp_path / "t.json"
+    assert main(["report", arn, "-o", str(tmp_path / "r.html"), "--json", str(out)]) == 0
+    drawn = json.loads(out.read_text())
+    assert drawn["ticks"] == []
+    assert drawn["decision"]["outcome"] == "PROMOTED"
+    assert drawn["minutes"][-1]["weights"] == {target: 1.0}
