@@ -14,7 +14,7 @@ import json
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from .aws.cloudformation.stack import Stack
 from .aws.cloudwatch.alarms import AlarmEvaluator
 from .aws.cloudwatch.metrics import MetricStore
 from .aws.faults import FaultInjector
+from .aws.sns import EventTopicPublisher
 from .resources import REPO, TEMPLATE
 from .seams import lambda_async, mock, registry, sqs
 from .seams.hooks import MotoHooks
@@ -57,10 +58,14 @@ class Sandbox:
         start: datetime | None = None,
         template: Path | None = TEMPLATE,
         stack_name: str = "coalmine",
+        parameters: Mapping[str, str] | None = None,
     ) -> None:
         self.seed = seed
         self.template = template
         self.stack_name = stack_name
+        # the template's parameters: the samples are what the sandbox runs, so they are deployed
+        # unless a caller says otherwise (the template's own default, a production install, is not)
+        self.parameters = {"DeploySamples": "true", **(parameters or {})}
         self.clock = SimClock(start)
         self.metrics = MetricStore(self.clock.now)
         self.runtime = Runtime(now=self.clock.now, metrics=self.metrics, seed=seed, region=REGION)
@@ -99,12 +104,19 @@ class Sandbox:
                 seed=self.seed,
             )
             self.hooks.async_invoker = self.async_lambda
+            self.hooks.event_topics = EventTopicPublisher(
+                self.client("sns"), self.client("kms"), ACCOUNT_ID
+            )
             # Step Functions' own clock (execution TimeoutSeconds), then queued async invokes.
             self.clock.add_listener(self.hooks.sfn.on_clock)
             self.clock.add_listener(self.async_lambda.on_clock)
             if self.template is not None:
                 self.stack = build_stack(
-                    self.template, self.client, stack_name=self.stack_name, region=REGION
+                    self.template,
+                    self.client,
+                    stack_name=self.stack_name,
+                    region=REGION,
+                    parameters=self.parameters,
                 )
                 for code in self.stack.functions.values():
                     self.runtime.code_dirs[code.code_sha256] = code.code_dir
@@ -144,6 +156,16 @@ class Sandbox:
         if service not in self._clients:
             self._clients[service] = boto3.client(service, region_name=REGION)
         return self._clients[service]
+
+    @property
+    def events_put(self) -> list[dict[str, Any]]:
+        """Every event accepted on a bus (PutEvents), as EventBridge delivers it, in order."""
+        return self.hooks.events_put if self.hooks else []
+
+    @property
+    def event_topics(self) -> EventTopicPublisher | None:
+        """EventBridge's deliveries to SNS topics (and those refused, with the reason)."""
+        return self.hooks.event_topics if self.hooks else None
 
     @property
     def event_errors(self) -> list[BaseException]:
