@@ -27,7 +27,16 @@ CLI = ROOT / "cli" / "coalmine_cli"
 DOMAIN = ROOT / "functions" / "orchestrator" / "coalmine"
 FIRST_PARTY = {"coalmine": DOMAIN, "coalmine_cli": CLI}
 # Resources of this stack a statement may name (Ref / GetAtt / ${...} in Fn::Sub).
-STACK_RESOURCES = {"DeploymentStateMachine", "ArtifactBucket", "AWS::StackId"}
+STACK_RESOURCES = {
+    "DeploymentStateMachine",
+    "ArtifactBucket",
+    "DeploymentHistoryTable",
+    "AWS::StackId",
+}
+# `coalmine report` reads the evidence store and CloudWatch (GetMetricData takes no resource-level
+# permission: it would need "*"); a workflow deploys and follows, it does not draw: the role
+# leaves them out (docs/report.md lists what `report` needs).
+NOT_FOR_CI = {CLI / "report.py", CLI / "sources.py", CLI / "report_html.py", CLI / "browser.py"}
 
 
 def _module_path(module: str) -> Path | None:
@@ -46,11 +55,11 @@ def _module_path(module: str) -> Path | None:
 def _cli_modules() -> dict[Path, ast.Module]:
     """cli/coalmine_cli/*.py and the first-party modules they import, transitively (the sandbox
     verbs are left out: they call emulated AWS, never the account)."""
-    todo = sorted(CLI.glob("*.py"))
+    todo = sorted(set(CLI.glob("*.py")) - NOT_FOR_CI)
     found: dict[Path, ast.Module] = {}
     while todo:
         path = todo.pop()
-        if path in found:
+        if path in found or path in NOT_FOR_CI:
             continue
         tree = found[path] = ast.parse(path.read_text(), str(path))
         for node in ast.walk(tree):
