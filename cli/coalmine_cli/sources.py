@@ -199,7 +199,9 @@ def execution_timeline(sfn: Any, s3: Any, cloudwatch: Any, arn: str) -> dict[str
             e["timestamp"],
             started,
             "stop",
-            (e.get("executionAbortedEventDetails") or {}).get("cause") or "stopped",
+            (e.get("executionAbortedEventDetails") or {}).get("cause")
+            or description.get("cause")
+            or "stopped",
         )
         for e in events
         if e["type"] == "ExecutionAborted"

@@ -6,6 +6,7 @@ minute); the page it writes draws the deployment; its one-line errors and exit c
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +122,36 @@ def test_a_deployment_without_ticks_is_drawn_with_its_decision(
     assert drawn["ticks"] == []
     assert drawn["decision"]["outcome"] == "PROMOTED"
     assert drawn["minutes"][-1]["weights"] == {target: 1.0}
+
+
+def test_a_stopped_deployment_shows_the_stop_as_an_action_and_its_decision(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    target = sandbox.publish_version("brand-api", {"CLI_TEST_MARKER": "stopped"})
+    arn = sandbox.start_execution(
+        {
+            "functionName": "brand-api",
+            "targetVersion": target,
+            "strategy": {"type": "steps", "steps": [{"weight": 0.1, "bakeSeconds": 21600}]},
+            "analysis": {"intervalSeconds": 3600, "minInvocations": 0},
+        }
+    )
+    sfn = sandbox.client("stepfunctions")
+    deadline = time.perf_counter() + 30
+    while not any(
+        e.get("stateEnteredEventDetails", {}).get("name") == "Bake"
+        for e in sfn.get_execution_history(executionArn=arn)["events"]
+    ):
+        assert time.perf_counter() < deadline, "it never baked"
+        time.sleep(0.005)
+    sandbox.stop_execution(arn, cause="stopped by the operator")
+    sandbox.wait_for_execution(arn)
+    out = tmp_path / "t.json"
+    assert main(["report", arn, "-o", str(tmp_path / "r.html"), "--json", str(out)]) == 0
+    drawn = json.loads(out.read_text())
+    [stop] = drawn["actions"]
+    assert stop["action"] == "stop"
+    assert stop["detail"] == "stopped by the operator"
+    assert drawn["decision"]["outcome"] == "STOPPED"
+    assert drawn["decision"]["t"] == stop["t"]
+    assert "stopped by the operator" in (tmp_path / "r.html").read_text()
