@@ -65,3 +65,4 @@ clean:
 
 include mk/sam.mk
 include mk/checkov.mk
+include mk/lock.mk

@@ -17,8 +17,11 @@ its history, and exits with a code CI can branch on:
 from __future__ import annotations
 
 import json
+import re
 import time
+import zipfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from coalmine.exceptions import InvalidInput
@@ -48,13 +51,67 @@ def validate(request: dict[str, Any]) -> None:
     resolve(parse_request(request).strategy)
 
 
-def find_state_machine(cloudformation: Any, stack_name: str) -> str:
-    """The deployment state machine's ARN from the stack's outputs."""
+def find_output(cloudformation: Any, stack_name: str, key: str) -> str:
+    """One of the stack's outputs (DeploymentStateMachineArn, ArtifactBucketName)."""
     stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
     for output in stack.get("Outputs", []):
-        if output["OutputKey"] == "DeploymentStateMachineArn":
+        if output["OutputKey"] == key:
             return str(output["OutputValue"])
-    raise ToolError(f"stack {stack_name} has no DeploymentStateMachineArn output")
+    raise ToolError(f"stack {stack_name} has no {key} output")
+
+
+def find_state_machine(cloudformation: Any, stack_name: str) -> str:
+    """The deployment state machine's ARN from the stack's outputs."""
+    return find_output(cloudformation, stack_name, "DeploymentStateMachineArn")
+
+
+# `--zip`: the object's name (the part after deployments/<function>/) - an S3 key segment anyone
+# can read in a console, and a valid Step Functions execution name when reused as one.
+_OBJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+
+
+class ZipError(Exception):
+    """`--zip` names no usable zip, or the input cannot take one (exit 2): the one line shown."""
+
+
+def zip_key(function_name: str, object_name: str) -> str:
+    """Where `--zip` uploads: deployments/<function>/<name>.zip in the artifact bucket."""
+    return f"deployments/{function_name}/{object_name}.zip"
+
+
+def check_zip(path: Path, request: dict[str, Any], object_name: str) -> None:
+    """Everything `--zip` needs, checked before any AWS call; raises ZipError."""
+    if not path.is_file():
+        raise ZipError(f"--zip {path}: no such file")
+    if not zipfile.is_zipfile(path):
+        raise ZipError(f"--zip {path}: not a zip archive")
+    with zipfile.ZipFile(path) as archive:
+        if not archive.namelist():
+            raise ZipError(f"--zip {path}: the archive is empty")
+    if "targetVersion" in request or "code" in request:
+        raise ZipError("--zip deploys the zip: the input must not name targetVersion or code")
+    if not isinstance(request.get("functionName"), str) or not request["functionName"]:
+        raise ZipError("--zip needs functionName (--function or the input file)")
+    if not _OBJECT_NAME.match(object_name):
+        raise ZipError(
+            f"--zip-name {object_name!r}: 1-80 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+
+
+def with_code(
+    request: dict[str, Any], bucket: str, key: str, version: str | None
+) -> dict[str, Any]:
+    """The request deploying the uploaded object (its version when the bucket keeps versions)."""
+    code = {"s3Bucket": bucket, "s3Key": key} | ({"s3ObjectVersion": version} if version else {})
+    return request | {"code": code}
+
+
+def upload_zip(s3: Any, bucket: str, key: str, path: Path) -> str | None:
+    """PutObject; the new object's version id (the artifact bucket is versioned)."""
+    with path.open("rb") as body:
+        answer = s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/zip")
+    return answer.get("VersionId")
 
 
 def start(sfn: Any, state_machine_arn: str, request: dict[str, Any], name: str | None) -> str:

@@ -38,19 +38,47 @@ def _load_json(path: str) -> dict[str, Any]:
     return data
 
 
-def _aws(args: argparse.Namespace) -> tuple[Any, Any]:
-    """(Step Functions client, state machine ARN) for the verbs that talk to AWS."""
+def _session(args: argparse.Namespace) -> tuple[Any, dict[str, str]]:
+    """(boto3 session, the client keyword arguments: the endpoint when one is given)."""
     import boto3
 
+    session = boto3.session.Session(profile_name=args.profile, region_name=args.region)
+    return session, ({"endpoint_url": args.endpoint_url} if args.endpoint_url else {})
+
+
+def _aws(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(Step Functions client, state machine ARN) for the verbs that talk to AWS."""
     from coalmine_cli import deploy
 
-    session = boto3.session.Session(profile_name=args.profile, region_name=args.region)
-    endpoint = {"endpoint_url": args.endpoint_url} if args.endpoint_url else {}
+    session, endpoint = _session(args)
     sfn = session.client("stepfunctions", **endpoint)
     arn = args.state_machine_arn or deploy.find_state_machine(
         session.client("cloudformation", **endpoint), args.stack
     )
     return sfn, arn
+
+
+def _upload(args: argparse.Namespace, request: dict[str, Any], key: str) -> dict[str, Any]:
+    """`--zip`: PutObject into the artifact bucket; the request deploying that object."""
+    from coalmine_cli import deploy
+
+    session, endpoint = _session(args)
+    bucket = args.artifact_bucket or deploy.find_output(
+        session.client("cloudformation", **endpoint), args.stack, "ArtifactBucketName"
+    )
+    version = deploy.upload_zip(session.client("s3", **endpoint), bucket, key, Path(args.zip))
+    return deploy.with_code(request, bucket, key, version)
+
+
+def _zip_name(args: argparse.Namespace) -> str:
+    """The uploaded object's name: --zip-name, else --name, else <zip stem>-<UTC time>."""
+    import re
+    import time
+
+    if args.zip_name or args.name:
+        return str(args.zip_name or args.name)
+    stem = re.sub(r"[^A-Za-z0-9._-]", "-", Path(args.zip).stem).strip("-._") or "build"
+    return f"{stem[:60]}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
 
 
 def _guarded(run: Callable[[], int], running: list[str]) -> int:
@@ -101,14 +129,28 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         ):
             if value is not None:
                 request[key] = value
-        deploy.validate(request)  # before any AWS call: a typo needs no credentials
+        object_key: str | None = None
+        if args.zip:
+            name = _zip_name(args)
+            try:
+                deploy.check_zip(Path(args.zip), request, name)
+            except deploy.ZipError as error:
+                raise BadInput(str(error)) from error
+            object_key = deploy.zip_key(request["functionName"], name)
+            # validated as it will be started (the bucket and the version come from AWS)
+            deploy.validate(deploy.with_code(request, "artifact-bucket", object_key, None))
+        else:
+            deploy.validate(request)  # before any AWS call: a typo needs no credentials
         if args.timeout is not None and args.timeout <= 0:
             raise BadInput("--timeout must be a positive number of seconds")
-        sfn, arn = _aws(args)
-        execution = deploy.start(sfn, arn, request, args.name)
-        started.append(execution)
         as_json = args.output == "json"
         say = (lambda line: print(line, file=sys.stderr)) if as_json else print
+        sfn, arn = _aws(args)
+        if object_key is not None:
+            request = _upload(args, request, object_key)
+            say(f"uploaded s3://{request['code']['s3Bucket']}/{object_key}")
+        execution = deploy.start(sfn, arn, request, args.name)
+        started.append(execution)
         say(f"started {execution}")
         if args.no_wait:
             if as_json:
@@ -198,6 +240,7 @@ DEPLOY_EPILOG = """examples:
   coalmine deploy --input deploy.json
   coalmine deploy --function brand-api --target-version 7 --strategy Linear10PercentEvery1Minute
   coalmine deploy --input deploy.json --timeout 1800 --output json > result.json
+  coalmine deploy --function brand-api --zip brand-api.zip --timeout 3600  (CI: docs/ci.md)
 
 exit codes:
   0    promoted
@@ -229,11 +272,26 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=DEPLOY_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    deploy.add_argument("--input", help="execution input JSON file (see README)")
+    deploy.add_argument("--input", help="execution input JSON file (see docs/reference.md)")
     deploy.add_argument("--function", help="functionName (overrides the file)")
     deploy.add_argument("--target-version", help="targetVersion (overrides the file)")
     deploy.add_argument("--strategy", help="strategy name (overrides the file)")
     deploy.add_argument("--alias", help="alias (overrides the file; default prod)")
+    deploy.add_argument(
+        "--zip",
+        metavar="PATH",
+        help="deploy this code: upload it to the artifact bucket as "
+        "deployments/<function>/<name>.zip and start the deployment with that object as `code`",
+    )
+    deploy.add_argument(
+        "--zip-name",
+        metavar="NAME",
+        help="the uploaded object's <name> (default: --name, else the zip's name and the UTC time)",
+    )
+    deploy.add_argument(
+        "--artifact-bucket",
+        help="bucket --zip uploads to (default: the stack's ArtifactBucketName output)",
+    )
     _aws_options(deploy)
     deploy.add_argument("--name", help="execution name (default: generated)")
     deploy.add_argument("--poll-seconds", type=float, default=10.0)

@@ -14,7 +14,7 @@ import json
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -57,10 +57,14 @@ class Sandbox:
         start: datetime | None = None,
         template: Path | None = TEMPLATE,
         stack_name: str = "coalmine",
+        parameters: Mapping[str, str] | None = None,
     ) -> None:
         self.seed = seed
         self.template = template
         self.stack_name = stack_name
+        # the template's parameters: the samples are what the sandbox runs, so they are deployed
+        # unless a caller says otherwise (the template's own default, a production install, is not)
+        self.parameters = {"DeploySamples": "true", **(parameters or {})}
         self.clock = SimClock(start)
         self.metrics = MetricStore(self.clock.now)
         self.runtime = Runtime(now=self.clock.now, metrics=self.metrics, seed=seed, region=REGION)
@@ -104,7 +108,11 @@ class Sandbox:
             self.clock.add_listener(self.async_lambda.on_clock)
             if self.template is not None:
                 self.stack = build_stack(
-                    self.template, self.client, stack_name=self.stack_name, region=REGION
+                    self.template,
+                    self.client,
+                    stack_name=self.stack_name,
+                    region=REGION,
+                    parameters=self.parameters,
                 )
                 for code in self.stack.functions.values():
                     self.runtime.code_dirs[code.code_sha256] = code.code_dir

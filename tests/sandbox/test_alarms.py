@@ -394,10 +394,19 @@ def _template_alarm() -> dict[str, Any]:
     """template.yaml's sample alarm (brand-api-prod-errors), as CloudFormation would put it."""
     from samtranslator.yaml_helper import yaml_parse
 
+    from coalmine_sandbox.aws.cloudformation.intrinsics import Resolver
     from coalmine_sandbox.resources import TEMPLATE
 
     template = yaml_parse(TEMPLATE.read_text())
-    props = dict(template["Resources"]["BrandApiErrorsAlarm"]["Properties"])
+    # its names as the stack named coalmine (the sandbox's) gives them
+    resolver = Resolver(
+        ref=lambda name: name,
+        get_att=lambda name, attribute: f"{name}.{attribute}",
+        pseudo={"AWS::StackName": "coalmine"},
+        parameters={"DeploySamples": "true"},
+        conditions=template["Conditions"],
+    )
+    props = dict(resolver.resolve(template["Resources"]["BrandApiErrorsAlarm"]["Properties"]))
     props.pop("AlarmDescription", None)
     return props
 

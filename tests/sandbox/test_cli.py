@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from e2e_helpers import brand_api_zip
 
 from coalmine_cli.main import main
 from coalmine_sandbox import Sandbox
@@ -169,3 +173,142 @@ def test_deploy_bad_input_exits_2_and_starts_nothing(
     assert printed.err.startswith(f"coalmine: invalid deployment input: {field}: "), printed.err
     assert "started" not in printed.out
     assert _executions(sandbox) == []
+
+
+# ------------------------------------------------------------------ deploy --zip (what CI runs)
+
+
+def _zip_args(sb: Sandbox, *extra: str) -> list[str]:
+    return [*_deploy_args(sb, *extra), "--artifact-bucket", sb.stack["ArtifactBucket"]]
+
+
+def _uploaded(sb: Sandbox) -> list[str]:
+    listing = sb.client("s3").list_objects_v2(
+        Bucket=sb.stack["ArtifactBucket"], Prefix="deployments/"
+    )
+    return [item["Key"] for item in listing.get("Contents", [])]
+
+
+def test_deploy_zip_uploads_the_code_and_deploys_that_object(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Given a build's zip of brand-api (the stack's own upload rule switched off: the CLI is the
+    # only one starting a deployment here)
+    if "DeployOnUploadRule" in sandbox.stack:
+        sandbox.client("events").disable_rule(Name=sandbox.stack["DeployOnUploadRule"])
+    stable = sandbox.alias(FUNCTION, "prod")["FunctionVersion"]
+    build = tmp_path / "brand-api.zip"
+    build.write_bytes(brand_api_zip("from-ci"))
+    request = tmp_path / "input.json"
+    request.write_text(json.dumps({"functionName": FUNCTION, "analysis": {"watchSeconds": 0}}))
+    # When CI deploys it
+    args = ["--input", str(request), "--zip", str(build), "--zip-name", "build-42"]
+    code = main(_zip_args(sandbox, *args, "--strategy", "AllAtOnce", "--timeout", "600"))
+    # Then the zip is the object deployments/brand-api/build-42.zip, and the execution deployed
+    # exactly that object's version
+    out = capsys.readouterr().out
+    assert code == 0, out
+    key = "deployments/brand-api/build-42.zip"
+    assert _uploaded(sandbox) == [key]
+    assert f"uploaded s3://{sandbox.stack['ArtifactBucket']}/{key}" in out
+    head = sandbox.client("s3").head_object(Bucket=sandbox.stack["ArtifactBucket"], Key=key)
+    [execution] = _executions(sandbox)
+    started = json.loads(
+        sandbox.client("stepfunctions").describe_execution(executionArn=execution["executionArn"])[
+            "input"
+        ]
+    )
+    assert started["code"] == {
+        "s3Bucket": sandbox.stack["ArtifactBucket"],
+        "s3Key": key,
+        "s3ObjectVersion": head["VersionId"],
+    }
+    # And the alias serves a new version running that code
+    alias = sandbox.alias(FUNCTION, "prod")
+    assert alias["FunctionVersion"] != stable
+    assert not (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights")
+
+
+BAD_ZIPS: dict[str, tuple[list[str], str]] = {
+    "missing file": (["--zip", "{tmp}/nope.zip"], "no such file"),
+    "not a zip": (["--zip", "{tmp}/not.zip"], "not a zip archive"),
+    "and a version": (["--zip", "{tmp}/ok.zip", "--target-version", "2"], "targetVersion"),
+    "bad name": (["--zip", "{tmp}/ok.zip", "--zip-name", "a/b"], "--zip-name"),
+}
+
+
+@pytest.mark.parametrize(("extra", "named"), BAD_ZIPS.values(), ids=BAD_ZIPS.keys())
+def test_deploy_zip_bad_input_exits_2_before_any_aws_call(
+    sandbox: Sandbox,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    extra: list[str],
+    named: str,
+) -> None:
+    (tmp_path / "not.zip").write_text("not a zip")
+    (tmp_path / "ok.zip").write_bytes(brand_api_zip("unused"))
+
+    code = main(_zip_args(sandbox, *[arg.format(tmp=tmp_path) for arg in extra]))
+
+    printed = capsys.readouterr()
+    assert code == 2, printed
+    assert named in printed.err, printed.err
+    assert _uploaded(sandbox) == []
+    assert _executions(sandbox) == []
+
+
+# ------------------------------------------------------------------ the CI workflow's steps
+
+
+def _workflow_step(name: str) -> tuple[str, dict[str, str]]:
+    """(the `run` script of the workflow step called `name`, the workflow's env)."""
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "deploy.yml").read_text())
+    [job] = workflow["jobs"].values()
+    [step] = [s for s in job["steps"] if s.get("name") == name]
+    return step["run"], {k: str(v) for k, v in workflow["env"].items()}
+
+
+@pytest.mark.slow
+def test_the_workflows_deploy_and_summary_steps_run_against_the_sandbox(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Given the runner's environment after the build steps (the zip of brand-api's build)
+    sandbox.client("events").disable_rule(Name=sandbox.stack["DeployOnUploadRule"])
+    (tmp_path / "function.zip").write_bytes(brand_api_zip("from-the-workflow"))
+    deploy_script, workflow_env = _workflow_step("Deploy through coalmine")
+    env = {
+        **os.environ,
+        **workflow_env,
+        "RUNNER_TEMP": str(tmp_path),
+        "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567",
+        "GITHUB_RUN_ATTEMPT": "2",
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+    }
+    # When the deploy step's command runs (as bash expands it; the stack's outputs given
+    # directly: the sandbox has no CloudFormation stack to describe)
+    expand = "coalmine() { printf '%s\\0' \"$@\"; }\n" + deploy_script
+    subprocess.run(["bash", "-eu", "-c", expand], env=env, check=True, timeout=60)
+    argv = (tmp_path / "result.json").read_text().split("\0")[:-1]
+    extra = ["--state-machine-arn", sandbox.stack.state_machine_arn]
+    extra += ["--artifact-bucket", sandbox.stack["ArtifactBucket"], "--region", "us-east-1"]
+    code = main([*argv, *extra])
+    # the step's `>` redirect (the CLI's last line: the handlers, run in this process here, log
+    # to the same stdout before it)
+    (tmp_path / "result.json").write_text(capsys.readouterr().out.strip().splitlines()[-1])
+    # Then it uploaded the build under the commit's name and deployed it with the workflow's
+    # strategy: with no traffic in this sandbox the canary cannot be judged, and is rolled back
+    key = "deployments/brand-api/0123456789ab-2.zip"
+    assert _uploaded(sandbox) == [key]
+    assert code == 1
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["deployment"]["code"]["s3Key"] == key
+    assert result["deployment"]["plan"]["strategy"] == workflow_env["STRATEGY"]
+    # And the summary step writes the outcome to the job summary
+    summary_script, _ = _workflow_step("Job summary")
+    subprocess.run(["bash", "-eu", "-c", summary_script], env=env, check=True, timeout=60)
+    summary = (tmp_path / "summary.md").read_text()
+    assert "## coalmine deploy of brand-api" in summary
+    assert f"| outcome | **{result['deployment']['outcome']}** |" in summary
+    assert result["deployment"]["outcome"] == "ROLLED_BACK"
+    assert "not enough traffic" in summary
+    assert result["executionArn"] in summary

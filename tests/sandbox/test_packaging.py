@@ -22,8 +22,16 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SOURCES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSE", "template.yaml")
-TREES = ("functions", "sandbox", "cli", "statemachine", "layers", "scenarios", "events")
+SOURCES = (
+    "pyproject.toml",
+    "setup.py",
+    "MANIFEST.in",
+    "README.md",
+    "CONTRIBUTING.md",
+    "LICENSE",
+    "template.yaml",
+)
+TREES = ("functions", "sandbox", "cli", "statemachine", "layers", "scenarios", "events", "docs")
 SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".pytest_cache")
 #: Packages the sandbox extra brings; `coalmine deploy` must run with none of them importable.
 SANDBOX_ONLY = ("moto", "aws_lambda_powertools", "time_machine", "samtranslator", "yaml")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from coalmine_sandbox import Sandbox
 from coalmine_sandbox.aws.cloudformation.intrinsics import Resolver, references
@@ -73,3 +74,54 @@ def test_intrinsics() -> None:
         "E": [1],
     }
     assert references(template) == {"Bucket", "Fn", "Stage"}
+
+
+SAMPLE_RESOURCES = {"BrandApiFunction", "BrandApiSmokeFunction", "AssetProcessorFunction"}
+
+
+def test_without_samples_the_stack_is_the_orchestrator_alone() -> None:
+    # Given the template's default (a production install): DeploySamples=false
+    with Sandbox(seed=7, parameters={"DeploySamples": "false"}) as sb:
+        stack = sb.stack
+        functions = {f["FunctionName"] for f in sb.client("lambda").list_functions()["Functions"]}
+        machine = stack.state_machine_arn
+        skipped = {logical for logical, _, why in stack.skipped if why.startswith("condition")}
+    # Then no sample resource or output exists; the orchestrator and its outputs do
+    assert SAMPLE_RESOURCES | {"DeployOnUploadRule", "BrandApiErrorsAlarm"} <= skipped
+    assert not SAMPLE_RESOURCES & set(stack.resources)
+    assert all(name.startswith("coalmine-") for name in functions), functions
+    assert {f"{state}Function" for state in ORCHESTRATOR} <= set(stack.resources)
+    assert stack.outputs["DeploymentStateMachineArn"] == machine
+    assert "BrandApiFunctionName" not in stack.outputs
+    assert "Outputs.BrandApiUrl" in skipped
+    assert stack.api_routes == {}
+
+
+def test_a_second_stack_names_its_samples_after_itself() -> None:
+    # Given the samples in a stack that is not named coalmine
+    with Sandbox(seed=7, stack_name="team-b") as sb:
+        stack = sb.stack
+        alias = sb.alias("brand-api-team-b", "prod")
+        alarms = sb.client("cloudwatch").describe_alarms(AlarmNamePrefix="brand-")["MetricAlarms"]
+        [target] = sb.client("events").list_targets_by_rule(Rule=stack["DeployOnUploadRule"])[
+            "Targets"
+        ]
+        bucket = stack["AssetsBucket"]
+    # Then every sample's name carries the stack's name (nothing collides with a stack "coalmine")
+    assert alias["FunctionVersion"] == "1"
+    assert stack["BrandApiSmokeFunction"] == "brand-api-smoke-team-b"
+    assert stack["AssetProcessorFunction"] == "brand-asset-processor-team-b"
+    assert [a["AlarmName"] for a in alarms] == ["brand-api-team-b-prod-errors"]
+    dimensions = {
+        d["Name"]: d["Value"]
+        for q in alarms[0]["Metrics"]
+        if "MetricStat" in q
+        for d in q["MetricStat"]["Metric"]["Dimensions"]
+    }
+    assert dimensions == {"FunctionName": "brand-api-team-b", "Resource": "brand-api-team-b:prod"}
+    template = target["InputTransformer"]["InputTemplate"]
+    assert '"functionName": "brand-api-team-b"' in template
+    assert "brand-api-team-b-prod-errors" in template
+    # (lowercase, so the stack id's first group rather than the stack's name)
+    assert re.fullmatch(r"brand-assets-123456789012-us-east-1-[0-9a-f]{8}", bucket), bucket
+    assert stack.api_routes[("GET", "/brands/{brandId}")] == "brand-api-team-b"

@@ -1,6 +1,6 @@
 """`sam local invoke` works for every function of the template: each has an event in events/
-(named in README's table) and events/env.json gives it every variable whose value the stack
-decides (a !Ref or !GetAtt in template.yaml), and nothing the function does not read."""
+(named in docs/reference.md's table) and events/env.json gives it every variable whose value the
+stack decides (a !Ref or !GetAtt in template.yaml), and nothing the function does not read."""
 
 from __future__ import annotations
 
@@ -24,18 +24,18 @@ def _functions() -> dict[str, dict[str, Any]]:
     }
 
 
-def _readme_table() -> dict[str, str]:
-    """README's `sam local invoke` table: | `LogicalId` | `events/<file>.json` | ... |"""
-    rows = re.findall(r"^\| `(\w+Function)` \| `events/([\w.-]+\.json)`", _readme(), re.M)
+def _reference_table() -> dict[str, str]:
+    """docs/reference.md's `sam local invoke` table: | `LogicalId` | `events/<file>.json` | ... |"""
+    rows = re.findall(r"^\| `(\w+Function)` \| `events/([\w.-]+\.json)`", _reference(), re.M)
     return dict(rows)
 
 
-def _readme() -> str:
-    return (REPO / "README.md").read_text()
+def _reference() -> str:
+    return (REPO / "docs" / "reference.md").read_text()
 
 
-def test_every_function_has_an_invoke_event_in_the_readme_table() -> None:
-    table = _readme_table()
+def test_every_function_has_an_invoke_event_in_the_reference_table() -> None:
+    table = _reference_table()
     assert set(table) == set(_functions())
     for function, event in table.items():
         assert (EVENTS / event).is_file(), f"{function}: events/{event} is missing"
@@ -54,6 +54,6 @@ def test_env_json_sets_what_the_stack_decides_and_only_what_functions_read() -> 
         assert all(isinstance(v, str) for v in env[name].values())
 
 
-def test_the_readme_shows_how_to_use_them() -> None:
-    assert "sam local invoke" in _readme()
-    assert "--env-vars events/env.json" in _readme()
+def test_the_reference_shows_how_to_use_them() -> None:
+    assert "sam local invoke" in _reference()
+    assert "--env-vars events/env.json" in _reference()

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import subprocess
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +28,13 @@ from samtranslator.yaml_helper import yaml_parse
 
 from coalmine.adapters.lambda_invoke import INVOKE_TIMEOUT_SECONDS
 from coalmine.models import ExecutionInput
+from coalmine_sandbox.aws.cloudformation.intrinsics import Resolver, references
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
 ASL_PATH = ROOT / "statemachine" / "deployment.asl.json"
 ORCHESTRATOR = ROOT / "functions" / "orchestrator"
+ORCHESTRATOR_URI = "functions/orchestrator/"
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
 SUBSTITUTION = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.-]+)>")
@@ -86,14 +89,57 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def _evaluate(value: Any, stack_name: str, refs: dict[str, str] | None = None) -> Any:
+    """`value` as CloudFormation gives it in a stack of that name (the parameters' defaults, the
+    template's Conditions; `refs`: the names of the resources it refers to)."""
+    template = _template()
+    defaults = {name: str(p.get("Default")) for name, p in template["Parameters"].items()}
+    resolver = Resolver(
+        ref=lambda name: (refs or {})[name],
+        get_att=lambda name, attribute: (refs or {})[f"{name}.{attribute}"],
+        pseudo={
+            "AWS::StackName": stack_name,
+            "AWS::Region": "eu-west-1",
+            "AWS::AccountId": "123456789012",
+            "AWS::Partition": "aws",
+            "AWS::StackId": f"arn:aws:cloudformation:eu-west-1:123456789012:stack/{stack_name}/"
+            f"{uuid.uuid5(uuid.NAMESPACE_URL, stack_name)}",
+        },
+        parameters=defaults,
+        conditions=template["Conditions"],
+    )
+    return resolver.resolve(value)
+
+
+SAMPLE_FUNCTIONS = ("BrandApiFunction", "BrandApiSmokeFunction", "AssetProcessorFunction")
+
+
 # ----------------------------------------------------------------------------- linters
-def test_cfn_lint_is_clean() -> None:
-    matches = lint_file(TEMPLATE_PATH, config=ManualArgs(regions=["us-east-1"]))
+DEPLOY_SAMPLES_DEFAULT = re.compile(r'(\n  DeploySamples:\n    Type: String\n    Default: )"false"')
+
+
+@pytest.fixture(params=["false", "true"], ids=lambda v: f"DeploySamples={v}")
+def template_variant(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """template.yaml as shipped (DeploySamples false), and with the samples' default true: the
+    linters judge the template as each install deploys it."""
+    if request.param == "false":
+        return TEMPLATE_PATH
+    text, count = DEPLOY_SAMPLES_DEFAULT.subn(r'\1"true"', TEMPLATE_PATH.read_text())
+    assert count == 1, "DeploySamples' default moved: update DEPLOY_SAMPLES_DEFAULT"
+    variant = tmp_path / "template.yaml"
+    variant.write_text(text)
+    for local in ("functions", "layers", "statemachine", "LICENSE", "README.md"):
+        (tmp_path / local).symlink_to(ROOT / local)
+    return variant
+
+
+def test_cfn_lint_is_clean(template_variant: Path) -> None:
+    matches = lint_file(template_variant, config=ManualArgs(regions=["us-east-1"]))
 
     assert [str(match) for match in matches] == []
 
 
-def test_sam_validate_lint_is_clean() -> None:
+def test_sam_validate_lint_is_clean(template_variant: Path) -> None:
     if not SAM.exists():
         reason = f"{SAM.relative_to(ROOT)} is absent (run `make sam-venv`)"
         print(f"skipping sam validate: {reason}")
@@ -101,7 +147,7 @@ def test_sam_validate_lint_is_clean() -> None:
     environment = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "SAM_CLI_TELEMETRY": "0"}
 
     result = subprocess.run(
-        [str(SAM), "validate", "--lint", "--template", str(TEMPLATE_PATH)],
+        [str(SAM), "validate", "--lint", "--template", str(template_variant)],
         cwd=ROOT,
         env=environment,
         capture_output=True,
@@ -116,7 +162,7 @@ def test_sam_validate_lint_is_clean() -> None:
 CHECKOV_ARGS = ("--framework", "cloudformation", "--skip-download", "--quiet", "--compact", "-f")
 
 
-def test_checkov_is_clean() -> None:
+def test_checkov_is_clean(template_variant: Path) -> None:
     # every finding is fixed, or suppressed in the template with a one-line reason
     checkov = ROOT / ".venv-checkov" / "bin" / "checkov"
     if not checkov.exists():
@@ -125,7 +171,7 @@ def test_checkov_is_clean() -> None:
         pytest.skip(reason)
 
     result = subprocess.run(
-        [str(checkov), *CHECKOV_ARGS, str(TEMPLATE_PATH)],
+        [str(checkov), *CHECKOV_ARGS, str(template_variant)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -259,9 +305,20 @@ def test_upload_rule_renders_a_valid_execution_input_for_its_prefix() -> None:
     [target] = rule["Targets"]
     transformer = target["InputTransformer"]
     [matcher] = pattern["detail"]["object"]["key"]
-    assert matcher["wildcard"].startswith("deployments/")
-    assert matcher["wildcard"].endswith("/*.zip")
-    function = matcher["wildcard"].removeprefix("deployments/").removesuffix("/*.zip")
+    # in a stack named team-b (the sample's name carries the stack's)
+    names = {
+        "BrandApiFunction": _evaluate(
+            resources["BrandApiFunction"]["Properties"]["FunctionName"], "team-b"
+        ),
+        "BrandApiErrorsAlarm": _evaluate(
+            resources["BrandApiErrorsAlarm"]["Properties"]["AlarmName"], "team-b"
+        ),
+    }
+    wildcard = _evaluate(matcher["wildcard"], "team-b", names)
+    assert wildcard.startswith("deployments/")
+    assert wildcard.endswith("/*.zip")
+    function = wildcard.removeprefix("deployments/").removesuffix("/*.zip")
+    assert function == names["BrandApiFunction"] == "brand-api-team-b"
 
     assert bucket["NotificationConfiguration"]["EventBridgeConfiguration"]["EventBridgeEnabled"]
     assert bucket["VersioningConfiguration"]["Status"] == "Enabled"
@@ -281,8 +338,8 @@ def test_upload_rule_renders_a_valid_execution_input_for_its_prefix() -> None:
         "versionId": "v42",
     }
     template = transformer["InputTemplate"]["Fn::Sub"]
-    alarm = resources["BrandApiErrorsAlarm"]["Properties"]["AlarmName"]
-    rendered = SUBSTITUTION.sub(lambda m: {"BrandApiErrorsAlarm": alarm}[m[1]], template)
+    alarm = names["BrandApiErrorsAlarm"]
+    rendered = SUBSTITUTION.sub(lambda m: names[m[1]], template)
     rendered = PLACEHOLDER.sub(lambda m: values[m[1]], rendered)
 
     # Then the execution input deploys exactly that object to the function the prefix names
@@ -299,7 +356,8 @@ def test_brand_api_is_within_the_managed_scope() -> None:
     prefix = template["Parameters"]["ManagedFunctionPrefix"]["Default"]
     brand_api = template["Resources"]["BrandApiFunction"]["Properties"]
 
-    assert brand_api["FunctionName"].startswith(prefix)
+    for stack_name in ("coalmine", "team-b"):
+        assert _evaluate(brand_api["FunctionName"], stack_name).startswith(prefix)
     assert brand_api["AutoPublishAlias"] == "prod"
     assert brand_api["Handler"] == "brand_api.app.handler"
     assert (ROOT / "functions" / "brand_api" / "brand_api" / "app.py").is_file()
@@ -351,7 +409,8 @@ def test_the_sample_hook_is_in_scope_and_answers_in_time() -> None:
     hook = resources["BrandApiSmokeFunction"]["Properties"]
     handler_module = hook["Handler"].removesuffix(".handler").replace(".", "/") + ".py"
 
-    assert hook["FunctionName"].startswith(prefix)
+    for stack_name in ("coalmine", "team-b"):
+        assert _evaluate(hook["FunctionName"], stack_name).startswith(prefix)
     assert hook["Tags"] == {"coalmine:managed": "true"}
     assert (ROOT / hook["CodeUri"] / handler_module).is_file()
     assert hook["Environment"]["Variables"]["TARGET_FUNCTION_NAME"] == {"Ref": "BrandApiFunction"}
@@ -397,3 +456,144 @@ def test_samconfig_leaves_the_region_to_the_user() -> None:
         if isinstance(env, dict):
             for command in env.values():
                 assert "region" not in command.get("parameters", {})
+
+
+# ----------------------------------------------------------------------------- an installable stack
+def test_samples_are_deployed_only_when_asked() -> None:
+    template = _template()
+    parameter = template["Parameters"]["DeploySamples"]
+    conditioned = {
+        name for name, r in template["Resources"].items() if r.get("Condition") == "DeploySamples"
+    }
+    functions = _resources("AWS::Serverless::Function")
+
+    assert parameter["Default"] == "false"
+    assert template["Conditions"]["DeploySamples"] == {
+        "Fn::Equals": [{"Ref": "DeploySamples"}, "true"]
+    }
+    # every function that is not the orchestrator is a sample, and so is all that serves them
+    samples = {
+        name for name, f in functions.items() if f["Properties"]["CodeUri"] != ORCHESTRATOR_URI
+    }
+    assert samples == set(SAMPLE_FUNCTIONS)
+    assert (
+        samples
+        | {
+            "BrandApi",
+            "BrandApiAccessLogGroup",
+            "BrandsTable",
+            "BrandApiErrorsAlarm",
+            "DeployOnUploadRule",
+            "SampleFaultsLayer",
+            "AssetsBucket",
+            "AssetResultsTable",
+            "AssetIdempotencyTable",
+            "AssetsProcessedQueue",
+            "AssetsDeadLetterQueue",
+        }
+        <= conditioned
+    )
+    # and an output naming any of them exists only with them
+    for name, output in template["Outputs"].items():
+        if references(output["Value"]) & conditioned:
+            assert output.get("Condition") == "DeploySamples", name
+
+
+def test_a_second_stack_names_its_samples_apart() -> None:
+    # every name a sample resource sets is the documented one in a stack named coalmine, and
+    # differs in any other stack (the account-wide names: functions, log groups, alarm, bucket)
+    resources = {
+        name: r
+        for name, r in _template()["Resources"].items()
+        if r.get("Condition") == "DeploySamples"
+    }
+    named = {
+        (logical, key): value
+        for logical, r in resources.items()
+        for key, value in (r.get("Properties") or {}).items()
+        if key in {"FunctionName", "LogGroupName", "AlarmName", "BucketName", "RuleName"}
+    }
+
+    assert len(named) >= 8
+    for where, value in named.items():
+        assert _evaluate(value, "coalmine") != _evaluate(value, "team-b"), where
+    assert {
+        _evaluate(resources[f]["Properties"]["FunctionName"], "coalmine") for f in SAMPLE_FUNCTIONS
+    } == {
+        "brand-api",
+        "brand-api-smoke",
+        "brand-asset-processor",
+    }
+    assert _evaluate(resources["BrandApiErrorsAlarm"]["Properties"]["AlarmName"], "coalmine") == (
+        "brand-api-prod-errors"
+    )
+
+
+def test_serverless_repo_metadata_names_what_publishing_needs() -> None:
+    application = _template()["Metadata"]["AWS::ServerlessRepo::Application"]
+    pyproject = (ROOT / "pyproject.toml").read_text()
+
+    assert {
+        "Name",
+        "Description",
+        "Author",
+        "SpdxLicenseId",
+        "LicenseUrl",
+        "ReadmeUrl",
+        "SemanticVersion",
+        "SourceCodeUrl",
+    } <= set(application)
+    assert (ROOT / application["LicenseUrl"]).is_file()
+    assert (ROOT / application["ReadmeUrl"]).is_file()
+    assert f'license = "{application["SpdxLicenseId"]}"' in pyproject
+    assert f'version = "{application["SemanticVersion"]}"' in pyproject
+    assert application["SourceCodeUrl"].startswith("https://")
+
+
+def test_cleanup_rule_is_sams_eventbridge_event_with_retries_and_dead_letters() -> None:
+    cleanup = _resources()["CleanupFunction"]["Properties"]
+    [event] = cleanup["Events"].values()
+    policy = _resources()["CleanupDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]
+    [statement] = policy["Statement"]
+
+    assert event["Type"] == "EventBridgeRule"
+    assert event["Properties"]["RetryPolicy"]["MaximumRetryAttempts"] > 0
+    assert event["Properties"]["DeadLetterConfig"] == {
+        "Arn": {"Fn::GetAtt": ["CleanupDeadLetterQueue", "Arn"]}
+    }
+    # the queue accepts dead letters from that rule only (SAM names it <function><event>)
+    [name] = cleanup["Events"]
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == {
+        "Fn::GetAtt": [f"CleanupFunction{name}", "Arn"]
+    }
+
+
+def test_samconfig_demo_profile_deploys_the_samples_and_the_default_does_not() -> None:
+    import tomllib
+
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+
+    def overrides(env: str) -> str:
+        return str(config[env]["deploy"]["parameters"].get("parameter_overrides", ""))
+
+    assert 'DeploySamples="true"' in overrides("demo")
+    assert "DeploySamples" not in overrides("default")  # the template's default: false
+    assert config["demo"]["global"]["parameters"]["stack_name"] == "coalmine"
+
+
+def test_the_samples_api_is_throttled_and_access_logged() -> None:
+    resources = _resources()
+    api = resources["BrandApi"]["Properties"]
+    [settings] = api["MethodSettings"]
+    log_group = api["AccessLogSetting"]["DestinationArn"]["Fn::GetAtt"][0]
+    route = resources["BrandApiFunction"]["Properties"]["Events"]["GetBrand"]["Properties"]
+
+    assert route["RestApiId"] == {"Ref": "BrandApi"}  # the function's API is this one
+    assert (settings["ResourcePath"], settings["HttpMethod"]) == ("/*", "*")
+    assert 0 < settings["ThrottlingRateLimit"] <= settings["ThrottlingBurstLimit"] <= 5000
+    assert "$context.requestId" in api["AccessLogSetting"]["Format"]
+    assert resources[log_group]["Type"] == "AWS::Logs::LogGroup"
+    assert resources[log_group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+    # API Gateway needs the account's CloudWatch Logs role before a stage may log
+    assert resources["BrandApi"]["DependsOn"] == "ApiGatewayAccount"
+    assert resources["ApiGatewayAccount"]["Condition"] == resources["BrandApi"]["Condition"]

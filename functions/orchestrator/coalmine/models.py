@@ -49,7 +49,7 @@ def _hook_function(value: str) -> str:
     return value
 
 
-#: A lifecycle hook (README "Hooks"): a function name, optionally qualified; never an ARN.
+#: A lifecycle hook (docs/reference.md "Hooks"): a function name, maybe qualified; never an ARN.
 HookFunction = Annotated[str, AfterValidator(_hook_function)]
 
 
@@ -125,7 +125,7 @@ StrategySpec = Annotated[
 class AnalysisConfig(InputModel, GatesConfig):
     """How the new version is judged: the metric gates' settings (``GatesConfig``, all on by
     default, so no ``analysis`` field still means a judged deployment), the alarms gate, the
-    tick and dry run (README: "The analysis")."""
+    tick and dry run (docs/analysis.md)."""
 
     alarms: list[Annotated[str, StringConstraints(min_length=1, max_length=255)]] = Field(
         default_factory=list, max_length=50

@@ -61,7 +61,7 @@ from dataclasses import dataclass, field
 
 # Prior over alternatives: multiples ``m`` of the null ratio (or odds) and their weights. A
 # discrete mixture costs ``ln(1/w)`` in log-evidence against alternative ``m`` alone and needs no
-# numerical integration. Chosen on the benchmark (`make bench`, README "The benchmark"): with a
+# numerical integration. Chosen on the benchmark (`make bench`, docs/analysis.md): with a
 # 5-minute bake the evidence must cross ``ln(1/alpha)`` within a few hundred requests, so most
 # weight sits on 2.5x (the regression a short canary at modest traffic can hope to prove: it
 # catches a 2x regression more often than an equal-weight grid over 1.5x-30x); 10x keeps a broken

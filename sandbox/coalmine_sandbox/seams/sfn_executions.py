@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +27,25 @@ from ..aws.clock import SimClock
 from .internals import module
 
 DETAIL_TYPE = "Step Functions Execution Status Change"
+# How long (wall seconds) a waiting execution lets simulated time stand still for another
+# execution's states to run (a thread that has not been scheduled yet, a Task under way)
+GRACE_SECONDS = 10.0
 _task = threading.local()
+
+
+def current_execution(env: Any) -> str | None:
+    """The ARN of the execution `env` belongs to, remembered for this thread (a Task's Retry
+    back-off sleeps later in the same worker thread, without its environment at hand)."""
+    try:
+        arn = str(env.states.context_object.context_object_data["Execution"]["Id"])
+    except (AttributeError, KeyError, TypeError):
+        arn = None
+    _task.arn = arn
+    return arn
+
+
+def thread_execution() -> str | None:
+    return getattr(_task, "arn", None)
 
 
 def start_task() -> None:
@@ -61,6 +81,7 @@ class SfnEmulation:
         self._lock = threading.RLock()
         self._changed = threading.Condition()  # notified when an execution ends or returns
         self.generation = 0  # counts those notifications
+        self._waiting: set[str] = set()  # executions in a Wait state or a Retry back-off
 
     # ------------------------------------------------------------------ lifecycle of executions
     def started(self, execution: Any) -> None:
@@ -85,6 +106,47 @@ class SfnEmulation:
         self.emit(execution, status)
         self._notify()
         return True
+
+    def sleep(self, arn: str | None, seconds: float, running: Callable[[], bool]) -> None:
+        """An execution's Wait state or Retry back-off, on the simulated clock, until the
+        clock reads its start + `seconds` (however many executions move it meanwhile). Time
+        moves only while every other running execution is itself waiting: on AWS a state's
+        own work takes (almost) no time, so an execution started while another waits, or a
+        Task under way, must not see the clock race ahead while its thread is still
+        starting (a busy machine could otherwise let minutes pass before its first state)."""
+        target = self.clock.now() + timedelta(seconds=seconds)
+        self._set_waiting(arn, True)
+        try:
+            while self.clock.now() < target and running():
+                self._until_others_wait(arn)
+                self.clock.advance(min(1.0, (target - self.clock.now()).total_seconds()))
+        finally:
+            self._set_waiting(arn, False)
+
+    def _set_waiting(self, arn: str | None, waiting: bool) -> None:
+        if arn is None:
+            return
+        with self._lock:
+            if waiting:
+                self._waiting.add(arn)
+            else:
+                self._waiting.discard(arn)
+        if waiting:
+            self._notify()
+
+    def _others_wait(self, arn: str | None) -> bool:
+        with self._lock:
+            return all(a in self._waiting for a in self._running if a != arn)
+
+    def _until_others_wait(self, arn: str | None) -> None:
+        if arn is None or self._others_wait(arn):  # (a sleep outside any execution)
+            return
+        deadline = time.perf_counter() + GRACE_SECONDS
+        with self._changed:
+            self._changed.wait_for(
+                lambda: self._others_wait(arn) or time.perf_counter() > deadline,
+                GRACE_SECONDS,
+            )
 
     def wait_for_change(self, seen: int, timeout: float) -> None:
         """Block until an execution ended or its program returned since `generation` was

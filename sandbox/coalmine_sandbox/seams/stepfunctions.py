@@ -1,7 +1,8 @@
 """Step Functions on the simulated clock, and as AWS runs executions (sfn_executions.py):
 
 - Wait states and Retry back-off advance the simulated clock instead of sleeping; a Wait moves
-  second by second, so a StopExecution or the execution's timeout ends it at once.
+  second by second, so a StopExecution or the execution's timeout ends it at once, and only
+  while every other running execution waits too (a state's own work takes no simulated time).
 - An unnamed execution is named with a UUID drawn from the sandbox's seed ($$.Execution.Name).
 - An execution's start and end emit status-change events; StopExecution ends it at once, with
   its `error` and `cause` kept (moto drops them); DescribeExecution of a TIMED_OUT execution
@@ -29,17 +30,17 @@ _stop = threading.local()  # StopExecution's error and cause (moto's backend dro
 
 def retrier_time() -> Any:
     """The `time` module Retry's back-off sleeps with: sleeping advances the simulated clock."""
-    return types.SimpleNamespace(sleep=lambda seconds: active().clock.advance(seconds))
+
+    def sleep(seconds: float) -> None:
+        active().sfn.sleep(sfn_executions.thread_execution(), seconds, lambda: True)
+
+    return types.SimpleNamespace(sleep=sleep)
 
 
 def _wait_interval(original: Any) -> Any:
     def wait(self: Any, env: Any, wait_seconds: int) -> None:
-        remaining = float(wait_seconds)
-        clock = active().clock
-        while remaining > 0 and env.is_running():
-            step = min(1.0, remaining)
-            clock.advance(step)
-            remaining -= step
+        arn = sfn_executions.current_execution(env)
+        active().sfn.sleep(arn, float(wait_seconds), env.is_running)
 
     return wait
 
@@ -89,6 +90,7 @@ def _terminated(original: Any) -> Any:
 
 def _eval_execution(original: Any) -> Any:
     def run(self: Any, env: Any) -> None:
+        sfn_executions.current_execution(env)
         sfn_executions.start_task()
         original(self, env)
         timeout = getattr(self, "timeout", None)

@@ -69,7 +69,7 @@ def rehearse(
     inspect: Callable[[Sandbox, dict[str, Any]], None] | None = None,
     history: HistoryLines = no_history,
 ) -> dict[str, Any]:
-    """Run the scenario; return the result document (see README, "Rehearsal result").
+    """Run the scenario; return the result document (see docs/reference.md, "Rehearsal result").
     Progress goes to `emit`, the execution history's new events as `history(events)` makes
     them, once per simulated minute; `inspect(sandbox, result)` runs before the sandbox closes
     (tests read the queues there)."""

@@ -1,6 +1,6 @@
 """A rehearsal's result document, read back from the emulated services after the run: the outcome
 and reason from the execution's description and history, the alias from Lambda, the per-version
-counts from CloudWatch (see README, "Rehearsal result")."""
+counts from CloudWatch (see docs/reference.md, "Rehearsal result")."""
 
 from __future__ import annotations
 

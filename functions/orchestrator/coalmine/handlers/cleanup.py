@@ -1,6 +1,7 @@
 """Cleanup: after a stop, a timeout or a crash, put the alias wholly back on one version and
-free its lock (coalmine/recovery.py). Invoked by the ``CleanupOnEndRule`` EventBridge rule on
-Step Functions ``Execution Status Change`` events (ABORTED, TIMED_OUT, FAILED)."""
+free its lock (coalmine/recovery.py). Invoked by its ``OnEnd`` EventBridge rule
+(CleanupFunctionOnEnd) on Step Functions ``Execution Status Change`` events (ABORTED, TIMED_OUT,
+FAILED)."""
 
 from __future__ import annotations
 

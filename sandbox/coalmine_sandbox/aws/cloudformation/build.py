@@ -9,6 +9,7 @@ is its CodeUri directory zipped deterministically; the runtime runs that directo
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
@@ -76,13 +77,28 @@ def build_stack(
         "AWS::AccountId": account_id,
         "AWS::Partition": "aws",
         "AWS::StackName": stack_name,
-        "AWS::StackId": f"arn:aws:cloudformation:{region}:{account_id}:stack/{stack_name}/sandbox",
+        # a stack id ends with a UUID (templates take its first group as a short unique suffix)
+        "AWS::StackId": f"arn:aws:cloudformation:{region}:{account_id}:stack/{stack_name}/"
+        f"{uuid.uuid5(uuid.NAMESPACE_URL, f'{account_id}/{region}/{stack_name}')}",
         "AWS::URLSuffix": "amazonaws.com",
         "AWS::NotificationARNs": [],
     }
     resources: dict[str, Any] = cfn.get("Resources", {})
+
+    def ref(name: str) -> Any:
+        # A resource the sandbox does not create (a Lambda permission, an unemulated type) still
+        # exists in CloudFormation, and a Ref to it resolves (SAM's conditional DependsOn tags
+        # Ref such a permission): its physical id is a name here. A resource whose Condition is
+        # false has none (CloudFormation rejects such a Ref): KeyError.
+        if name not in stack and any(
+            skipped == name and not why.startswith("condition ")
+            for skipped, _, why in stack.skipped
+        ):
+            return ctx.physical_name(name)
+        return stack[name]
+
     resolver = Resolver(
-        ref=lambda name: stack[name],
+        ref=ref,
         get_att=lambda name, attribute: stack.attr(name, attribute),
         pseudo=pseudo,
         parameters=params,
@@ -107,6 +123,10 @@ def build_stack(
         else:
             stack.resources[logical_id] = created
     for name, output in (cfn.get("Outputs") or {}).items():
+        condition = output.get("Condition")
+        if condition and not resolver.condition(condition):  # CloudFormation omits the output
+            stack.skipped.append((f"Outputs.{name}", "Output", f"condition {condition} is false"))
+            continue
         try:
             stack.outputs[name] = resolver.resolve(output["Value"])
         except KeyError as missing:  # refers to a skipped resource (e.g. the REST API)
