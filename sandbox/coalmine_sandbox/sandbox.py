@@ -31,6 +31,7 @@ from .aws.cloudformation.stack import Stack
 from .aws.cloudwatch.alarms import AlarmEvaluator
 from .aws.cloudwatch.metrics import MetricStore
 from .aws.faults import FaultInjector
+from .aws.sns import EventTopicPublisher
 from .resources import REPO, TEMPLATE
 from .seams import lambda_async, mock, registry, sqs
 from .seams.hooks import MotoHooks
@@ -103,6 +104,9 @@ class Sandbox:
                 seed=self.seed,
             )
             self.hooks.async_invoker = self.async_lambda
+            self.hooks.event_topics = EventTopicPublisher(
+                self.client("sns"), self.client("kms"), ACCOUNT_ID
+            )
             # Step Functions' own clock (execution TimeoutSeconds), then queued async invokes.
             self.clock.add_listener(self.hooks.sfn.on_clock)
             self.clock.add_listener(self.async_lambda.on_clock)
@@ -152,6 +156,16 @@ class Sandbox:
         if service not in self._clients:
             self._clients[service] = boto3.client(service, region_name=REGION)
         return self._clients[service]
+
+    @property
+    def events_put(self) -> list[dict[str, Any]]:
+        """Every event accepted on a bus (PutEvents), as EventBridge delivers it, in order."""
+        return self.hooks.events_put if self.hooks else []
+
+    @property
+    def event_topics(self) -> EventTopicPublisher | None:
+        """EventBridge's deliveries to SNS topics (and those refused, with the reason)."""
+        return self.hooks.event_topics if self.hooks else None
 
     @property
     def event_errors(self) -> list[BaseException]:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from lifecycle_schemas import event_problems
 
 from coalmine_sandbox import Sandbox
 
@@ -25,6 +26,26 @@ TRUST = json.dumps(
         ],
     }
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def every_lifecycle_event_is_valid() -> Iterator[None]:
+    """Every coalmine event a Sandbox saw put (source "coalmine") is checked against its JSON
+    Schema (schemas/events/) when the Sandbox closes: an invalid one fails the test (or the
+    fixture) that closed it."""
+    original = Sandbox.close
+
+    def close(self: Sandbox) -> None:
+        seen = [e for e in self.events_put if e.get("source") == "coalmine"]
+        try:
+            original(self)
+        finally:
+            found = [p for e in seen for p in event_problems(e)]
+            assert found == [], f"lifecycle events not valid against schemas/events/: {found}"
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Sandbox, "close", close)
+        yield
 
 
 @pytest.fixture

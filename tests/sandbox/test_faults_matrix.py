@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from coalmine import lifecycle_events
 from coalmine_sandbox import Sandbox
 from coalmine_sandbox.aws.cloudformation.package import sha256_b64, zip_dir
 from coalmine_sandbox.world import moves
@@ -406,6 +407,54 @@ def test_an_artifact_replaced_between_upload_and_publish_is_never_promoted(
     RESULTS["race:artifact"] = True
 
 
+# ---------------------------------------------------------------------- lifecycle events throttled
+# PutEvents throttled for every attempt of one emitting state's handler (botocore's retries and
+# best_effort's): its event is lost (logged, counted EventWriteFailed), the deployment ends as
+# it would have, and every other state's event still reaches the bus.
+S, SH, P = lifecycle_events.STARTED, lifecycle_events.SHIFTED, lifecycle_events.PROMOTED
+EVENT_CELLS = [
+    pytest.param("Prepare", "promoted", [SH, SH, SH, P], id="Prepare-started"),
+    pytest.param("ShiftTraffic", "promoted", [S, SH, P], id="ShiftTraffic-shifted"),
+    pytest.param("Promote", "promoted", [S, SH, SH, P], id="Promote-shifted"),
+    pytest.param("ReleaseLock", "promoted", [S, SH, SH, SH], id="ReleaseLock-promoted"),
+    pytest.param("ReleaseLock", "rolled-back", [S, SH], id="ReleaseLock-rolled-back"),
+    pytest.param("Cleanup", "stopped", [S, SH], id="Cleanup-stopped"),
+]
+ENDS = {"promoted": "SUCCEEDED", "rolled-back": "FAILED", "stopped": "ABORTED"}
+
+
+@pytest.mark.parametrize(("caller", "ending", "kinds"), EVENT_CELLS)
+def test_put_events_throttled(
+    target: DeploymentTarget, caller: str, ending: str, kinds: list[str]
+) -> None:
+    # Given every PutEvents call `caller` makes answered ThrottlingException
+    target.reset()
+    sb = target.sb
+    seen = len(sb.events_put)
+    fault = sb.faults.inject_api("PutEvents", service="events", caller=caller, times=None)
+    if ending == "rolled-back":
+        sb.faults.inject("Analyze", "crash", at_step=1)
+    if ending == "stopped":
+        target.at_moment("Analyze", 1, lambda arn: moves.stop_execution(sb, arn, "console stop"))
+    cell = f"events:{caller}:{ending}"
+    RESULTS[cell] = False
+    try:
+        # When the deployment runs, Then it ends as it would have and the invariant holds
+        arn = sb.start_execution(target.request(PLAN, analysis=ANALYSIS))
+        described = sb.wait_for_execution(arn)
+        assert described["status"] == ENDS[ending]
+        assert violations(target, described) == []
+        assert fault.fired > 1  # retried
+        # and only the throttled state's event is missing
+        name = arn.rsplit(":", 1)[-1]
+        mine = [e for e in sb.events_put[seen:] if (e["detail"] or {}).get("deploymentId") == name]
+        assert [e["detail-type"] for e in mine] == kinds
+    finally:
+        sb.faults.clear()
+        sb.settle()
+    RESULTS[cell] = True
+
+
 def _with_extra_file(code: bytes) -> bytes:
     buffer = io.BytesIO(code)
     with zipfile.ZipFile(buffer, "a") as archive:
@@ -416,7 +465,7 @@ def _with_extra_file(code: bytes) -> bytes:
 def test_zz_matrix_summary(capsys: pytest.CaptureFixture[str]) -> None:
     """Prints `fault matrix: N cells, P passed` (runs last in this module)."""
     cells = len(FAULT_CELLS) + 2 * len(MOMENTS) + len(ENTRIES) + len(WATCH_CELLS)
-    cells += len(API_CALLS) * len(API_WINDOWS) - 2 + 2 + 3
+    cells += len(API_CALLS) * len(API_WINDOWS) - 2 + 2 + 3 + len(EVENT_CELLS)
     passed = sum(RESULTS.values())
     with capsys.disabled():
         print(

@@ -597,3 +597,76 @@ def test_the_samples_api_is_throttled_and_access_logged() -> None:
     # API Gateway needs the account's CloudWatch Logs role before a stage may log
     assert resources["BrandApi"]["DependsOn"] == "ApiGatewayAccount"
     assert resources["ApiGatewayAccount"]["Condition"] == resources["BrandApi"]["Condition"]
+
+
+# ----------------------------------------------------------------------------- lifecycle events
+EMITTERS = {  # the functions whose steps put lifecycle events (coalmine/lifecycle_events.py)
+    "PrepareFunction",  # Deployment Started
+    "ShiftTrafficFunction",  # Traffic Shifted
+    "PromoteFunction",  # Traffic Shifted (the cutover)
+    "ReleaseLockFunction",  # Deployment Promoted / Rolled Back / Aborted
+    "CleanupFunction",  # Deployment Stopped / Failed
+}
+
+
+def test_only_the_emitting_functions_may_put_events_on_the_default_bus_as_coalmine() -> None:
+    granted: dict[str, dict[str, Any]] = {}
+    for name, statement in _statements():
+        if "events:putevents" in {str(a).lower() for a in _as_list(statement["Action"])}:
+            granted[name] = statement
+    assert set(granted) == EMITTERS
+    for statement in granted.values():
+        assert statement["Resource"] == {
+            "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}"
+            ":event-bus/default"
+        }
+        assert statement["Condition"] == {"StringEquals": {"events:source": "coalmine"}}
+    with_bus = {
+        name
+        for name, r in _resources("AWS::Serverless::Function").items()
+        if "EVENT_BUS_NAME" in r["Properties"].get("Environment", {}).get("Variables", {})
+    }
+    assert with_bus == EMITTERS
+
+
+def test_the_alerts_rule_sends_every_unhappy_ending_to_alerts_topic_and_may_publish() -> None:
+    from coalmine import lifecycle_events
+
+    rule = _resources()["DeploymentAlertsRule"]["Properties"]
+    assert rule["EventPattern"] == {
+        "source": ["coalmine"],
+        "detail-type": list(lifecycle_events.ALERTS),
+    }
+    assert [t["Arn"] for t in rule["Targets"]] == [{"Ref": "AlertsTopic"}]
+    statements = _resources()["AlertsTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    [events] = [s for s in statements if s["Principal"] == {"Service": "events.amazonaws.com"}]
+    assert events["Action"] == "sns:Publish"
+    assert events["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["DeploymentAlertsRule", "Arn"]}}
+    }
+
+
+def test_the_dashboard_is_json_and_names_only_metrics_the_code_emits() -> None:
+    from coalmine import outcome_metrics
+    from coalmine.observability import NAMESPACE
+
+    body = _resources()["DeploymentsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    names = set(SUBSTITUTION.findall(body))
+    assert names <= {"AWS::Region", *_resources()}, names
+    dashboard = json.loads(SUBSTITUTION.sub("x", body))
+    widgets = dashboard["widgets"]
+    assert {w["type"] for w in widgets} == {"log", "metric"}
+    expressions = [m[0]["expression"] for w in widgets if w["type"] == "metric"
+                   for m in w["properties"]["metrics"]]  # fmt: skip
+    drawn = set()
+    for expression in expressions:
+        [(namespace, metric)] = re.findall(r"\{(\w+),[^}]*\} MetricName=\"(\w+)\"", expression)
+        assert namespace == NAMESPACE
+        drawn.add(metric)
+    assert drawn == set(outcome_metrics.NAMES)  # every metric drawn, and only those
+    [log] = [w for w in widgets if w["type"] == "log"]
+    query = log["properties"]["query"]
+    for field in ("DeploymentDuration", "DecisionTime", "AnalysisTicks", "ending", "deploymentId"):
+        assert field in query
+    assert "SOURCE '${ReleaseLockLogGroup}'" in body
+    assert "SOURCE '${CleanupLogGroup}'" in body

@@ -203,3 +203,17 @@ def step_name(record: StepRecord) -> str:
 def _cause(cause: str | None) -> str:
     """Lambda's Cause is JSON ``{"errorMessage", "errorType", ...}``; keep just the message."""
     return lambda_error_message(cause) if cause else "(no cause given)"
+
+
+_DECIDING = {Action.PROMOTE, Action.FINISH, Action.ROLLBACK}
+
+
+def decided(before: Deployment, after: Deployment, now: datetime) -> Deployment:
+    """``after`` with ``decided_at`` set when its step decided: the first step to choose
+    promotion or rollback, or (the alias already promoted: the watch) the step that ends the
+    watch or rolls back. Promote's own FINISH after an unwatched promotion decides nothing new."""
+    if after.action == before.action or after.action not in _DECIDING:
+        return after
+    if after.decided_at is not None and before.outcome != Outcome.PROMOTED:
+        return after
+    return after.model_copy(update={"decided_at": now})

@@ -340,6 +340,8 @@ class Deployment(Model):
     taken_over: str | None = None
     started_at: datetime | None = None  # the execution's start ($$.Execution.StartTime)
     evidence: EvidenceRecord | None = None  # where the per-tick evidence went (evidence.py)
+    execution_arn: str | None = None  # the execution's ARN (Prepare's event): lifecycle events
+    decided_at: datetime | None = None  # when promotion or rollback was decided (recording.py)
 
 
 class PrepareEvent(Model):

@@ -16,6 +16,7 @@ from ..aws.awslambda.runtime import Runtime
 from ..aws.clock import SimClock
 from ..aws.cloudwatch.metrics import MetricStore
 from ..aws.faults import FaultInjector
+from ..aws.sns import EventTopicPublisher
 from .internals import module
 from .sfn_executions import SfnEmulation
 
@@ -64,6 +65,8 @@ class MotoHooks:
         self.sfn = SfnEmulation(clock, account_id, region)
         self.faults: FaultInjector | None = None
         self.async_invoker: AsyncInvoker | None = None
+        self.event_topics: EventTopicPublisher | None = None  # EventBridge's SNS targets
+        self.events_put: list[dict[str, Any]] = []  # every event accepted by PutEvents
         self.saved: list[tuple[Any, str, Any]] = []  # (owner, attribute, original) replaced
         self._backend: Any = None  # moto's Lambda backend (the mock's, for this Sandbox's life)
 

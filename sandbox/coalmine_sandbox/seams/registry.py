@@ -93,6 +93,7 @@ HOOKS: tuple[tuple[str, str], ...] = (
     ("moto.cloudwatch.responses", "CloudWatchResponse.get_metric_data"),
     ("moto.cloudwatch.responses", "CloudWatchResponse.get_metric_statistics"),
     ("moto.events.models", "Rule.send_to_targets"),
+    ("moto.events.models", "EventsBackend.put_events"),
     ("moto.core.responses", "BaseResponse.call_action"),
     ("moto.core.responses", "BaseResponse._enrich_response"),
     ("moto.core.responses", "method_names_from_class"),

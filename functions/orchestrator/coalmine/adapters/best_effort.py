@@ -1,5 +1,6 @@
-"""A write that must never change a deployment's outcome (the history item, the evidence): tried,
-retried with back-off on any AWS error, then logged and counted with a Powertools metric."""
+"""A write that must never change a deployment's outcome (the history item, the evidence, the
+lifecycle events): tried, retried with back-off on any AWS error (or a write that reports part of
+it failed: ``Incomplete``), then logged and counted with a Powertools metric."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ from coalmine.observability import count, logger
 RETRY_DELAYS = (0.5, 1.0, 2.0)
 
 
+class Incomplete(Exception):
+    """A call that answered 200 but did not do all of its work (PutEvents' FailedEntryCount)."""
+
+
 def best_effort(
     write: Callable[[], object],
     metric: str,
@@ -26,7 +31,7 @@ def best_effort(
         try:
             write()
             return True
-        except (ClientError, BotoCoreError) as error:
+        except (ClientError, BotoCoreError, Incomplete) as error:
             if delay is None:
                 logger.error(f"{metric}: giving up", extra={"error": str(error)})
                 count(metric, function_name)

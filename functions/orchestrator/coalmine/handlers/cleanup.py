@@ -18,7 +18,7 @@ from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.adapters.locks_table import LockTable
 from coalmine.exceptions import CoalmineError, RollbackFailed
 from coalmine.handlers.rollback import roll_back
-from coalmine.observability import logger, metrics, tracer
+from coalmine.observability import log_metrics, logger, tracer
 from coalmine.recording import EndingLocks
 
 MARGIN_SECONDS = 60.0  # of the invocation's time left for the last attempt
@@ -26,7 +26,7 @@ MARGIN_SECONDS = 60.0  # of the invocation's time left for the last attempt
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-@metrics.log_metrics
+@log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     change = parse(event=event, model=recovery.ExecutionEnded).detail
     logger.set_correlation_id(change.name)

@@ -18,21 +18,21 @@ from coalmine.adapters.locks_table import LockTable
 from coalmine.adapters.stepfunctions import StepFunctionsApi
 from coalmine.handlers.rollback import roll_back
 from coalmine.models import Deployment, PrepareEvent
-from coalmine.observability import count, logger, metrics, tracer
+from coalmine.observability import count, log_metrics, logger, tracer
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-@metrics.log_metrics
+@log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     prepare_event = parse(event=event, model=PrepareEvent)
     logger.set_correlation_id(prepare_event.deployment_id)
     prepared = prepare(prepare_event, LambdaApi(), CloudWatchApi(), LockTable(), StepFunctionsApi())
     logger.info("deployment planned", extra={"plan": prepared.plan.to_json(),
                                               "takenOver": prepared.taken_over})  # fmt: skip
-    recording.started(prepared, prepare_event.request)  # the history item (best effort)
     count("DeploymentStarted", prepared.function_name)
-    return prepared.to_json()
+    # the history item and the Deployment Started event (best effort); the document names its ARN
+    return recording.started(prepared, prepare_event.request, prepare_event.execution_arn).to_json()
 
 
 def prepare(

@@ -228,6 +228,23 @@ def kms_alias(ctx: StackContext, logical_id: str, props: dict[str, Any]) -> Crea
     return Created(p["AliasName"], {})
 
 
+def topic_policy(ctx: StackContext, logical_id: str, props: dict[str, Any]) -> None:
+    """The topic's Policy attribute (moto keeps it and does not enforce it; the sandbox reads it
+    where AWS checks it first: EventBridge's SNS targets, aws/sns.py)."""
+    p = ctx.resolve(props)
+    for topic_arn in p["Topics"]:
+        ctx.client("sns").set_topic_attributes(
+            TopicArn=topic_arn, AttributeName="Policy", AttributeValue=_json(p["PolicyDocument"])
+        )
+
+
+def dashboard(ctx: StackContext, logical_id: str, props: dict[str, Any]) -> Created:
+    p = ctx.resolve(props)
+    name = p.get("DashboardName") or ctx.physical_name(logical_id, 255)
+    ctx.client("cloudwatch").put_dashboard(DashboardName=name, DashboardBody=p["DashboardBody"])
+    return Created(name, {})
+
+
 def _not_needed(ctx: StackContext, logical_id: str, props: dict[str, Any]) -> None:
     return None
 
@@ -253,9 +270,11 @@ CREATORS: dict[str, Callable[[StackContext, str, dict[str, Any]], Created | None
     "AWS::CloudWatch::Alarm": alarm,
     "AWS::SQS::Queue": queue,
     "AWS::SNS::Topic": topic,
-    # moto does not enforce topic policies (who may publish): the alarm emulation checks only
-    # what AWS checks before SNS, the topic's KMS key policy (cloudwatch/alarm_actions.py).
-    "AWS::SNS::TopicPolicy": _not_needed,
+    # moto does not enforce topic policies (who may publish): kept as the topic's Policy; the
+    # alarm emulation checks only the topic's KMS key policy (cloudwatch/alarm_actions.py),
+    # EventBridge's SNS targets both (sns.py).
+    "AWS::SNS::TopicPolicy": topic_policy,
+    "AWS::CloudWatch::Dashboard": dashboard,
     "AWS::SNS::Subscription": subscription,
     "AWS::KMS::Key": kms_key,
     "AWS::KMS::Alias": kms_alias,

@@ -111,24 +111,39 @@ def _conditions_hold(statement: dict[str, Any], context: dict[str, str]) -> bool
     return True
 
 
-def kms_denial(policy: dict[str, Any], context: dict[str, str]) -> str | None:
-    """None if the key policy lets CloudWatch's service principal use the key to publish to an
-    encrypted topic (both kms:GenerateDataKey* and kms:Decrypt allowed, none denied); else why
-    not. `context`: the request's condition keys (aws:SourceAccount, aws:SourceArn)."""
+def kms_denial(
+    policy: dict[str, Any], context: dict[str, str], service: str = CLOUDWATCH
+) -> str | None:
+    """None if the key policy lets `service`'s principal (CloudWatch's by default) use the key
+    to publish to an encrypted topic (both kms:GenerateDataKey* and kms:Decrypt allowed, none
+    denied); else why not. `context`: the request's condition keys (aws:SourceAccount,
+    aws:SourceArn)."""
+    return policy_denial(policy, service, NEEDED, context, "the key policy")
+
+
+def policy_denial(
+    policy: dict[str, Any],
+    service: str,
+    actions: Iterable[str],
+    context: dict[str, str],
+    what: str = "the policy",
+) -> str | None:
+    """None if the resource policy allows `service`'s principal every one of `actions` (and
+    denies none) in the request `context`; else why not."""
     statements = _as_list(policy.get("Statement"))
     missing = []
-    for action in NEEDED:
+    for action in actions:
         applicable = [
             s
             for s in statements
-            if _principal_is(s, CLOUDWATCH) and _grants(s, action) and _conditions_hold(s, context)
+            if _principal_is(s, service) and _grants(s, action) and _conditions_hold(s, context)
         ]
         if any(s.get("Effect") == "Deny" for s in applicable):
-            return f"the key policy denies {CLOUDWATCH} {action}"
+            return f"{what} denies {service} {action}"
         if not any(s.get("Effect") == "Allow" for s in applicable):
             missing.append(action)
     if missing:
-        return f"the key policy does not allow {CLOUDWATCH} {' and '.join(missing)}"
+        return f"{what} does not allow {service} {' and '.join(missing)}"
     return None
 
 
@@ -232,22 +247,30 @@ class AlarmNotifier:
             self.delivered.append((alarm["AlarmName"], action))
 
     def _refusal(self, topic_arn: str, context: dict[str, str]) -> str | None:
-        try:
-            attributes = self.sns.get_topic_attributes(TopicArn=topic_arn)["Attributes"]
-        except self.sns.exceptions.NotFoundException:
-            return "the topic does not exist"
-        key = attributes.get("KmsMasterKeyId") or ""
-        if not key:
-            return None
-        if key.startswith("alias/aws/") or ":alias/aws/" in key:
-            return f"the topic's key {key} is AWS-managed: its policy does not allow {CLOUDWATCH}"
-        try:
-            metadata = self.kms.describe_key(KeyId=key)["KeyMetadata"]
-        except self.kms.exceptions.NotFoundException:
-            return f"the topic's KMS key {key} does not exist"
-        if metadata.get("KeyManager") == "AWS":
-            return f"the topic's key {key} is AWS-managed: its policy does not allow {CLOUDWATCH}"
-        if metadata.get("KeyState") != "Enabled":
-            return f"the topic's KMS key {key} is {metadata.get('KeyState')}"
-        policy = self.kms.get_key_policy(KeyId=metadata["KeyId"], PolicyName="default")["Policy"]
-        return kms_denial(json.loads(policy), context)
+        return topic_key_refusal(self.sns, self.kms, topic_arn, context, CLOUDWATCH)
+
+
+def topic_key_refusal(
+    sns: Any, kms: Any, topic_arn: str, context: dict[str, str], service: str
+) -> str | None:
+    """Why `service` cannot publish to the topic because of its KMS key (None: it can), read
+    through the public SNS and KMS APIs."""
+    try:
+        attributes = sns.get_topic_attributes(TopicArn=topic_arn)["Attributes"]
+    except sns.exceptions.NotFoundException:
+        return "the topic does not exist"
+    key = attributes.get("KmsMasterKeyId") or ""
+    if not key:
+        return None
+    if key.startswith("alias/aws/") or ":alias/aws/" in key:
+        return f"the topic's key {key} is AWS-managed: its policy does not allow {service}"
+    try:
+        metadata = kms.describe_key(KeyId=key)["KeyMetadata"]
+    except kms.exceptions.NotFoundException:
+        return f"the topic's KMS key {key} does not exist"
+    if metadata.get("KeyManager") == "AWS":
+        return f"the topic's key {key} is AWS-managed: its policy does not allow {service}"
+    if metadata.get("KeyState") != "Enabled":
+        return f"the topic's KMS key {key} is {metadata.get('KeyState')}"
+    policy = kms.get_key_policy(KeyId=metadata["KeyId"], PolicyName="default")["Policy"]
+    return kms_denial(json.loads(policy), context, service)
