@@ -18,12 +18,13 @@ PIP_QUIET := --quiet --disable-pip-version-check
 # with their layers); the import checks find them where their Lambda bundles have them.
 SAMPLES_PATH := PYTHONPATH=functions/brand_api:functions/brand_api_smoke:functions/asset_processor:functions/sample_faults
 
-.PHONY: help install demo rehearse test unit lint format bench clean
+.PHONY: help install demo rehearse test unit lint format bench clean chromium pictures
 
 help:
 	@echo "make demo   - run a healthy and a faulty canary of brand-api in the local sandbox"
 	@echo "make test   - lint, ASL/template checks, unit, integration and sandbox end-to-end tests"
 	@echo "make bench  - the rehearsal speed benchmark (prints wall seconds)"
+	@echo "make pictures - redraw docs/img/{healthy,faulty}-canary.png from the demo's canaries"
 
 $(BIN)/.installed: pyproject.toml
 	@echo "==> creating $(VENV) with $(PYTHON)"
@@ -40,7 +41,7 @@ demo: install
 rehearse: install
 	$(BIN)/coalmine rehearse $(SCENARIO)
 
-test: install sam-venv checkov-venv
+test: install sam-venv checkov-venv chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -53,6 +54,23 @@ unit: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The report's browser tests and `coalmine report --png` need a headless Chromium: Debian's.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium; }
+
+# The README's pictures: the demo's two canaries rehearsed and drawn (docs/report.md).
+PICTURES := healthy-canary faulty-canary
+pictures: install chromium
+	@mkdir -p out/pictures docs/img
+	@for name in $(PICTURES); do \
+	  $(BIN)/coalmine rehearse $$name --json out/pictures/$$name.json >/dev/null && \
+	  $(BIN)/coalmine report out/pictures/$$name.json -o out/pictures/$$name.html --png && \
+	  cp out/pictures/$$name.png docs/img/$$name.png || exit 1; \
+	done
+	@echo "pictures: docs/img/healthy-canary.png docs/img/faulty-canary.png"
 
 bench: install
 	$(BIN)/python -m bench.rehearsal_speed

@@ -14,6 +14,15 @@ the same runs:
 
 Target (issue "Every strategy judged"): in every cell where the yardstick catches >= 20% of runs,
 coalmine catches >= 0.7x the yardstick's share, while its A/A false rollbacks stay <= 1%.
+
+Before/after rows (``watch_cells``): the watch after a blue/green or AllAtOnce cutover (5 minutes:
+blue/green's default ``bakeSeconds``, AllAtOnce's default ``watchSeconds``; the same judgement,
+each strategy's rows drawn from their own seeds). Each minute pairs the new version serving the
+whole alias after the cutover with the old version serving it in the mirrored minute before
+(bench/simulate.py ``cutover``; steady traffic, the assumption coalmine/watch.py states), judged
+by the same gates; ``alarm-fair`` then sees the new version alone (the alias after the cutover).
+Targets: A/A <= 1 rollback in 100; a broken version (50% errors, or latency x5) rolled back in
+>= 95% of runs; elsewhere >= 0.7x the yardstick where it catches >= 20%.
 """
 
 from __future__ import annotations
@@ -50,12 +59,47 @@ def cells() -> list[Scenario]:
     return grid
 
 
-def _alias_rates(periods: list[Period]) -> list[float | None]:
-    """Per minute, the alias's error rate (None: no request, no datapoint)."""
+#: The watch after a cutover: (strategy label, its watch in minutes) -- both default to 300 s.
+WATCHES = (("bg", 5), ("aao", 5))
+WATCH_RATES = (2.0, 20.0, 200.0)
+BROKEN = (
+    ("errors50pct", Arm(error_rate=0.5)),
+    ("latency5x", Arm(error_rate=BASE.error_rate, median_ms=BASE.median_ms * 5)),
+)
+
+
+def watch_cells() -> list[Scenario]:
+    """Before/after rows: A/A at each rate, 2x and 5x error regressions at 20 and 200 rps, and a
+    broken version (50% errors, latency x5) at 20 rps, for each one-shot strategy's watch."""
+    rows: list[tuple[str, float, Arm, str]] = [("aa", r, BASE, "aa") for r in WATCH_RATES]
+    rows += [(f"{e:g}x", r, Arm(error_rate=BASE.error_rate * e), "ab")
+             for r in (20.0, 200.0) for e in (2.0, 5.0)]  # fmt: skip
+    rows += [(name, 20.0, arm, "ab") for name, arm in BROKEN]
+    return [
+        Scenario(
+            f"{label}-{name}-{rps:g}rps",
+            rps,
+            BASE,
+            new,
+            kind=kind,
+            bake_minutes=minutes,
+            cutover=True,
+        )
+        for label, minutes in WATCHES
+        for name, rps, new, kind in rows
+    ]
+
+
+def _alias_rates(periods: list[Period], cutover: bool = False) -> list[float | None]:
+    """Per minute, the alias's error rate (None: no request, no datapoint); after a cutover the
+    alias serves the new version alone."""
     out: list[float | None] = []
     for p in periods:
-        n = p.new.invocations + p.old.invocations
-        out.append(None if n == 0 else (p.new.errors + p.old.errors) / n)
+        if cutover:
+            n, x = p.new.invocations, p.new.errors
+        else:
+            n, x = p.new.invocations + p.old.invocations, p.new.errors + p.old.errors
+        out.append(None if n == 0 else x / n)
     return out
 
 
@@ -81,7 +125,7 @@ def calibrate(rps: float, runs: int, seed: int) -> float:
 
 
 def alarm_fair(scn: Scenario, periods: list[Period], threshold: float) -> Outcome:
-    rates = _alias_rates(periods[:BAKE_MINUTES])
+    rates = _alias_rates(periods[:BAKE_MINUTES], scn.cutover)
     for tick in range(2, BAKE_MINUTES + 1):
         a, b = rates[tick - 2], rates[tick - 1]
         if a is not None and b is not None and min(a, b) > threshold:
@@ -106,7 +150,10 @@ def verdicts(results: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
     rows = []
     for name, shares in results.items():
         c, y = shares["coalmine"], shares["sprt"]
-        if name.startswith("aa-"):
+        if any(name.endswith(f"-{b}-20rps") for b, _ in BROKEN):
+            rows.append({"cell": name, "target": "broken: detected >= 95%", "met": c >= 0.95,
+                         "measured": f"{c:.1%}"})  # fmt: skip
+        elif name.startswith("aa-") or "-aa-" in name:
             rows.append({"cell": name, "target": "false rollbacks <= 1%", "met": c <= 0.01,
                          "measured": f"{c:.1%}"})  # fmt: skip
         elif y >= 0.2:
@@ -123,12 +170,21 @@ def render(report: dict[str, Any]) -> str:
     for name, shares in report["cells"].items():
         lines.append(f"{name:<12}{shares['coalmine']:>10.1%}{shares['sprt']:>10.1%}"
                      f"{shares['alarm-fair']:>12.1%}")  # fmt: skip
+    if report.get("watch"):
+        lines.append("")
+        lines.append("before/after: the watch after a cutover (bg = blue/green bakeSeconds 300, "
+                     "aao = AllAtOnce watchSeconds 300) against the old version's minutes "
+                     "before it")  # fmt: skip
+        lines.append(f"{'cell':<22}{'coalmine':>10}{'sprt':>10}{'alarm-fair':>12}")
+        for name, shares in report["watch"].items():
+            lines.append(f"{name:<22}{shares['coalmine']:>10.1%}{shares['sprt']:>10.1%}"
+                         f"{shares['alarm-fair']:>12.1%}")  # fmt: skip
     lines.append("")
     met = 0
     for row in report["targets"]:
         met += row["met"]
         status = "MET" if row["met"] else "NOT MET"
-        lines.append(f"{row['cell']:<12}{row['target']:<24}{row['measured']:<22}{status}")
+        lines.append(f"{row['cell']:<22}{row['target']:<26}{row['measured']:<22}{status}")
     lines.append(f"{met} of {len(report['targets'])} targets met; {report['runs']} runs per cell "
                  f"in {report['seconds']:.1f} s")  # fmt: skip
     return "\n".join(lines)
@@ -148,13 +204,19 @@ def main(argv: list[str] | None = None) -> int:
             scn.name: pool.submit(run_cell, scn, args.runs, args.seed, thresholds[scn.rps], cfg)
             for scn in cells()
         }
+        watch_futures = {
+            scn.name: pool.submit(run_cell, scn, args.runs, args.seed, thresholds[scn.rps], cfg)
+            for scn in watch_cells()
+        }
         results = {name: future.result() for name, future in futures.items()}
+        watch = {name: future.result() for name, future in watch_futures.items()}
     report = {
         "runs": args.runs,
         "seed": args.seed,
         "thresholds": thresholds,
         "cells": results,
-        "targets": verdicts(results),
+        "watch": watch,
+        "targets": verdicts(results) + verdicts(watch),
         "seconds": time.monotonic() - started,
     }
     sys.stdout.write(render(report) + "\n")

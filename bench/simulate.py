@@ -46,6 +46,10 @@ class Scenario:
     weight: float = 0.1
     bake_minutes: int = 5
     kind: str = "ab"  # "aa" (false rollbacks), "ab" (detection), "low" (never promote blind)
+    # the watch after a cutover (blue/green, AllAtOnce): each period pairs the new version's
+    # minute after the cutover with the old version's own minute before it, both serving the
+    # whole alias (``weight`` unused): the before/after comparison of coalmine/watch.py
+    cutover: bool = False
 
     @property
     def regression(self) -> bool:
@@ -88,9 +92,12 @@ def simulate(scenario: Scenario, seed: int, minutes: int, *, latency: bool = Tru
     new_shares = [scenario.new.share_over(t) for t in LATENCY_LADDER_MS] if latency else None
     per_minute = scenario.rps * 60
     periods = []
+    new_share, old_share = (
+        (1.0, 1.0) if scenario.cutover else (scenario.weight, 1 - scenario.weight)
+    )
     for _ in range(minutes):
-        n1 = poisson(rng, per_minute * scenario.weight)
-        n0 = poisson(rng, per_minute * (1 - scenario.weight))
+        n1 = poisson(rng, per_minute * new_share)
+        n0 = poisson(rng, per_minute * old_share)
         periods.append(
             Period(
                 new=_sample(rng, scenario.new, n1, new_shares),

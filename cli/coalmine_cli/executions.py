@@ -1,5 +1,6 @@
 """`coalmine list` and `coalmine history`: deployments read back from Step Functions' executions
-of the deployment state machine (ListExecutions + DescribeExecution; read-only)."""
+of the deployment state machine (ListExecutions + DescribeExecution; read-only), or, for
+`history` given the DeploymentHistory table, from its items (coalmine/history.py: one Query)."""
 
 from __future__ import annotations
 
@@ -137,3 +138,82 @@ def history(
         if candidate.function == function and (alias is None or candidate.alias == alias):
             found.append(candidate)
     return found
+
+
+#: The history item's phases that end a deployment (coalmine/history.py).
+ENDED_PHASES = frozenset({"PROMOTED", "ROLLED_BACK", "ABORTED", "STOPPED", "TIMED_OUT", "FAILED"})
+
+
+def _text(item: dict[str, Any], name: str) -> str | None:
+    value = item.get(name)
+    if not value:
+        return None
+    return str(value.get("S") or value.get("N") or "") or None
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def item_row(item: dict[str, Any]) -> Row:
+    """One DeploymentHistory item (as DynamoDB's low-level API returns it) as a Row."""
+    function, _, alias = (_text(item, "deploymentKey") or "?:?").partition(":")
+    phase = _text(item, "phase") or "?"
+    ended = phase in ENDED_PHASES
+    started = _time(_text(item, "startedAt"))
+    assert started is not None  # the table's sort key
+    try:
+        request = json.loads(_text(item, "input") or "{}")
+    except ValueError:
+        request = {}
+    request = request if isinstance(request, dict) else {}
+    return Row(
+        name=_text(item, "deploymentId") or "?",
+        arn="",
+        function=function,
+        alias=alias,
+        strategy=_text(item, "strategy") or _strategy(request),
+        target=f"v{_text(item, 'toVersion')}" if _text(item, "toVersion") else "?",
+        status=phase,
+        started=started,
+        stopped=_time(_text(item, "endedAt")) if ended else None,
+        from_version=_text(item, "fromVersion"),
+        to_version=_text(item, "toVersion"),
+        outcome=phase if ended else None,
+        reason=_text(item, "reason"),
+    )
+
+
+def table_history(
+    dynamodb: Any, table: str, function: str, alias: str | None, limit: int
+) -> list[Row]:
+    """The newest ``limit`` deployments of ``function:alias`` (a Query, newest first), or of every
+    alias of ``function`` (a Scan filtered on the key's prefix, then sorted)."""
+    items: list[dict[str, Any]] = []
+    if alias is not None:
+        kwargs: dict[str, Any] = {
+            "TableName": table,
+            "KeyConditionExpression": "deploymentKey = :k",
+            "ExpressionAttributeValues": {":k": {"S": f"{function}:{alias}"}},
+            "ScanIndexForward": False,
+        }
+        while len(items) < limit:
+            page = dynamodb.query(**kwargs)
+            items.extend(page.get("Items", []))
+            if not page.get("LastEvaluatedKey"):
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    else:
+        kwargs = {
+            "TableName": table,
+            "FilterExpression": "begins_with(deploymentKey, :p)",
+            "ExpressionAttributeValues": {":p": {"S": f"{function}:"}},
+        }
+        while True:
+            page = dynamodb.scan(**kwargs)
+            items.extend(page.get("Items", []))
+            if not page.get("LastEvaluatedKey"):
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    rows = sorted(map(item_row, items), key=lambda r: r.started, reverse=True)
+    return rows[:limit]

@@ -3,7 +3,9 @@
 coalmine deploy   --stack coalmine --input events/execution-canary.json   (real AWS)
 coalmine list     [--stack coalmine]                   (running deployments; real AWS)
 coalmine history  brand-api[:prod] [--limit 20]        (past deployments; real AWS)
-coalmine rehearse healthy-canary [--json out.json]  (a shipped scenario, or a file; sandbox)
+coalmine status   brand-api[:prod] | EXECUTION_ARN      (where a deployment is; real AWS)
+coalmine report   EXECUTION_ARN|RESULT.json -o report.html [--png] [--json timeline.json]
+coalmine rehearse healthy-canary [--json out.json] [--report]  (a shipped scenario or a file)
 coalmine demo                                                             (sandbox)
 coalmine soak     [--deployments 300] [--seed S]                          (sandbox)
 """
@@ -192,12 +194,131 @@ def cmd_history(args: argparse.Namespace) -> int:
             raise BadInput(str(error)) from error
         if args.limit < 1:
             raise BadInput("--limit must be at least 1")
-        sfn, arn = _aws(args)
-        rows = executions.history(sfn, arn, function, alias, args.limit, args.scan)
+        table, dynamodb = _history_table(args)
+        if table is not None:
+            rows = executions.table_history(dynamodb, table, function, alias, args.limit)
+            where = f"in {table}"
+        else:
+            sfn, arn = _aws(args)
+            rows = executions.history(sfn, arn, function, alias, args.limit, args.scan)
+            where = f"among the newest {args.scan} executions"
         for found in rows:
             print(found.line())
         if not rows:
-            print(f"no deployment of {args.target} among the newest {args.scan} executions")
+            print(f"no deployment of {args.target} {where}")
+        return 0
+
+    return _guarded(run, [])
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from coalmine_cli import report
+
+    def run() -> int:
+        source = args.source
+        if source.startswith("arn:"):
+            tl = _execution_timeline(args, source)
+        else:
+            try:
+                tl = report.timeline_of_result(Path(source))
+            except report.ReportError as error:
+                raise BadInput(str(error)) from error
+        from coalmine_cli import browser, deploy
+
+        json_out = Path(args.json) if args.json else None
+        try:
+            written = report.write(tl, Path(args.output), args.png, json_out)
+        except browser.BrowserError as error:
+            raise deploy.ToolError(str(error)) from error
+        for path in written:
+            print(f"wrote {path}")
+        return 0
+
+    return _guarded(run, [])
+
+
+def _execution_timeline(args: argparse.Namespace, arn: str) -> dict[str, Any]:
+    import boto3
+
+    from coalmine_cli import sources
+
+    region = sources.arn_region(arn)
+    if region is None:
+        raise BadInput(
+            f"{arn!r} is not a Step Functions execution ARN "
+            "(arn:aws:states:REGION:ACCOUNT:execution:STATE_MACHINE:NAME)"
+        )
+    session = boto3.session.Session(profile_name=args.profile, region_name=args.region or region)
+    endpoint = {"endpoint_url": args.endpoint_url} if args.endpoint_url else {}
+    try:
+        return sources.execution_timeline(
+            session.client("stepfunctions", **endpoint),
+            session.client("s3", **endpoint),
+            session.client("cloudwatch", **endpoint),
+            arn,
+        )
+    except sources.NoEvidence as error:
+        raise BadInput(str(error)) from error
+
+
+def _history_table(args: argparse.Namespace) -> tuple[str | None, Any]:
+    """(the DeploymentHistory table, a DynamoDB client): ``--history-table``, else the stack's
+    ``DeploymentHistoryTableName`` output when the stack is used (no ``--state-machine-arn``);
+    (None, None) when there is none: the state machine's executions are read instead."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    session = boto3.session.Session(profile_name=args.profile, region_name=args.region)
+    endpoint = {"endpoint_url": args.endpoint_url} if args.endpoint_url else {}
+    table = args.history_table
+    if table is None and args.state_machine_arn is None:
+        try:
+            stacks = session.client("cloudformation", **endpoint).describe_stacks(
+                StackName=args.stack
+            )["Stacks"]
+        except (BotoCoreError, ClientError):
+            stacks = []  # the executions' error says more (no stack, no credentials, ...)
+        outputs = stacks[0].get("Outputs", []) if stacks else []
+        found = [o["OutputValue"] for o in outputs if o["OutputKey"] == HISTORY_OUTPUT]
+        table = found[0] if found else None
+    return (table, session.client("dynamodb", **endpoint)) if table else (None, None)
+
+
+HISTORY_OUTPUT = "DeploymentHistoryTableName"
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from coalmine_cli import executions, sources, status
+
+    def run() -> int:
+        if args.target.startswith("arn:"):
+            if sources.arn_region(args.target) is None:
+                raise BadInput(f"{args.target!r} is not a Step Functions execution ARN")
+            if args.region is None:
+                args.region = sources.arn_region(args.target)
+            import boto3
+
+            session = boto3.session.Session(profile_name=args.profile, region_name=args.region)
+            endpoint = {"endpoint_url": args.endpoint_url} if args.endpoint_url else {}
+            sfn = session.client("stepfunctions", **endpoint)
+            arns = [args.target]
+        else:
+            try:
+                function, alias = executions.parse_target(args.target)
+            except ValueError as error:
+                raise BadInput(str(error)) from error
+            sfn, machine = _aws(args)
+            arns = [
+                found.arn
+                for found in executions.running(sfn, machine)
+                if found.function == function and alias in (None, found.alias)
+            ]
+            if not arns:
+                print(f"no deployment of {args.target} is running")
+        for arn in arns:
+            description = sfn.describe_execution(executionArn=arn)
+            for line in status.lines(description, sources.history_events(sfn, arn)):
+                print(line)
         return 0
 
     return _guarded(run, [])
@@ -214,7 +335,11 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
         print("coalmine rehearse: name a scenario file or a shipped scenario (--list)")
         return 2
     path = scenario_path(args.scenario)
-    return rehearse_file(path, json_out=Path(args.json) if args.json else None)
+    json_out = Path(args.json) if args.json else None
+    report_out = None
+    if args.report:
+        report_out = (json_out or Path(f"{path.stem}.json")).with_suffix(".html")
+    return rehearse_file(path, json_out=json_out, report_out=report_out)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -249,6 +374,18 @@ exit codes:
   3    an AWS or tool error (credentials, permissions, stack not found, ...): one line
   4    --timeout reached: the deployment goes on
   130  interrupted (Ctrl-C): the deployment goes on
+"""
+
+
+REPORT_EPILOG = """examples:
+  coalmine report arn:aws:states:eu-west-1:123456789012:execution:coalmine-deployment:abc -o r.html
+  coalmine report result.json -o report.html --png
+
+exit codes:
+  0    written
+  2    bad input: a missing or unreadable file, a file without a timeline, a malformed ARN,
+       an execution without deployment evidence (it ended before Prepare)
+  3    an AWS or tool error (credentials, the execution does not exist, no chromium for --png)
 """
 
 
@@ -326,7 +463,9 @@ def build_parser() -> argparse.ArgumentParser:
         "history",
         help="past deployments of a function",
         description="Past deployments of FUNCTION[:ALIAS], newest first: when, versions, "
-        "strategy, outcome, duration, reason.",
+        "strategy, outcome, duration, reason. Read from the DeploymentHistory table "
+        "(--history-table, or the stack's DeploymentHistoryTableName output), else from the "
+        "state machine's executions.",
         epilog="examples:\n  coalmine history brand-api\n  coalmine history brand-api:prod "
         "--limit 5",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -339,8 +478,23 @@ def build_parser() -> argparse.ArgumentParser:
         default=200,
         help="look at the newest SCAN executions of the state machine (default 200)",
     )
+    past.add_argument("--history-table", help="the DeploymentHistory table to read")
     _aws_options(past)
     past.set_defaults(func=cmd_history)
+
+    now = sub.add_parser(
+        "status",
+        help="where a running deployment is",
+        description="Where a deployment is: its state and since when, the step and the alias's "
+        "routing, the bake (the next analysis, the step's end), the latest verdicts, where the "
+        "evidence is; an ended one says how it ended.",
+        epilog="examples:\n  coalmine status brand-api:prod\n  coalmine status "
+        "arn:aws:states:eu-west-1:123456789012:execution:coalmine-deployment:abc",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    now.add_argument("target", metavar="FUNCTION[:ALIAS]|EXECUTION_ARN")
+    _aws_options(now)
+    now.set_defaults(func=cmd_status)
 
     rehearse = sub.add_parser("rehearse", help="run one scenario in the local sandbox")
     rehearse.add_argument(
@@ -351,7 +505,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rehearse.add_argument("--list", action="store_true", help="list the shipped scenarios")
     rehearse.add_argument("--json", help="write the result JSON here")
+    rehearse.add_argument(
+        "--report",
+        action="store_true",
+        help="also write the report page next to the result JSON (RESULT.html; without --json, "
+        "SCENARIO.html here)",
+    )
     rehearse.set_defaults(func=cmd_rehearse)
+
+    report = sub.add_parser(
+        "report",
+        help="draw a deployment as one HTML page (and PNG)",
+        description="Draw a deployment: a self-contained HTML page (inline SVG, no network) with "
+        "the traffic weight, each version's error rate and latency, the ticks' verdicts and the "
+        "decision on one time axis, and the gates' evidence below (docs/report.md).",
+        epilog=REPORT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    report.add_argument(
+        "source",
+        metavar="EXECUTION_ARN|RESULT.json",
+        help="a deployment's execution ARN (read from AWS), or a rehearsal's result JSON",
+    )
+    report.add_argument("-o", "--output", default="report.html", help="the page to write")
+    report.add_argument(
+        "--png", action="store_true", help="also write the page as a PNG next to it (chromium)"
+    )
+    report.add_argument("--json", help="also write the timeline JSON here")
+    report.add_argument("--region", help="default: the ARN's")
+    report.add_argument("--profile", help="AWS named profile")
+    report.add_argument("--endpoint-url", help="AWS endpoint (e.g. a local emulator)")
+    report.set_defaults(func=cmd_report)
 
     demo = sub.add_parser("demo", help="a healthy and a faulty canary in the sandbox")
     demo.set_defaults(func=cmd_demo)

@@ -33,7 +33,11 @@ def summary(result: dict[str, Any]) -> str:
 
 
 def rehearse_file(
-    path: Path, json_out: Path | None = None, check_expectation: bool = False, emit: Emit = print
+    path: Path,
+    json_out: Path | None = None,
+    check_expectation: bool = False,
+    emit: Emit = print,
+    report_out: Path | None = None,
 ) -> int:
     """Load, run, print, write JSON. Exit code 0 unless the scenario is malformed (2) or, with
     `check_expectation`, ended other than its `expect.outcome` (1)."""
@@ -48,6 +52,11 @@ def rehearse_file(
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(result, indent=2, default=str) + "\n")
         emit(f"   result JSON: {json_out}")
+    if report_out is not None:
+        from coalmine_cli import report
+
+        report.write(result["timeline"], report_out)
+        emit(f"   report: {report_out}")
     expected = scenario.expect.outcome if scenario.expect else None
     if check_expectation and expected and expected != result["outcome"]:
         emit(f"   expected {expected}, got {result['outcome']}")

@@ -138,6 +138,20 @@ def test_logs_and_metrics_carry_the_executed_version(
     assert emf[0]["Outcome"] == "found"
 
 
+def test_the_not_found_knob_answers_an_existing_brand_not_found_and_counts_it(
+    table: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A business regression: no error, no latency, only the BrandLookup{Outcome=not_found} count
+    monkeypatch.setenv("FAULT_NOT_FOUND_RATE", "1")
+    response = invoke("acme", version="9")
+    assert response["statusCode"] == 404
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    (emf,) = [line for line in printed if "_aws" in line]
+    assert (emf["FunctionVersion"], emf["Outcome"]) == ("9", "not_found")
+    monkeypatch.setenv("FAULT_NOT_FOUND_RATE", "0")
+    assert invoke("acme")["statusCode"] == 200
+
+
 def test_error_rate_one_raises_an_unhandled_error(
     table: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -73,3 +73,23 @@ def test_grid_smoke_run_prints_every_cell_and_the_targets(tmp_path: Path, capsys
     thresholds = [report["thresholds"][str(r)] for r in grid.RATES]
     assert thresholds == sorted(thresholds, reverse=True)
     assert "targets met" in capsys.readouterr().out
+    # the before/after rows: the watch after a blue/green and an AllAtOnce cutover, each targeted
+    assert set(report["watch"]) == {c.name for c in grid.watch_cells()}
+    assert {name.split("-")[0] for name in report["watch"]} == {"bg", "aao"}
+    targeted = {row["cell"] for row in report["targets"]}
+    assert {
+        "bg-aa-20rps",
+        "aao-aa-200rps",
+        "bg-errors50pct-20rps",
+        "aao-latency5x-20rps",
+    } <= targeted
+
+
+def test_a_watch_run_pairs_both_versions_at_the_whole_alias_traffic() -> None:
+    from bench import grid
+    from bench.simulate import simulate
+
+    scn = next(c for c in grid.watch_cells() if c.name == "bg-aa-200rps")
+    periods = simulate(scn, 1, 5, latency=False)
+    assert all(abs(p.new.invocations - 12000) < 600 for p in periods)
+    assert all(abs(p.old.invocations - 12000) < 600 for p in periods)

@@ -45,7 +45,7 @@ def _published(plan: Plan | str, interval: int) -> Deployment:
     return deployment.published(d, "2")
 
 
-def _drive(d: Deployment) -> tuple[Deployment, int, int, int]:
+def _drive(d: Deployment, gates: list[GateResult] = GATES) -> tuple[Deployment, int, int, int]:
     """Run every step of the plan to promotion, a tick at a time, the new ticks offloaded after
     each state: (the last document, its largest size along the way, the number of ticks, the
     bytes of evidence offloaded)."""
@@ -55,7 +55,7 @@ def _drive(d: Deployment) -> tuple[Deployment, int, int, int]:
             d = deployment.shifted(d, "rev")
         else:
             now += timedelta(seconds=d.bake.wait_seconds)
-            d = analysis.ticked(d, GATES, new_invocations=500, now=now)
+            d = analysis.ticked(d, gates, new_invocations=500, now=now)
             ticks += 1
         offloaded += sum(len(json.dumps(t.body)) for t in evidence.pending(d))
         d = evidence.compacted(d, location="s3://b/reports/x/", written=True)
@@ -167,3 +167,29 @@ def test_the_analysis_reads_the_same_from_a_compacted_document() -> None:
     assert alarm_gate.analysis_started(compact, now) == alarm_gate.analysis_started(full, now)
     assert alarm_gate.analysis_started(compact, now) == T0
     assert arrival.unread_in_a_row(compact) == arrival.unread_in_a_row(full) == 2
+
+
+def test_the_document_stays_under_32_kib_with_the_most_business_metrics() -> None:
+    # Given the longest explicit plan, every gate on plus the most business metrics allowed,
+    # their definitions as large as Prepare accepts (just under MAX_DEFINITIONS_BYTES)
+    from coalmine.business_metrics import MAX_DEFINITIONS_BYTES, MAX_METRICS, BusinessMetric
+
+    pad = (MAX_DEFINITIONS_BYTES // MAX_METRICS) - 220
+    metrics = [
+        BusinessMetric.model_validate({
+            "name": f"metric-{i}-" + "n" * 50, "namespace": "ns", "metricName": "BrandLookup",
+            "dimensions": {"FunctionVersion": "{version}", "pad": "x" * pad},
+            "kind": "failures-of",
+        })
+        for i in range(MAX_METRICS)
+    ]  # fmt: skip
+    plan = Plan(
+        strategy="steps", steps=[Step(weight=i / 51, bake_seconds=60) for i in range(1, 51)]
+    )
+    d = _published(plan, 10)
+    d.analysis = d.analysis.model_copy(update={"metrics": metrics})
+    d, largest, ticks, _ = _drive(d, [*GATES, *(_gate(m.gate) for m in metrics)])
+    # Then the document never exceeds 32 KiB
+    assert len(json.dumps(d.analysis.to_json()["metrics"])) > MAX_DEFINITIONS_BYTES * 0.8
+    assert d.action == Action.PROMOTE
+    assert largest <= evidence.TARGET_BYTES, f"{largest} bytes after {ticks} ticks"

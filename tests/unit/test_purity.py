@@ -32,6 +32,7 @@ PURE = [
     "recovery",
     "sequential",
     "strategies",
+    "timeline",
     "validation",
     "watch",
 ]

@@ -2,7 +2,8 @@
 
 Every log line carries ``function_version`` (``context.function_version``), so a canary's logs
 show which version served each request; the ``BrandLookup`` metric (EMF) carries it as the
-``FunctionVersion`` dimension next to ``Outcome`` (found / not_found).
+``FunctionVersion`` dimension next to ``Outcome`` (found / not_found), so a deployment can judge
+brands not found per version (``analysis.metrics``, docs/business-metrics.md).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from sample_faults import inject, read_knobs
+from sample_faults import FaultKnobs, inject, read_knobs
 
 from brand_api import cache
 
@@ -55,7 +56,9 @@ def _read_brand(table_name: str, brand_id: str) -> dict[str, Any] | None:
 
 @app.get("/brands/<brand_id>")
 def read_brand(brand_id: str) -> Response:
-    brand = get_brand(brand_id)
+    knobs = app.context.get("knobs")
+    missed = isinstance(knobs, FaultKnobs) and knobs.misses()
+    brand = None if missed else get_brand(brand_id)
     outcome = "found" if brand is not None else "not_found"
     metrics.add_dimension(name="Outcome", value=outcome)
     metrics.add_metric(name="BrandLookup", unit=MetricUnit.Count, value=1)
@@ -72,7 +75,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(function_version=context.function_version)
     metrics.add_dimension(name="FunctionVersion", value=context.function_version)
     # Knobs are read per request: each published version carries its own environment.
-    inject(read_knobs())
+    knobs = read_knobs()
+    inject(knobs)
+    app.append_context(knobs=knobs)
     return app.resolve(event, context)
 
 

@@ -10,7 +10,11 @@ Gates (each -> ``GateResult`` PASS / FAIL / INCONCLUSIVE with its numbers):
   of one ``RatioTest`` e-process per threshold (an average of e-processes is one);
 - ``latency-limit``: new version's ``latency_percentile`` <= ``latency_limit_ms`` (``RateTest``
   on the share over the limit); ``error-rate-limit``: new error rate <= ``max_error_rate``;
-- ``throttles``: new version's throttles <= ``max_throttles`` (a plain count).
+- ``throttles``: new version's throttles <= ``max_throttles`` (a plain count);
+- ``metric:<name>``: a business metric per version (``analysis.metrics``, business_metrics.py),
+  new vs old by its kind: ``failures-of`` as the errors gate (exact odds-ratio test on the bad
+  events' share of the invocations or of its denominator), ``latency`` as the latency gate (the
+  shares of values over each ladder threshold), ``rate`` as Poisson rates per invocation.
 The false-rollback rate is split over the statistical gates by weight (Bonferroni; the errors
 comparison gets 9 shares, every other gate 1), so a healthy version is rolled back with
 probability <= ``false_rollback_rate`` overall. A test may FAIL at
@@ -27,6 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from coalmine.business_metrics import BusinessMetric
 from coalmine.gates_config import LATENCY_LADDER_MS, GatesConfig
 from coalmine.models import GateResult, Verdict
 from coalmine.sequential import RateTest, RatioTest, threshold
@@ -35,14 +40,39 @@ _Gate = Callable[[Sequence["Period"], GatesConfig, float], GateResult]
 
 
 @dataclass(frozen=True)
+class MetricSample:
+    """One version's business metric in one period: its Sum (``total``), its denominator's Sum
+    (None: the invocations are), its SampleCount (``count``) and ``PR(:t)`` at the ladder."""
+
+    total: float = 0
+    denominator: float | None = None
+    count: float = 0
+    pr: Mapping[float, float] = field(default_factory=dict)
+
+    def over(self, t: float) -> float | None:
+        """Values above ``t`` (``count * (1 - PR/100)``), None without a datapoint."""
+        if t not in self.pr or self.count <= 0:
+            return None
+        return float(round(self.count * min(1.0, max(0.0, 1 - self.pr[t] / 100))))
+
+
+_NO_METRIC = MetricSample()
+
+
+@dataclass(frozen=True)
 class VersionSample:
-    """One version's counts in one period. ``pr`` maps t (ms) -> ``PR(:t)`` (percent <= t)."""
+    """One version's counts in one period. ``pr`` maps t (ms) -> ``PR(:t)`` (percent <= t);
+    ``metrics`` maps a business metric's name to its sample."""
 
     invocations: float = 0
     errors: float = 0
     throttles: float = 0
     pr: Mapping[float, float] = field(default_factory=dict)
     p99_ms: float | None = None
+    metrics: Mapping[str, MetricSample] = field(default_factory=dict)
+
+    def metric(self, name: str) -> MetricSample:
+        return self.metrics.get(name, _NO_METRIC)
 
     def over(self, t: float) -> float | None:
         """Requests slower than ``t`` ms (``n * (1 - PR/100)``), None without a datapoint."""
@@ -165,6 +195,72 @@ def throttles_gate(periods: Sequence[Period], cfg: GatesConfig) -> GateResult:
     return _result("throttles", Verdict.PASS, f"{total:g} throttles <= {limit}", **ev)
 
 
+def business_gate(metric: BusinessMetric) -> _Gate:
+    """The gate judging one business metric, by its kind."""
+
+    def judge(periods: Sequence[Period], cfg: GatesConfig, alpha: float) -> GateResult:
+        if metric.kind == "latency":
+            return _business_latency(metric, periods, cfg, alpha)
+        return _business_count(metric, periods, cfg, alpha)
+
+    return judge
+
+
+def _business_count(metric: BusinessMetric, periods: Sequence[Period], cfg: GatesConfig,
+                    alpha: float) -> GateResult:  # fmt: skip
+    """failures-of: bad events (at most one per unit of the denominator) as a share, exact test;
+    rate: events per invocation, any number each, Poisson ratio test."""
+    share = metric.kind == "failures-of"
+    test = RatioTest(metric.tolerance(), exact=share, bounded=share)
+    for p in periods:
+        new, old = p.new.metric(metric.name), p.old.metric(metric.name)
+        n1 = new.denominator if new.denominator is not None else p.new.invocations
+        n0 = old.denominator if old.denominator is not None else p.old.invocations
+        x1, x0 = new.total, old.total
+        if share:  # an event past its minute's denominator (a minute boundary) is clamped
+            x1, x0 = min(x1, n1), min(x0, n0)
+        elif (n1 == 0 and x1 > 0) or (n0 == 0 and x0 > 0):
+            continue  # events with no invocation in that minute: nothing to divide by
+        test.update(n1, x1, n0, x0)
+    n1, x1, n0, x0 = test.totals
+    r1, r0 = _rate(x1, n1), _rate(x0, n0)
+    per = "of " + (metric.denominator.metric_name if metric.denominator else "invocations")
+    ev = {"kind": metric.kind, "metricName": metric.metric_name, "newCount": x1,
+          "newDenominator": n1, "oldCount": x0, "oldDenominator": n0, "newRate": r1,
+          "oldRate": r0}  # fmt: skip
+    shown = (_pct(r1), _pct(r0)) if share else (f"{r1 or 0:.4g}", f"{r0 or 0:.4g}")
+    tol = metric.tolerance()
+    above = f"more than {tol:.0%} above" if tol else "above"
+    what = f"{metric.metric_name} {'share ' + per if share else 'per invocation'}"
+    fail = f"new version's {what} {shown[0]} is {above} the old version's {shown[1]}"
+    ok = f"no regression of {what} ({shown[0]} vs {shown[1]})"
+    n_new = sum(p.new.invocations for p in periods)
+    return _judge(metric.gate, test.log_e, alpha, n_new, cfg, fail, ok, ev)
+
+
+def _business_latency(metric: BusinessMetric, periods: Sequence[Period], cfg: GatesConfig,
+                      alpha: float) -> GateResult:  # fmt: skip
+    """latency: the shares of values over each ladder threshold, new vs old (as latency_gate)."""
+    tests = {t: RatioTest(metric.tolerance()) for t in LATENCY_LADDER_MS}
+    for p in periods:
+        new, old = p.new.metric(metric.name), p.old.metric(metric.name)
+        for t, test in tests.items():
+            x1, x0 = new.over(t), old.over(t)
+            if x1 is not None and x0 is not None:
+                test.update(new.count, x1, old.count, x0)
+    log_e = math.log(sum(math.exp(min(tst.log_e, 700.0)) for tst in tests.values()) / len(tests))
+    t, worst = max(tests.items(), key=lambda kv: kv[1].log_e)
+    n1, x1, n0, x0 = worst.totals
+    s1, s0 = _rate(x1, n1) or 0.0, _rate(x0, n0) or 0.0
+    ev = {"kind": metric.kind, "metricName": metric.metric_name, "thresholdMs": t,
+          "newShareOver": s1, "oldShareOver": s0, "newSamples": n1, "oldSamples": n0}  # fmt: skip
+    fail = (f"{s1:.1%} of the new version's {metric.metric_name} values are over {t:g} vs "
+            f"{s0:.1%} of the old version's")  # fmt: skip
+    n_new = sum(p.new.invocations for p in periods)
+    return _judge(metric.gate, log_e, alpha, n_new, cfg, fail,
+                  f"no regression of {metric.metric_name}", ev)  # fmt: skip
+
+
 # Shares of the false-rollback rate (weighted Bonferroni): the errors comparison is the gate
 # that needs every bit of it to judge a short canary at modest traffic; a latency regression big
 # enough to matter is proven in a tick or two with far less (`make bench` measures both).
@@ -179,7 +275,9 @@ def _statistical(cfg: GatesConfig) -> dict[str, _Gate]:
         (cfg.latency_limit_ms is not None, "latency-limit", latency_limit_gate),
         (cfg.max_error_rate is not None, "error-rate-limit", error_rate_limit_gate),
     ]
-    return {name: gate for on, name, gate in stats if on}
+    gates: dict[str, _Gate] = {name: gate for on, name, gate in stats if on}
+    gates.update({metric.gate: business_gate(metric) for metric in cfg.metrics})
+    return gates
 
 
 def gate_alpha(cfg: GatesConfig, gate: str = "errors") -> float:

@@ -11,6 +11,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from coalmine.business_metrics import MAX_METRICS, BusinessMetric
+
 # Latency thresholds (ms) at which the versions' shares of slower requests are compared, each
 # read as CloudWatch's percentile rank ``PR(:t)`` of Duration: a fixed 1-2-5 ladder, so the one
 # GetMetricData query needs no knowledge of the function's usual latency.
@@ -46,6 +48,8 @@ class GatesConfig(BaseModel):
     latency_percentile: float = Field(default=99.0, gt=0, lt=100)
     max_error_rate: float | None = Field(default=None, gt=0, lt=1)
     max_throttles: int | None = Field(default=None, ge=0)
+    # business metrics per version (business_metrics.py), each judged by its own gate
+    metrics: list[BusinessMetric] = Field(default_factory=list, max_length=MAX_METRICS)
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)

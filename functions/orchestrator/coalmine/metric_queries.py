@@ -32,11 +32,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from coalmine.async_gates import AsyncPeriod
-from coalmine.gates import Period, VersionSample
-from coalmine.gates_config import GatesConfig
+from coalmine.business_metrics import BusinessMetric
+from coalmine.gates import MetricSample, Period, VersionSample
+from coalmine.gates_config import LATENCY_LADDER_MS, GatesConfig
 
 PERIOD_SECONDS = 60
 NAMESPACE = "AWS/Lambda"
+#: GetMetricData takes at most 500 queries in one request (CloudWatch API reference).
+MAX_QUERIES = 500
 _SUMS = {"inv": "Invocations", "err": "Errors", "thr": "Throttles"}
 _ASYNC = {  # Id suffix -> (metric, statistic, AsyncPeriod field)
     "rcv": ("AsyncEventsReceived", "Sum", "received"),
@@ -76,7 +79,34 @@ def queries(
         out.append(_query(f"{prefix}_p99", "Duration", dims, "p99"))
         for i, t in enumerate(cfg.latency_thresholds()):
             out.append(_query(f"{prefix}_pr{i}", "Duration", dims, f"PR(:{t:g})"))
+        for i, business in enumerate(cfg.metrics):
+            out.extend(business_queries(f"{prefix}_b{i}", business, version))
     return out
+
+
+def business_queries(qid: str, metric: BusinessMetric, version: str) -> list[dict[str, Any]]:
+    """One business metric of one version (``{version}`` filled): Sum (``_s``) for failures-of
+    and rate, plus the denominator's Sum (``_d``) if it has one; SampleCount (``_c``) and
+    ``PR(:t)`` (``_r<j>``) at each ladder threshold for latency."""
+    dims = metric.dimensions_for(version)
+    ns = metric.namespace
+    if metric.kind == "latency":
+        out = [_query(f"{qid}_c", metric.metric_name, dims, "SampleCount", ns)]
+        for j, t in enumerate(LATENCY_LADDER_MS):
+            out.append(_query(f"{qid}_r{j}", metric.metric_name, dims, f"PR(:{t:g})", ns))
+        return out
+    out = [_query(f"{qid}_s", metric.metric_name, dims, "Sum", ns)]
+    if metric.denominator is not None:
+        den = metric.denominator
+        den_dims = metric.dimensions_for(version, den.dimensions)
+        out.append(_query(f"{qid}_d", den.metric_name, den_dims, "Sum", ns))
+    return out
+
+
+def query_count(cfg: GatesConfig, *, async_target: bool = True) -> int:
+    """How many queries the tick's one request holds at most (<= ``MAX_QUERIES``)."""
+    versions = {"n": "1", "o": "2"}
+    return len(queries("f", "a", versions, cfg)) + len(async_queries("f", "a", target=async_target))
 
 
 def async_queries(function_name: str, alias: str, *, target: bool) -> list[dict[str, Any]]:
@@ -111,11 +141,12 @@ def async_periods(results: Iterable[Mapping[str, Any]]) -> list[AsyncPeriod]:
     return out
 
 
-def _query(qid: str, metric: str, dims: list[dict[str, str]], stat: str) -> dict[str, Any]:
+def _query(qid: str, metric: str, dims: list[dict[str, str]], stat: str,
+           namespace: str = NAMESPACE) -> dict[str, Any]:  # fmt: skip
     return {
         "Id": qid,
         "MetricStat": {
-            "Metric": {"Namespace": NAMESPACE, "MetricName": metric, "Dimensions": dims},
+            "Metric": {"Namespace": namespace, "MetricName": metric, "Dimensions": dims},
             "Period": PERIOD_SECONDS,
             "Stat": stat,
         },
@@ -130,8 +161,8 @@ def periods(results: Iterable[Mapping[str, Any]], cfg: GatesConfig) -> list[Peri
     times = sorted({t for key in ("n_inv", "o_inv") for t in series.get(key, {})})
     out = [
         Period(
-            new=_sample(series, "n", when, thresholds),
-            old=_sample(series, "o", when, thresholds),
+            new=_sample(series, "n", when, thresholds, cfg.metrics),
+            old=_sample(series, "o", when, thresholds, cfg.metrics),
         )
         for when in times
     ]
@@ -152,8 +183,8 @@ def watch_periods(
     thresholds = cfg.latency_thresholds()
     out = [
         Period(
-            new=_sample(series, "n", first + j * step, thresholds),
-            old=_sample(series, "o", first - j * step, thresholds),
+            new=_sample(series, "n", first + j * step, thresholds, cfg.metrics),
+            old=_sample(series, "o", first - j * step, thresholds, cfg.metrics),
         )
         for j in range(count)
     ]
@@ -178,15 +209,27 @@ def _sample(
     prefix: str,
     when: datetime,
     thresholds: Sequence[float],
+    metrics: Sequence[BusinessMetric] = (),
 ) -> VersionSample:
     def value(key: str) -> float | None:
         return series.get(f"{prefix}_{key}", {}).get(when)
 
     pr = {t: v for i, t in enumerate(thresholds) if (v := value(f"pr{i}")) is not None}
+    business: dict[str, MetricSample] = {}
+    for i, metric in enumerate(metrics):
+        ranks = {t: v for j, t in enumerate(LATENCY_LADDER_MS)
+                 if (v := value(f"b{i}_r{j}")) is not None}  # fmt: skip
+        business[metric.name] = MetricSample(
+            total=value(f"b{i}_s") or 0.0,
+            denominator=(value(f"b{i}_d") or 0.0) if metric.denominator is not None else None,
+            count=value(f"b{i}_c") or 0.0,
+            pr=ranks,
+        )
     return VersionSample(
         invocations=value("inv") or 0.0,
         errors=value("err") or 0.0,
         throttles=value("thr") or 0.0,
         pr=pr,
         p99_ms=value("p99"),
+        metrics=business,
     )

@@ -169,6 +169,9 @@ class RatioTest:
     weights: Sequence[float] | None = None
     exact: bool = False
     adaptive: bool = False  # the default prior, chosen from the first period's traffic
+    # False: events are counts, any number per request (a business metric's ``rate``: Poisson
+    # rates, never with ``exact``), so a period may hold more events than requests
+    bounded: bool = True
     _loglik: list[float] = field(init=False, repr=False)
     _prior: tuple[tuple[float, float], ...] = field(init=False, repr=False)
     _ms: tuple[float, ...] = field(init=False, repr=False)
@@ -188,7 +191,7 @@ class RatioTest:
         )
 
     def update(self, n1: float, x1: float, n0: float, x0: float) -> None:
-        if min(n1, x1, n0, x0) < 0 or x1 > n1 or x0 > n0:
+        if min(n1, x1, n0, x0) < 0 or (self.bounded and (x1 > n1 or x0 > n0)):
             raise ValueError(f"invalid counts n1={n1} x1={x1} n0={n0} x0={x0}")
         for i, v in enumerate((n1, x1, n0, x0)):
             self.totals[i] += v

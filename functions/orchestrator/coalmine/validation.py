@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from coalmine import execution_limits, strategies
+from coalmine import business_metrics, execution_limits, metric_queries, strategies
 from coalmine.exceptions import InvalidInput
 from coalmine.models import ExecutionInput
 from coalmine.strategies import STRATEGY_TYPES
@@ -38,8 +38,22 @@ def parse_request(raw: Any) -> ExecutionInput:
             EITHER_FIELD,
             f"give exactly one of targetVersion (a published version) or code (an S3 zip); {given}",
         )
+    business_metrics.check(parsed.analysis.metrics)
+    check_query_count(parsed)
     execution_limits.check(parsed, strategies.resolve(parsed.strategy))
     return parsed
+
+
+def check_query_count(parsed: ExecutionInput) -> None:
+    """Every tick reads its metrics in ONE GetMetricData request, which takes at most 500
+    queries (business_metrics.MAX_METRICS keeps any valid input well under it)."""
+    count = metric_queries.query_count(parsed.analysis)
+    if count > metric_queries.MAX_QUERIES:
+        raise InvalidInput(
+            "analysis.metrics",
+            f"the tick's GetMetricData request would hold {count} queries, more than the "
+            f"{metric_queries.MAX_QUERIES} CloudWatch takes in one request",
+        )
 
 
 def to_invalid_input(error: ValidationError, request: dict[str, Any]) -> InvalidInput:

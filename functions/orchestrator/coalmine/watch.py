@@ -28,12 +28,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from coalmine import metric_queries
+from coalmine.business_metrics import GATE_PREFIX
 from coalmine.gates import Period
 from coalmine.gates_config import GatesConfig
 from coalmine.models import Deployment, GateResult, Outcome
 
-#: The gates that compare the new version with the old one (side by side, or before/after).
+#: The gates that compare the new version with the old one (side by side, or before/after);
+#: every business metric's gate (``metric:<name>``) too.
 COMPARISON_GATES = frozenset({"errors", "latency"})
+
+
+def compares(gate: str) -> bool:
+    """``gate`` compares the versions (so a watch compares it before/after)."""
+    return gate in COMPARISON_GATES or gate.startswith(GATE_PREFIX)
 
 
 def watching(current: Deployment) -> bool:
@@ -69,7 +76,7 @@ def labelled(results: Sequence[GateResult], current: Deployment) -> list[GateRes
     """During a watch, the comparison gates say what they compared with."""
     if not watching(current):
         return list(results)
-    return [_before_after(g) if g.gate in COMPARISON_GATES else g for g in results]
+    return [_before_after(g) if compares(g.gate) else g for g in results]
 
 
 def _before_after(gate: GateResult) -> GateResult:

@@ -11,6 +11,9 @@ publish versions with different values):
   exception, so Lambda counts the invocation in its ``Errors`` metric.
 - ``FAULT_LATENCY_MS``: extra milliseconds slept with ``time.sleep`` before the request is
   served (the sandbox turns it into simulated time).
+- ``FAULT_NOT_FOUND_RATE``: 0..1, the share of lookups a sample answers "not found" although the
+  item exists (a business regression: no error, no latency; brand-api's ``BrandLookup`` metric
+  with ``Outcome`` ``not_found`` counts it, per version).
 
 An invalid value is logged as a warning and ignored: a typo in a knob must not break prod.
 """
@@ -28,6 +31,7 @@ from aws_lambda_powertools import Logger
 
 ERROR_RATE_ENV = "FAULT_ERROR_RATE"
 LATENCY_ENV = "FAULT_LATENCY_MS"
+NOT_FOUND_ENV = "FAULT_NOT_FOUND_RATE"
 
 logger = Logger(child=True)
 
@@ -40,6 +44,11 @@ class InjectedFault(RuntimeError):
 class FaultKnobs:
     error_rate: float = 0.0
     latency_ms: float = 0.0
+    not_found_rate: float = 0.0
+
+    def misses(self) -> bool:
+        """This lookup is answered "not found" on purpose (``not_found_rate`` of them)."""
+        return self.not_found_rate > 0 and random.random() < self.not_found_rate
 
 
 def read_knobs(environ: Mapping[str, str] | None = None) -> FaultKnobs:
@@ -48,6 +57,7 @@ def read_knobs(environ: Mapping[str, str] | None = None) -> FaultKnobs:
     return FaultKnobs(
         error_rate=_read(env, ERROR_RATE_ENV, upper=1.0),
         latency_ms=_read(env, LATENCY_ENV, upper=math.inf),
+        not_found_rate=_read(env, NOT_FOUND_ENV, upper=1.0),
     )
 
 

@@ -25,6 +25,7 @@ from .rehearsal_events import EventPlayer
 from .results import result_document
 from .samples import SAMPLES, Sample
 from .scenario import Scenario
+from .timeline_world import WorldLog, world_timeline
 from .traffic import TrafficGenerator
 
 Emit = Callable[[str], None]
@@ -105,9 +106,22 @@ def rehearse(
                 sample.function_name, sample.alias, event, start=traffic.current_arrival
             )
             minute.add(result.executed_version, result.error, result.throttled)
+            world.on_request(
+                traffic.current_arrival or sb.clock.now(),
+                result.executed_version,
+                result.error,
+                result.throttled,
+                result.duration_ms,
+            )
 
+        world = WorldLog(sb, sample)
         if sample.asynchronous and sb.async_lambda is not None:
             sb.async_lambda.listeners.append(lambda a: minute.add(a.executed_version, a.error))
+            # (no duration per attempt: an async sample's minutes have no latency)
+            sb.async_lambda.listeners.append(
+                lambda a: world.on_request(a.at, a.executed_version, a.error, False, None)
+            )
+        stop_world = sb.add_listener(world.on_clock)
         rng = random.Random(scenario.seed)
         factory = sample.events(sb, scenario.traffic)
         traffic = TrafficGenerator(invoke, scenario.traffic.rps, rng, factory)
@@ -150,6 +164,8 @@ def rehearse(
             versions = result["invocations"].keys()
             result |= rehearsal_async.figures(sb, sample, versions, first, traffic.sent)
         result = {**result, "events": events} if scenario.events else result
+        result["timeline"] = world_timeline(world, result, description, reader.events, events)
+        stop_world()
         if inspect is not None:
             inspect(sb, result)
         return result

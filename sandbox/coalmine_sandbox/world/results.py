@@ -9,6 +9,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
+from coalmine import timeline
 from coalmine.execution_history import cause_message, count_state_transitions
 
 from ..sandbox import Sandbox
@@ -42,23 +43,9 @@ def _last_document(events: list[dict[str, Any]]) -> dict[str, Any]:
 def _decision_at(
     events: list[dict[str, Any]], started: datetime, document: dict[str, Any]
 ) -> float | None:
-    """When the deployment was decided, for every strategy: a rollback when Rollback began; a
-    promotion judged by a watch after the cutover (blue/green, AllAtOnce, a last 1.0 step) when
-    its last Analyze ended; any other promotion when Promote began. None: nothing was decided."""
-    entered = {"Promote": None, "Rollback": None}
-    last_analysis = None
-    for event in events:
-        details = event.get("stateEnteredEventDetails") or event.get("stateExitedEventDetails")
-        name = (details or {}).get("name")
-        if event["type"] == "TaskStateEntered" and name in entered and entered[name] is None:
-            entered[name] = event["timestamp"]
-        if event["type"] == "TaskStateExited" and name == "Analyze":
-            last_analysis = event["timestamp"]
-    watched = any(s.get("index") == -1 and s.get("ticks") for s in document.get("steps") or [])
-    promoted = entered["Promote"]
-    if promoted is not None and watched and last_analysis is not None:
-        promoted = last_analysis
-    at = entered["Rollback"] or promoted
+    """When the deployment was decided (coalmine/timeline.py's ``decision_at``), in seconds
+    after ``started``; None: nothing was decided."""
+    at = timeline.decision_at(events, document)
     return None if at is None else round((at - started).total_seconds(), 1)
 
 

@@ -27,12 +27,18 @@ class Behaviour(_Model):
 
     error_rate: float = Field(default=0.0, ge=0, le=1)
     latency_ms: float = Field(default=0.0, ge=0, le=900_000)
+    # brand-api: the share of lookups answered "not found" although the brand exists (a
+    # business regression: no error, no latency; its BrandLookup metric counts it per version)
+    not_found_rate: float = Field(default=0.0, ge=0, le=1)
 
     def environment(self) -> dict[str, str]:
-        return {
+        env = {
             "FAULT_ERROR_RATE": f"{self.error_rate:g}",
             "FAULT_LATENCY_MS": f"{self.latency_ms:g}",
         }
+        if self.not_found_rate:
+            env["FAULT_NOT_FOUND_RATE"] = f"{self.not_found_rate:g}"
+        return env
 
 
 Action = Literal[

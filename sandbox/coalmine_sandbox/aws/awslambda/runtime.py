@@ -5,7 +5,9 @@ swapped for the call, then restored: environ.py), a LambdaContext, stdout/stderr
 function's log sink, and `time.sleep` turned into simulated duration of that invocation only
 (no real sleeping, the global clock does not move). Duration = real elapsed + simulated sleeps;
 a duration beyond the function's timeout is Lambda's timeout error. Every invocation is recorded
-in the MetricStore. Invocations are serialised (os.environ is process-wide).
+in the MetricStore, and its log output's embedded-metric-format lines become metrics there, as
+CloudWatch Logs extracts them (cloudwatch/emf.py). Invocations are serialised (os.environ is
+process-wide).
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ class LambdaView(Protocol):
 
 class MetricSink(Protocol):
     def record_invocation(self, **kwargs: Any) -> None: ...
+
+    def ingest_logs(self, text: str) -> int: ...
 
 
 @dataclass
@@ -147,6 +151,8 @@ class Runtime:
                 process_hooks.pop(state)
                 restore_environ(saved)
             self._record(spec, alias, start, duration, error=error)
+            if self.metrics is not None:  # CloudWatch Logs extracts the EMF lines' metrics
+                self.metrics.ingest_logs(state.text())
             return Invocation(spec.version, payload, error, duration, request_id, state.text())
 
     def _record(

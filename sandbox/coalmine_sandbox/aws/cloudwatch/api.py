@@ -1,6 +1,9 @@
 """The GetMetricData / GetMetricStatistics request and response shapes (boto3's) on top of the
 MetricStore (metrics.py). The seams call these through the store's methods; a None answer means
-"not ours, let moto answer" (an Expression query, a namespace other than AWS/Lambda)."""
+"not ours, let moto answer" (an Expression query, or only namespaces the store does not hold).
+The store holds AWS/Lambda and every namespace it recorded (the functions' embedded-metric-format
+log lines, emf.py): a GetMetricData request with an AWS/Lambda query is answered wholly from it,
+a metric it holds no datapoint of answering an empty series, as CloudWatch does."""
 
 from __future__ import annotations
 
@@ -30,6 +33,8 @@ class MetricSource(Protocol):
 
     def unit_of(self, namespace: str, metric: str, dimensions: Dimensions) -> str | None: ...
 
+    def knows(self, namespace: str) -> bool: ...
+
 
 def get_metric_data(
     store: MetricSource,
@@ -38,10 +43,14 @@ def get_metric_data(
     end: datetime,
     scan_by: str = "TimestampDescending",
 ) -> list[dict[str, Any]] | None:
+    namespaces = set()
     for q in queries:
         ms = q.get("MetricStat")
-        if not ms or ms["Metric"].get("Namespace") != LAMBDA:
+        if not ms:
             return None
+        namespaces.add(ms["Metric"].get("Namespace"))
+    if LAMBDA not in namespaces and not all(store.knows(ns) for ns in namespaces):
+        return None
     results = []
     for q in queries:
         if not q.get("ReturnData", True):
@@ -52,7 +61,7 @@ def get_metric_data(
         points = [
             (t, value)
             for t, s in store.buckets(
-                LAMBDA,
+                metric["Namespace"],
                 metric["MetricName"],
                 metric.get("Dimensions"),
                 int(ms["Period"]),

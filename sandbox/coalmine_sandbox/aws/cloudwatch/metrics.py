@@ -30,7 +30,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 
-from . import api
+from . import api, emf
 from . import statistics as st
 
 LAMBDA = "AWS/Lambda"
@@ -151,6 +151,23 @@ class MetricStore:
         minute = int(_ts(timestamp)) // 60
         self._series.setdefault(key, {}).setdefault(minute, []).append(float(value))
         self._units[key] = unit
+
+    def ingest_logs(self, text: str) -> int:
+        """A function's log output as CloudWatch Logs receives it: every embedded-metric-format
+        line becomes metrics (emf.py), each under exactly its dimension set. The number of
+        samples recorded."""
+        count = 0
+        for sample in emf.samples(text):
+            for value in sample.values:
+                self.record(namespace=sample.namespace, metric=sample.metric,
+                            dimensions=sample.dimensions, timestamp=sample.timestamp,
+                            value=value, unit=sample.unit)  # fmt: skip
+                count += 1
+        return count
+
+    def knows(self, namespace: str) -> bool:
+        """The store holds (or emulates) this namespace's metrics."""
+        return namespace == LAMBDA or any(key[0] == namespace for key in self._series)
 
     def record_lambda(
         self,

@@ -1,0 +1,97 @@
+"""`coalmine status FUNCTION[:ALIAS] | EXECUTION_ARN`: where a deployment is, read-only, from its
+execution (DescribeExecution, GetExecutionHistory): the state it is in and since when, the step
+and the alias's routing (as the last routing state left it), the bake (elapsed, the next
+analysis, the step's end, as times: the CLI's clock may not be AWS's), the running step's latest
+ticks (the deployment document keeps the last few: coalmine/evidence.py), and where the rest of
+the evidence is. An ended execution says how it ended."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from coalmine import timeline
+from coalmine_cli.executions import Row, row
+from coalmine_cli.sources import last_document
+
+
+def _hms(t: datetime) -> str:
+    return timeline.utc(t).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _current_state(events: list[dict[str, Any]]) -> tuple[str | None, datetime | None]:
+    for event in reversed(events):
+        details = event.get("stateEnteredEventDetails")
+        if details:
+            return str(details.get("name")), timeline.utc(event["timestamp"])
+    return None, None
+
+
+def _routing(document: dict[str, Any], events: list[dict[str, Any]]) -> str:
+    changes = timeline.routing_changes(events)
+    old = document.get("fromVersion")
+    routing = changes[-1][2] if changes else ({str(old): 1.0} if old else {})
+    return ", ".join(f"v{v} {share * 100:g}%" for v, share in routing.items()) or "unknown"
+
+
+def lines(description: dict[str, Any], events: list[dict[str, Any]]) -> list[str]:
+    """What `coalmine status` prints for one execution."""
+    summary: Row = row(description)
+    document = last_document(description, events)
+    out = [summary.line().splitlines()[0]]
+    if description["status"] != "RUNNING":
+        out.append(f"  ended   {summary.outcome or description['status']}")
+        if summary.reason:
+            out.append(f"  reason  {summary.reason}")
+        return out
+    state, since = _current_state(events)
+    if state is not None and since is not None:
+        out.append(f"  state   {state} (since {_hms(since)})")
+    if not document:
+        out.append("  (no deployment document yet: Prepare has not finished)")
+        return out
+    plan_steps = len((document.get("plan") or {}).get("steps") or [])
+    index = int(document.get("stepIndex", -1))
+    weight = float(document.get("weight") or 0.0)
+    step = f"{index + 1}/{plan_steps} at {weight * 100:g}%" if index >= 0 else "not shifted yet"
+    out.append(f"  step    {step}; routing {_routing(document, events)}")
+    out.extend(_bake(document, state, since))
+    out.extend(_ticks(document))
+    evidence = document.get("evidence") or {}
+    if evidence.get("location"):
+        out.append(
+            f"  evidence {evidence['location']} ({evidence.get('ticksWritten', 0)} ticks written"
+            f", {evidence.get('ticksLost', 0)} lost)"
+        )
+    return out
+
+
+def _bake(document: dict[str, Any], state: str | None, since: datetime | None) -> list[str]:
+    bake = document.get("bake") or {}
+    total = int(bake.get("bakeSeconds") or 0) + int(bake.get("extendedSeconds") or 0)
+    if not total:
+        return []
+    elapsed = int(bake.get("elapsedSeconds") or 0)
+    text = f"  bake    {elapsed} of {total} s"
+    if state == "Bake" and since is not None:
+        wait = int(bake.get("waitSeconds") or 0)
+        text += f"; next analysis at {_hms(since + timedelta(seconds=wait))}"
+        ends = since + timedelta(seconds=total - elapsed)
+        text += f"; step ends at {_hms(ends)} (next step or promotion then, if it passes)"
+    return [text]
+
+
+def _ticks(document: dict[str, Any]) -> list[str]:
+    steps = document.get("steps") or []
+    if not steps:
+        return []
+    last = steps[-1]
+    counts = ", ".join(f"{n} {v}" for v, n in sorted((last.get("verdictCounts") or {}).items()))
+    out = [f"  verdicts {counts or 'none yet'} (this step)"]
+    for tick in (last.get("ticks") or [])[-3:]:
+        gates = ", ".join(f"{g['gate']} {g['verdict']}" for g in tick.get("gates") or [])
+        out.append(
+            f"    at {tick.get('elapsedSeconds')} s: {tick.get('verdict')} ({gates})"
+            f"{': ' + tick['reason'] if tick.get('reason') else ''}"
+        )
+    return out
