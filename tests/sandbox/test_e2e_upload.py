@@ -63,11 +63,13 @@ def test_an_upload_under_the_layout_deploys_and_promotes_that_code(sandbox: Sand
         stop_traffic()
     request = json.loads(done.description["input"])
     assert request["functionName"] == FUNCTION
-    assert request["code"] == {
-        "s3Bucket": bucket,
-        "s3Key": key,
-        "s3ObjectVersion": put["VersionId"],
+    # (the S3 event whole: Prepare derives the code from it, coalmine/uploads.py)
+    assert request["upload"]["detail"]["object"] == {
+        **request["upload"]["detail"]["object"],
+        "key": key,
+        "version-id": put["VersionId"],
     }
+    assert request["upload"]["detail"]["bucket"]["name"] == bucket
     assert request["analysis"]["alarms"] == [ERRORS_ALARM]
     # And it ran through PublishVersion to a promotion
     assert done.status == "SUCCEEDED", f"{done.error}: {done.message}"
@@ -184,3 +186,45 @@ def test_code_names_an_object_version_and_that_version_is_deployed(sandbox: Sand
     # Then the version published is the first build
     assert done.status == "SUCCEEDED", f"{done.error}: {done.message}"
     assert code_sha256(sandbox, done.output["toVersion"]) == sha256_b64(first)
+
+
+# Keys EventBridge would have spliced unescaped into the old rule's JSON string: a double quote
+# that closes the string (and injects a strategy and a dry run), backslashes (invalid JSON: the
+# upload vanished), unicode. Each is data now: the deployment is brand-api's, of that object.
+HOSTILE_KEYS = {
+    "quote": 'deployments/brand-api/x", "strategy": "AllAtOnce", "analysis": {"dryRun": true}, '
+    '"z": {"a": "b.zip',
+    "backslash": "deployments/brand-api/build\\v2\\.zip",
+    "unicode": "deployments/brand-api/büild-☃-42.zip",
+}
+
+
+@pytest.mark.parametrize("key", list(HOSTILE_KEYS.values()), ids=list(HOSTILE_KEYS))
+def test_a_key_holding_quotes_backslashes_or_unicode_deploys_that_object_and_nothing_else(
+    sandbox: Sandbox, key: str
+) -> None:
+    # Given 20 rps on brand-api:prod, and a build uploaded under a hostile key
+    archive = brand_api_zip("hostile-key")
+    bucket = sandbox.stack["ArtifactBucket"]
+    _, stop_traffic = start_traffic(sandbox, rps=20)
+    put = sandbox.put_object(bucket, key, archive)
+    # Then the rule started one deployment, which the upload's own policy drives to the end
+    assert sandbox.event_errors == []
+    started = executions(sandbox)
+    assert len(started) == 1
+    try:
+        done = finish(sandbox, started[0]["executionArn"])
+    finally:
+        stop_traffic()
+    assert done.status == "SUCCEEDED", f"{done.error}: {done.message}"
+    out = done.output
+    # And nothing was injected: the default strategy, a real run, the rule's alarm
+    assert out["outcome"] == "PROMOTED"
+    assert out["plan"]["strategy"] == "Canary10Percent5Minutes"
+    assert [step["weight"] for step in out["plan"]["steps"]] == [0.1]
+    request = json.loads(done.description["input"])
+    assert set(request) == {"functionName", "upload", "analysis"}
+    assert request["upload"]["detail"]["object"]["key"] == key
+    # And the version published is that object's version, byte for byte
+    assert request["upload"]["detail"]["object"]["version-id"] == put["VersionId"]
+    assert code_sha256(sandbox, out["toVersion"]) == sha256_b64(archive)
