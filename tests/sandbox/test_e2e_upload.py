@@ -126,7 +126,7 @@ class TestNothingDeployed:
         assert alias_snapshot(quiet) == alias_before
         assert published_versions(quiet) == versions_before
 
-    # what AWS refuses as `code`: started directly, with objects outside deployments/
+    # what AWS refuses as `code`: started directly, with objects the upload rule ignores (not *.zip)
     @pytest.mark.parametrize(
         ("body", "problem"),
         [(None, "missing object"), (b"this is not a zip", "not a zip")],
@@ -137,7 +137,7 @@ class TestNothingDeployed:
     ) -> None:
         # Given a key in the artifact bucket holding no zip
         bucket = quiet.stack["ArtifactBucket"]
-        key = f"staging/{problem.replace(' ', '-')}.zip"
+        key = f"deployments/brand-api/{problem.replace(' ', '-')}"
         if body is not None:
             quiet.put_object(bucket, key, body)
         alias_before = alias_snapshot(quiet)
@@ -174,7 +174,7 @@ def test_a_file_that_is_not_a_zip_under_the_layout_starts_nothing(sandbox: Sandb
 def test_code_names_an_object_version_and_that_version_is_deployed(sandbox: Sandbox) -> None:
     # Given two builds uploaded to the same key (a versioned bucket keeps both)
     bucket = sandbox.stack["ArtifactBucket"]
-    key = "staging/brand-api.zip"
+    key = "deployments/brand-api/staging-build"  # (not *.zip: the upload rule ignores it)
     first, second = brand_api_zip("first-build"), brand_api_zip("second-build")
     first_version = sandbox.put_object(bucket, key, first)["VersionId"]
     sandbox.put_object(bucket, key, second)

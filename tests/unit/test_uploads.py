@@ -119,3 +119,30 @@ def test_a_bad_upload_fails_naming_the_field(
         parse_request(request_, BUCKET)
     assert raised.value.field.startswith(field), raised.value
     assert words in raised.value.problem
+
+
+@pytest.mark.parametrize(
+    ("code", "field", "words"),
+    [
+        ({"s3Bucket": "someone-elses", "s3Key": "deployments/brand-api/b.zip"}, "code.s3Bucket",
+         "artifact bucket"),
+        ({"s3Bucket": BUCKET, "s3Key": "staging/brand-api.zip"}, "code.s3Key", "deployments/"),
+        ({"s3Bucket": BUCKET, "s3Key": "deployments/other/b.zip"}, "code.s3Key",
+         "not under deployments/brand-api/"),
+    ],
+    ids=["another bucket", "outside deployments", "another function's prefix"],
+)  # fmt: skip
+def test_code_given_directly_is_held_to_the_same_rules(
+    code: dict[str, str], field: str, words: str
+) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        parse_request({"functionName": "brand-api", "code": code}, BUCKET)
+    assert raised.value.field == field, raised.value
+    assert words in raised.value.problem
+
+
+def test_code_under_its_functions_prefix_is_accepted() -> None:
+    code = {"s3Bucket": BUCKET, "s3Key": "deployments/brand-api/build-7"}
+    parsed = parse_request({"functionName": "brand-api", "code": code}, BUCKET)
+    assert parsed.code is not None
+    assert parsed.code.s3_key == "deployments/brand-api/build-7"

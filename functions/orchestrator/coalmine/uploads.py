@@ -47,6 +47,24 @@ def with_upload_as_code(request: dict[str, Any], artifact_bucket: str | None) ->
     return out
 
 
+def check_code(function_name: str, bucket: str, key: str, artifact_bucket: str | None) -> None:
+    """`code` given to StartExecution directly is held to the upload's rules: the artifact
+    bucket, a key under deployments/<functionName>/ (write access to that prefix is the right to
+    deploy the function). No artifact bucket known (no ARTIFACT_BUCKET_NAME): no check."""
+    if artifact_bucket is None:
+        return
+    if bucket != artifact_bucket:
+        raise InvalidInput(
+            "code.s3Bucket", f"{bucket!r} is not coalmine's artifact bucket ({artifact_bucket})"
+        )
+    if function_of_key(key, "code.s3Key") != function_name:
+        raise InvalidInput(
+            "code.s3Key",
+            f"{key!r} is not under {PREFIX}{function_name}/: code deploys from its function's "
+            "prefix only",
+        )
+
+
 def function_of_key(key: str, field: str) -> str:
     """`deployments/<function>/<name>` -> `<function>` (a Lambda function name), else
     InvalidInput(field)."""

@@ -39,6 +39,9 @@ def parse_request(raw: Any, artifact_bucket: str | None = None) -> ExecutionInpu
             EITHER_FIELD,
             f"give exactly one of targetVersion (a published version) or code (an S3 zip); {given}",
         )
+    if parsed.code is not None:
+        code = parsed.code
+        uploads.check_code(parsed.function_name, code.s3_bucket, code.s3_key, artifact_bucket)
     business_metrics.check(parsed.analysis.metrics)
     check_query_count(parsed)
     execution_limits.check(parsed, strategies.resolve(parsed.strategy))
