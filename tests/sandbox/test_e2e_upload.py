@@ -160,6 +160,28 @@ class TestNothingDeployed:
         assert alias_snapshot(quiet) == alias_before
         assert published_versions(quiet) == versions_before
 
+    def test_a_bad_policy_in_the_uploads_metadata_fails_in_prepare_naming_it(
+        self, quiet: Sandbox
+    ) -> None:
+        # Given the alias and versions as they are
+        alias_before = alias_snapshot(quiet)
+        versions_before = published_versions(quiet)
+        started_before = {e["executionArn"] for e in executions(quiet)}
+        bucket = quiet.stack["ArtifactBucket"]
+        key = "deployments/brand-api/bad-policy.zip"
+        # When a zip is uploaded with a strategy coalmine does not know in its metadata
+        metadata = {"coalmine-strategy": "Yolo"}
+        quiet.put_object(bucket, key, brand_api_zip("bad-policy"), Metadata=metadata)
+        # Then the deployment it started failed in Prepare, naming the field and the object
+        [new] = [e for e in executions(quiet) if e["executionArn"] not in started_before]
+        done = finish(quiet, new["executionArn"])
+        assert done.status == "FAILED"
+        assert done.error == "InvalidInput", done.cause
+        assert done.message.startswith(f"coalmine-strategy (metadata of s3://{bucket}/{key})")
+        assert "ShiftTraffic" not in done.entered
+        assert alias_snapshot(quiet) == alias_before
+        assert published_versions(quiet) == versions_before
+
 
 def test_a_file_that_is_not_a_zip_under_the_layout_starts_nothing(sandbox: Sandbox) -> None:
     # When a checksum file lands next to the zips
@@ -227,4 +249,25 @@ def test_a_key_holding_quotes_backslashes_or_unicode_deploys_that_object_and_not
     assert request["upload"]["detail"]["object"]["key"] == key
     # And the version published is that object's version, byte for byte
     assert request["upload"]["detail"]["object"]["version-id"] == put["VersionId"]
+    assert code_sha256(sandbox, out["toVersion"]) == sha256_b64(archive)
+
+
+def test_an_uploads_metadata_sets_its_strategy(sandbox: Sandbox) -> None:
+    # Given 20 rps on brand-api:prod
+    _, stop_traffic = start_traffic(sandbox, rps=20)
+    archive = brand_api_zip("metadata-policy")
+    # When a zip is uploaded with a strategy and one more alarm in its metadata
+    metadata = {"coalmine-strategy": "AllAtOnce", "coalmine-alarms": '["brand-api-prod-errors"]'}
+    key = "deployments/brand-api/with-policy.zip"
+    sandbox.put_object(sandbox.stack["ArtifactBucket"], key, archive, Metadata=metadata)
+    [started] = executions(sandbox)
+    try:
+        done = finish(sandbox, started["executionArn"])
+    finally:
+        stop_traffic()
+    # Then the deployment ran with that strategy (the rule's own alarm kept, not repeated)
+    assert done.status == "SUCCEEDED", f"{done.error}: {done.message}"
+    out = done.output
+    assert out["plan"]["strategy"] == "AllAtOnce"
+    assert out["outcome"] == "PROMOTED"
     assert code_sha256(sandbox, out["toVersion"]) == sha256_b64(archive)

@@ -12,14 +12,14 @@ from coalmine.upload_policy import with_policy
 from coalmine.validation import parse_request
 
 URL = "s3://artifacts/deployments/f/b.zip"
-ARN = "arn:aws:lambda:eu-west-1:123456789012:function:f"
+FUNCTION = "f"
 BASE: dict[str, Any] = {"functionName": "f", "targetVersion": "2"}
 
 
 def _policy(
     metadata: dict[str, str], tags: dict[str, str], request: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    return with_policy(request or BASE, metadata, tags, URL, ARN)
+    return with_policy(request or BASE, metadata, tags, URL, FUNCTION)
 
 
 def test_metadata_comes_before_tags_and_the_result_is_a_valid_input() -> None:
@@ -59,8 +59,8 @@ def test_a_strategy_object_in_metadata() -> None:
         ({"coalmine-strategy": "{nope"}, {}, f"coalmine-strategy (metadata of {URL})"),
         ({"coalmine-alarms": '["a", 3]'}, {}, f"coalmine-alarms (metadata of {URL})"),
         ({"coalmine-alarms": "[oops"}, {}, f"coalmine-alarms (metadata of {URL})"),
-        ({}, {"coalmine:strategy": "Fast"}, f"coalmine:strategy (tags of {ARN})"),
-        ({}, {"coalmine:alarms": "  "}, f"coalmine:alarms (tags of {ARN})"),
+        ({}, {"coalmine:strategy": "Fast"}, "coalmine:strategy (tags of function f)"),
+        ({}, {"coalmine:alarms": "  "}, "coalmine:alarms (tags of function f)"),
     ],
 )
 def test_a_bad_policy_names_the_field_and_where_it_came_from(

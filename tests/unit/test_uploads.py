@@ -146,3 +146,44 @@ def test_code_under_its_functions_prefix_is_accepted() -> None:
     parsed = parse_request({"functionName": "brand-api", "code": code}, BUCKET)
     assert parsed.code is not None
     assert parsed.code.s3_key == "deployments/brand-api/build-7"
+
+
+class _Reader:
+    def __init__(self, metadata: dict[str, str], tags: dict[str, str]) -> None:
+        self.read: list[tuple[str, str, str | None]] = []
+        self._metadata, self._tags = metadata, tags
+
+    def metadata(self, bucket: str, key: str, version: str | None) -> dict[str, str]:
+        self.read.append((bucket, key, version))
+        return self._metadata
+
+    def tags(self, function_name: str) -> dict[str, str]:
+        assert function_name == "brand-api"
+        return self._tags
+
+
+def test_an_uploads_policy_is_read_from_its_object_and_its_functions_tags() -> None:
+    reader = _Reader({"coalmine-strategy": "AllAtOnce"}, {"coalmine:alarms": "tagged"})
+    key = "deployments/brand-api/b.zip"
+    request = {"upload": _event(key), "analysis": {"alarms": ["rule"]}}
+    parsed = parse_request(request, BUCKET, reader)
+    assert reader.read == [(BUCKET, key, "v1")]
+    assert parsed.strategy == "AllAtOnce"
+    assert parsed.analysis.alarms == ["rule", "tagged"]
+
+
+def test_a_bad_policy_fails_naming_the_field_and_the_object() -> None:
+    reader = _Reader({"coalmine-strategy": "Yolo"}, {})
+    with pytest.raises(InvalidInput) as raised:
+        parse_request({"upload": _event("deployments/brand-api/b.zip")}, BUCKET, reader)
+    assert raised.value.field == (
+        f"coalmine-strategy (metadata of s3://{BUCKET}/deployments/brand-api/b.zip)"
+    )
+
+
+def test_code_given_directly_reads_no_policy() -> None:
+    reader = _Reader({"coalmine-strategy": "AllAtOnce"}, {})
+    code = {"s3Bucket": BUCKET, "s3Key": "deployments/brand-api/b.zip"}
+    parsed = parse_request({"functionName": "brand-api", "code": code}, BUCKET, reader)
+    assert reader.read == []
+    assert parsed.strategy == "Canary10Percent5Minutes"

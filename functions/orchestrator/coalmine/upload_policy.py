@@ -1,4 +1,4 @@
-"""Pure: an upload's deployment policy (issue 12, slice 2; not wired into Prepare yet).
+"""Pure: an upload's deployment policy (read by Prepare through coalmine/uploads.py).
 
 Where the policy comes from, first found wins per field: the S3 object's metadata
 (`coalmine-strategy`, `coalmine-alarms`), else the function's tags (`coalmine:strategy`,
@@ -37,13 +37,13 @@ def with_policy(
     metadata: Mapping[str, str],
     tags: Mapping[str, str],
     object_url: str,
-    function_arn: str,
+    function_name: str,
 ) -> dict[str, Any]:
     """The execution input with the policy's fields filled in (S3 gives metadata keys in lower
     case, without the `x-amz-meta-` prefix)."""
     sources = [
         (metadata, METADATA_STRATEGY, METADATA_ALARMS, f"metadata of {object_url}"),
-        (tags, TAG_STRATEGY, TAG_ALARMS, f"tags of {function_arn}"),
+        (tags, TAG_STRATEGY, TAG_ALARMS, f"tags of function {function_name}"),
     ]
     out = dict(request)
     alarms: list[str] = list((out.get("analysis") or {}).get("alarms") or [])

@@ -11,8 +11,10 @@ function (given as `functionName`, else taken from the key) and the bucket the a
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
+from coalmine import upload_policy
 from coalmine.exceptions import InvalidInput
 
 UPLOAD_FIELD = "upload"
@@ -21,9 +23,19 @@ EVENT_SOURCE = "aws.s3"
 EVENT_TYPE = "Object Created"
 
 
-def with_upload_as_code(request: dict[str, Any], artifact_bucket: str | None) -> dict[str, Any]:
+class PolicyReader(Protocol):
+    """Where an upload's policy is read (adapters/artifact_bucket.UploadPolicyReader)."""
+
+    def metadata(self, bucket: str, key: str, version: str | None) -> Mapping[str, str]: ...
+    def tags(self, function_name: str) -> Mapping[str, str]: ...
+
+
+def with_upload_as_code(
+    request: dict[str, Any], artifact_bucket: str | None, policy: PolicyReader | None = None
+) -> dict[str, Any]:
     """The request with its `upload` replaced by `code` (and `functionName` from the key if it
-    has none); a request without `upload` is returned as it is."""
+    has none) and, given a reader, the upload's policy (coalmine/upload_policy.py) filled in; a
+    request without `upload` is returned as it is."""
     if UPLOAD_FIELD not in request:
         return request
     out = {k: v for k, v in request.items() if k != UPLOAD_FIELD}
@@ -44,7 +56,10 @@ def with_upload_as_code(request: dict[str, Any], artifact_bucket: str | None) ->
         )
     code = {"s3Bucket": bucket, "s3Key": key}
     out["code"] = code | ({"s3ObjectVersion": version} if version is not None else {})
-    return out
+    if policy is None:
+        return out
+    metadata, tags = policy.metadata(bucket, key, version), policy.tags(function)
+    return upload_policy.with_policy(out, metadata, tags, f"s3://{bucket}/{key}", function)
 
 
 def check_code(function_name: str, bucket: str, key: str, artifact_bucket: str | None) -> None:

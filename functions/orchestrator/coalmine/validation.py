@@ -24,11 +24,14 @@ STRATEGY_SHAPE = (
 )
 
 
-def parse_request(raw: Any, artifact_bucket: str | None = None) -> ExecutionInput:
+def parse_request(
+    raw: Any, artifact_bucket: str | None = None, policy: uploads.PolicyReader | None = None
+) -> ExecutionInput:
     """Validate the execution input; exactly one of targetVersion and code must be given; the
     plan must fit in one execution's history (execution_limits.py). An `upload` (the S3 Object
-    Created event, passed whole by the upload rule) becomes `code` (uploads.code_from_event)."""
-    request = uploads.with_upload_as_code(_as_object(raw), artifact_bucket)
+    Created event, passed whole by the upload rule) becomes `code`, with its policy read by
+    `policy` (uploads.with_upload_as_code)."""
+    request = uploads.with_upload_as_code(_as_object(raw), artifact_bucket, policy)
     try:
         parsed = ExecutionInput.model_validate(request)
     except ValidationError as error:

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from coalmine import deployment, lock, preflight, recording, recovery, validation
-from coalmine.adapters.artifact_bucket import artifact_bucket_name
+from coalmine.adapters.artifact_bucket import upload_context
 from coalmine.adapters.cloudwatch import CloudWatchApi
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.adapters.locks_table import LockTable
@@ -42,7 +42,7 @@ def prepare(
     locks: lock.LockStore,
     executions: lock.Executions,
 ) -> Deployment:
-    request = validation.parse_request(event.request, artifact_bucket_name())
+    request = validation.parse_request(event.request, *upload_context(lambda_api))
     alias = preflight.check_request(request, lambda_api, cloudwatch.alarm_states)
     prepared = deployment.planned(event.deployment_id, request, alias, None, event.started_at)
     held = lock.new_lock(prepared, event.execution_arn, int(time.time()))
