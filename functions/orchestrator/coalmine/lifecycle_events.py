@@ -127,7 +127,19 @@ def detail(
     }
     if status is not None:
         body["status"] = status
+    body["summary"] = summary(detail_type, body)
     return body
+
+
+def summary(detail_type: str, body: dict[str, Any]) -> str:
+    """One line for a person: what happened, to which alias, between which versions, why, and
+    where to look (a chat message or an e-mail subject takes it whole)."""
+    versions = f"v{body['fromVersion']} -> v{body['toVersion'] or '?'}"
+    weight = f" at {body['weight'] * 100:g}%" if detail_type == SHIFTED else ""
+    why = f": {body['reason']}" if body.get("reason") else ""
+    where = f" {body['consoleUrl']}" if body.get("consoleUrl") else ""
+    what = f"coalmine: {detail_type} {body['function']}:{body['alias']}"
+    return f"{what} {versions}{weight}{why}.{where}"
 
 
 def entry(detail_type: str, body: dict[str, Any], now: datetime) -> dict[str, Any]:
