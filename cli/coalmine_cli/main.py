@@ -4,6 +4,7 @@ coalmine deploy   --stack coalmine --input events/execution-canary.json   (real 
 coalmine list     [--stack coalmine]                   (running deployments; real AWS)
 coalmine history  brand-api[:prod] [--limit 20]        (past deployments; real AWS)
 coalmine status   brand-api[:prod] | EXECUTION_ARN      (where a deployment is; real AWS)
+coalmine abort    brand-api[:prod] --reason R          (roll a running deployment back; real AWS)
 coalmine report   EXECUTION_ARN|RESULT.json -o report.html [--png] [--json timeline.json]
 coalmine rehearse healthy-canary [--json out.json] [--report]  (a shipped scenario or a file)
 coalmine demo                                                             (sandbox)
@@ -324,6 +325,30 @@ def cmd_status(args: argparse.Namespace) -> int:
     return _guarded(run, [])
 
 
+def cmd_abort(args: argparse.Namespace) -> int:
+    from coalmine_cli import deploy, executions, steer
+
+    def run() -> int:
+        try:
+            function, alias = executions.parse_target(args.target)
+        except ValueError as error:
+            raise BadInput(str(error)) from error
+        session, endpoint = _session(args)
+        table = args.lock_table or deploy.find_output(
+            session.client("cloudformation", **endpoint), args.stack, steer.LOCKS_OUTPUT
+        )
+        try:
+            line = steer.request(
+                session, endpoint, table, "abort", function, alias or "prod", args.reason
+            )
+        except steer.Refused as error:
+            raise BadInput(str(error)) from error
+        print(line)
+        return 0
+
+    return _guarded(run, [])
+
+
 def cmd_rehearse(args: argparse.Namespace) -> int:
     from coalmine_cli.rehearse import rehearse_file
     from coalmine_sandbox.resources import scenario_path, shipped_scenarios
@@ -387,6 +412,12 @@ exit codes:
        an execution without deployment evidence (it ended before Prepare)
   3    an AWS or tool error (credentials, the execution does not exist, no chromium for --png)
 """
+
+
+def steer_epilog() -> str:
+    from coalmine_cli.steer import ABORT_EPILOG
+
+    return ABORT_EPILOG
 
 
 def _aws_options(parser: argparse.ArgumentParser) -> None:
@@ -495,6 +526,20 @@ def build_parser() -> argparse.ArgumentParser:
     now.add_argument("target", metavar="FUNCTION[:ALIAS]|EXECUTION_ARN")
     _aws_options(now)
     now.set_defaults(func=cmd_status)
+
+    abort = sub.add_parser(
+        "abort",
+        help="roll a running deployment back now (recorded with your identity and reason)",
+        description="Abort the deployment running on FUNCTION[:ALIAS] (alias default prod): at "
+        "its next analysis tick it rolls back and ends FAILED with DeploymentAborted.",
+        epilog=steer_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    abort.add_argument("target", metavar="FUNCTION[:ALIAS]")
+    abort.add_argument("--reason", required=True, help="why (recorded with the action)")
+    abort.add_argument("--lock-table", help="the DeploymentLocks table (default: the stack's)")
+    _aws_options(abort)
+    abort.set_defaults(func=cmd_abort)
 
     rehearse = sub.add_parser("rehearse", help="run one scenario in the local sandbox")
     rehearse.add_argument(

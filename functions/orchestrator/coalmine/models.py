@@ -308,6 +308,19 @@ class AliasState(Model):
         return f"version {self.function_version} with {extra}"
 
 
+class OperatorAction(Model):
+    """An operator's request on a running deployment (coalmine/operator_actions.py): appended to
+    the alias's lock by the CLI (or a rehearsal event), acted on by the next analysis tick and then
+    kept in the deployment document's ``operatorActions``."""
+
+    id: str = Field(min_length=1, max_length=64)
+    action: Literal["abort"]
+    principal: str = Field(min_length=1, max_length=2048)  # STS GetCallerIdentity's Arn
+    at: datetime  # when it was requested
+    reason: str = Field(min_length=1, max_length=1024)
+    applied_at: datetime | None = None  # when the analysis tick acted on it
+
+
 class ErrorInfo(Model):
     """What a Catch puts at ``$.error`` (Step Functions' own field names)."""
 
@@ -342,6 +355,7 @@ class Deployment(Model):
     evidence: EvidenceRecord | None = None  # where the per-tick evidence went (evidence.py)
     execution_arn: str | None = None  # the execution's ARN (Prepare's event): lifecycle events
     decided_at: datetime | None = None  # when promotion or rollback was decided (recording.py)
+    operator_actions: list[OperatorAction] = Field(default_factory=list)  # operator_actions.py
 
 
 class PrepareEvent(Model):

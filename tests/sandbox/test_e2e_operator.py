@@ -1,0 +1,142 @@
+"""Operators steering a running deployment (docs/operating.md), end to end against a Sandbox:
+`coalmine abort` (in-process: its boto3 clients reach the emulated AWS) and a scenario's `abort`
+event, both through adapters/operator_requests.py; the state machine acts at its next tick."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from e2e_helpers import FUNCTION, REPO, alias_snapshot, finish, publish_candidate, routing
+
+from coalmine import lifecycle_events as E
+from coalmine_cli import deploy
+from coalmine_cli.main import main
+from coalmine_sandbox import Sandbox
+from coalmine_sandbox.world.rehearsal import rehearse
+from coalmine_sandbox.world.scenario import load_scenario
+
+REASON = "a partner reports wrong prices"
+PLAN = {"type": "steps", "steps": [{"weight": 0.1, "bakeSeconds": 600}]}
+
+
+def _cli(sb: Sandbox, *args: str) -> int:
+    return main(
+        [
+            *args,
+            "--lock-table",
+            sb.stack["DeploymentLocksTable"],
+            "--state-machine-arn",
+            sb.stack.state_machine_arn,
+            "--region",
+            "us-east-1",
+        ]
+    )
+
+
+def _locks(sb: Sandbox) -> list[dict[str, Any]]:
+    return sb.client("dynamodb").scan(TableName=sb.stack["DeploymentLocksTable"])["Items"]
+
+
+def _history_item(sb: Sandbox) -> dict[str, Any]:
+    [item] = sb.client("dynamodb").scan(TableName=sb.stack["DeploymentHistoryTable"])["Items"]
+    return item
+
+
+def test_coalmine_abort_rolls_back_at_the_next_tick_and_names_the_operator(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a 10% canary baking for 10 minutes, analysed every minute
+    stable = routing(alias_snapshot(sandbox))[0]
+    candidate = publish_candidate(sandbox)
+    request = {"functionName": FUNCTION, "targetVersion": candidate, "strategy": PLAN,
+               "analysis": {"intervalSeconds": 60}}  # fmt: skip
+    began = sandbox.clock.now()
+    codes: list[int] = []
+
+    def abort_at_150s(t_from: Any, t_to: Any) -> None:
+        if (t_to - began).total_seconds() == 150 and not codes:
+            codes.append(_cli(sandbox, "abort", f"{FUNCTION}:prod", "--reason", REASON))
+
+    remove = sandbox.add_listener(abort_at_150s)
+    # When an operator runs `coalmine abort` 150 s in
+    done = finish(sandbox, sandbox.start_execution(request))
+    remove()
+    # Then the request was accepted and the next Analyze rolled back at once
+    assert codes == [0]
+    assert "abort requested on brand-api:prod" in capsys.readouterr().out
+    assert done.status == "FAILED"
+    assert done.error == "DeploymentAborted"
+    assert REASON in done.cause
+    assert "aborted by arn:aws:sts::" in done.cause
+    tail = ["Analyze", "NextAction", "Rollback", "ReleaseLock", "Finished", "Aborted"]
+    assert done.entered[-6:] == tail
+    assert "Promote" not in done.entered
+    assert routing(alias_snapshot(sandbox)) == (stable, {})  # wholly back on the old version
+    assert _locks(sandbox) == []  # the lock is free
+    # ... the document, the history item and the lifecycle event name the operator
+    document = json.loads(done.description.get("output") or "null") or _last_output(sandbox, done)
+    [action] = document["operatorActions"]
+    assert (action["action"], action["reason"]) == ("abort", REASON)
+    assert action["principal"].startswith("arn:aws:sts::")
+    assert action["appliedAt"] > action["at"]  # acted on at the next tick, not at once
+    item = _history_item(sandbox)
+    assert item["phase"]["S"] == "ABORTED"
+    assert REASON in item["reason"]["S"]
+    aborted = [e for e in sandbox.events_put if e["detail-type"] == E.ABORTED]
+    assert len(aborted) == 1
+    assert action["principal"] in aborted[0]["detail"]["reason"]
+
+
+def _last_output(sb: Sandbox, done: Any) -> dict[str, Any]:
+    """The last deployment document a state passed on (a failed execution has no output)."""
+    events = sb.client("stepfunctions").get_execution_history(
+        executionArn=done.description["executionArn"]
+    )["events"]
+    for event in reversed(events):
+        output = event.get("taskSucceededEventDetails", {}).get("output")
+        if output and "deploymentId" in output:
+            payload = json.loads(output)
+            return dict(payload.get("Payload", payload))
+    raise AssertionError("no deployment document in the history")
+
+
+@pytest.mark.parametrize(
+    ("target", "named"),
+    [
+        ("no-such-function:prod", "function no-such-function does not exist"),
+        (f"{FUNCTION}:prod", f"no deployment of {FUNCTION}:prod is running"),
+    ],
+    ids=["unknown function", "no running deployment"],
+)
+def test_abort_with_nothing_to_abort_exits_2_and_changes_nothing(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str], target: str, named: str
+) -> None:
+    before = alias_snapshot(sandbox)
+    code = _cli(sandbox, "abort", target, "--reason", REASON)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == deploy.EXIT_BAD_INPUT
+    assert lines == [f"coalmine: {named}"]  # one line, no traceback
+    assert _locks(sandbox) == []
+    assert alias_snapshot(sandbox) == before
+
+
+def test_the_operator_abort_scenario_ends_aborted_whole_and_unlocked() -> None:
+    scenario = load_scenario(REPO / "scenarios" / "operator-abort.json")
+    seen: dict[str, Any] = {}
+
+    def inspect(sb: Sandbox, result: dict[str, Any]) -> None:
+        seen["locks"] = _locks(sb)
+        seen["routing"] = routing(alias_snapshot(sb))
+
+    result = rehearse(scenario, inspect=inspect)
+    assert result["outcome"] == "ABORTED"
+    assert result["status"] == "FAILED"
+    assert REASON in result["reason"]
+    [event] = result["events"]
+    assert event["action"] == "abort"
+    assert event["reason"] == REASON
+    assert event["result"].startswith("abort requested by arn:aws:sts::")
+    assert seen["locks"] == []
+    assert seen["routing"] == (result["fromVersion"], {})

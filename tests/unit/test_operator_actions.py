@@ -1,0 +1,74 @@
+"""Pure: what an operator's pending request does at the next analysis tick (operator_actions.py),
+and how the rest of the document's readers see an operator's abort."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from coalmine import deployment, history, lifecycle_events, operator_actions, strategies
+from coalmine.models import Action, AnalysisConfig, Deployment, OperatorAction
+
+T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+ALICE = "arn:aws:sts::123456789012:assumed-role/oncall/alice"
+
+
+def _baking() -> Deployment:
+    plan = strategies.resolve("Canary10Percent5Minutes")
+    d = deployment.prepared("d-1", "brand-api", "prod", "1", "r", plan, AnalysisConfig(), "2", None)
+    return d.model_copy(update={"started_at": T0, "step_index": 0, "weight": 0.1,
+                                "action": Action.BAKE})  # fmt: skip
+
+
+def _abort(seconds: int = 30, principal: str = ALICE, ident: str = "a1") -> OperatorAction:
+    return OperatorAction(
+        id=ident, action="abort", principal=principal, at=T0 + timedelta(seconds=seconds),
+        reason="wrong prices",
+    )  # fmt: skip
+
+
+def test_no_request_leaves_the_tick_to_the_analysis() -> None:
+    assert operator_actions.act(_baking(), [], T0) is None
+
+
+def test_an_abort_rolls_back_at_once_naming_the_operator_and_the_reason() -> None:
+    now = T0 + timedelta(seconds=60)
+    after = operator_actions.act(_baking(), [_abort()], now)
+    assert after is not None
+    assert after.action == Action.ROLLBACK
+    assert after.error is not None
+    assert after.error.Error == "DeploymentAborted"
+    assert after.error.Cause == f"aborted by {ALICE}: wrong prices"
+    assert after.reason == after.error.Cause
+    [done] = after.operator_actions
+    assert (done.id, done.principal, done.applied_at) == ("a1", ALICE, now)
+
+
+def test_a_request_already_acted_on_is_not_acted_on_again() -> None:
+    after = operator_actions.act(_baking(), [_abort()], T0 + timedelta(seconds=60))
+    assert after is not None
+    assert operator_actions.act(after, [_abort()], T0 + timedelta(seconds=120)) is None
+
+
+def test_the_oldest_pending_request_is_acted_on_first() -> None:
+    late, early = _abort(50, "arn:late", "late"), _abort(10, "arn:early", "early")
+    after = operator_actions.act(_baking(), [late, early], T0 + timedelta(seconds=60))
+    assert after is not None
+    assert [a.id for a in after.operator_actions] == ["early"]
+    assert operator_actions.pending(after, [late, early]) == [late]
+
+
+def test_the_rollback_keeps_the_operators_reason_and_the_deployment_ends_aborted() -> None:
+    aborted = operator_actions.act(_baking(), [_abort()], T0 + timedelta(seconds=60))
+    assert aborted is not None
+    rolled = deployment.rolled_back(aborted, "r2")
+    assert rolled.reason == f"aborted by {ALICE}: wrong prices"
+    assert history.phase(rolled, ended=True) == "ABORTED"
+    assert lifecycle_events.after_step(rolled, rolled, ended=True) == [lifecycle_events.ABORTED]
+
+
+def test_the_document_round_trips_with_its_operator_actions() -> None:
+    aborted = operator_actions.act(_baking(), [_abort()], T0 + timedelta(seconds=60))
+    assert aborted is not None
+    wire = aborted.to_json()
+    assert wire["operatorActions"][0]["appliedAt"] == "2030-01-01T12:01:00Z"
+    assert Deployment.model_validate(wire) == aborted
