@@ -5,6 +5,7 @@ coalmine list     [--stack coalmine]                   (running deployments; rea
 coalmine history  brand-api[:prod] [--limit 20]        (past deployments; real AWS)
 coalmine status   brand-api[:prod] | EXECUTION_ARN      (where a deployment is; real AWS)
 coalmine abort    brand-api[:prod] --reason R          (roll a running deployment back; real AWS)
+coalmine promote  brand-api[:prod] --now --reason R    (skip the remaining bakes; real AWS)
 coalmine report   EXECUTION_ARN|RESULT.json -o report.html [--png] [--json timeline.json]
 coalmine rehearse healthy-canary [--json out.json] [--report]  (a shipped scenario or a file)
 coalmine demo                                                             (sandbox)
@@ -326,6 +327,18 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_abort(args: argparse.Namespace) -> int:
+    return _steer(args, "abort")
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    if not args.now:
+        print("coalmine: promote needs --now (no approval step exists yet)", file=sys.stderr)
+        return 2
+    return _steer(args, "promote-now")
+
+
+def _steer(args: argparse.Namespace, action: str) -> int:
+    """An operator's request on the deployment running on ``args.target`` (coalmine_cli/steer)."""
     from coalmine_cli import deploy, executions, steer
 
     def run() -> int:
@@ -339,7 +352,7 @@ def cmd_abort(args: argparse.Namespace) -> int:
         )
         try:
             line = steer.request(
-                session, endpoint, table, "abort", function, alias or "prod", args.reason
+                session, endpoint, table, action, function, alias or "prod", args.reason
             )
         except steer.Refused as error:
             raise BadInput(str(error)) from error
@@ -412,12 +425,6 @@ exit codes:
        an execution without deployment evidence (it ended before Prepare)
   3    an AWS or tool error (credentials, the execution does not exist, no chromium for --png)
 """
-
-
-def steer_epilog() -> str:
-    from coalmine_cli.steer import ABORT_EPILOG
-
-    return ABORT_EPILOG
 
 
 def _aws_options(parser: argparse.ArgumentParser) -> None:
@@ -527,19 +534,29 @@ def build_parser() -> argparse.ArgumentParser:
     _aws_options(now)
     now.set_defaults(func=cmd_status)
 
-    abort = sub.add_parser(
-        "abort",
-        help="roll a running deployment back now (recorded with your identity and reason)",
-        description="Abort the deployment running on FUNCTION[:ALIAS] (alias default prod): at "
-        "its next analysis tick it rolls back and ends FAILED with DeploymentAborted.",
-        epilog=steer_epilog(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    abort.add_argument("target", metavar="FUNCTION[:ALIAS]")
-    abort.add_argument("--reason", required=True, help="why (recorded with the action)")
-    abort.add_argument("--lock-table", help="the DeploymentLocks table (default: the stack's)")
-    _aws_options(abort)
-    abort.set_defaults(func=cmd_abort)
+    from coalmine_cli import steer
+
+    for verb, helped, described, epilog, run in (
+        ("abort", "roll a running deployment back now (recorded with your identity and reason)",
+         "Abort the deployment running on FUNCTION[:ALIAS] (alias default prod): at its next "
+         "analysis tick it rolls back and ends FAILED with DeploymentAborted.",
+         steer.ABORT_EPILOG, cmd_abort),
+        ("promote", "with --now: skip a running deployment's remaining bakes",
+         "With --now: at its next analysis tick the deployment running on FUNCTION[:ALIAS] "
+         "skips its remaining bakes and promotes (the watch after the cutover still runs).",
+         steer.PROMOTE_EPILOG, cmd_promote),
+    ):  # fmt: skip
+        steering = sub.add_parser(
+            verb, help=helped, description=described, epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )  # fmt: skip
+        steering.add_argument("target", metavar="FUNCTION[:ALIAS]")
+        if verb == "promote":
+            steering.add_argument("--now", action="store_true", help="skip the remaining bakes")
+        steering.add_argument("--reason", required=True, help="why (recorded with the action)")
+        steering.add_argument("--lock-table", help="the DeploymentLocks table (default: stack's)")
+        _aws_options(steering)
+        steering.set_defaults(func=run)
 
     rehearse = sub.add_parser("rehearse", help="run one scenario in the local sandbox")
     rehearse.add_argument(

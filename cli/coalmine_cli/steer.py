@@ -1,4 +1,5 @@
-"""The verbs that steer a running deployment (docs/operating.md): `coalmine abort`. Each appends
+"""The verbs that steer a running deployment (docs/operating.md): `coalmine abort`, `coalmine
+promote --now`. Each appends
 the operator's request to the alias's lock through adapters/operator_requests.py, the code path
 a rehearsal's operator events use too; the deployment acts on it at its next analysis tick."""
 
@@ -28,6 +29,22 @@ the cause "aborted by <your ARN>: <reason>".
 exit codes:
   0    requested (`coalmine status` follows it)
   2    bad input: unknown function, no deployment of it running, an empty reason: nothing changed
+  3    an AWS or tool error (credentials, permissions, stack not found, ...): one line
+"""
+
+
+PROMOTE_EPILOG = """examples:
+  coalmine promote brand-api:prod --now --reason "verified by hand; the launch is at 10:00"
+
+At its next analysis tick the deployment skips its remaining bakes and the Promote state puts the
+alias wholly on the new version (lifecycle hooks included). The watch after the cutover
+(analysis.watchSeconds) still runs and can still roll back; a second promote --now during it ends
+the watch. The deployment's reason reads "promoted now by <your ARN>: <reason>".
+
+exit codes:
+  0    requested (`coalmine status` follows it)
+  2    bad input: no --now, unknown function, no deployment of it running, an empty reason:
+       nothing changed
   3    an AWS or tool error (credentials, permissions, stack not found, ...): one line
 """
 

@@ -122,6 +122,40 @@ def test_abort_with_nothing_to_abort_exits_2_and_changes_nothing(
     assert alias_snapshot(sandbox) == before
 
 
+def test_promote_without_now_exits_2_and_changes_nothing(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = _cli(sandbox, "promote", f"{FUNCTION}:prod", "--reason", REASON)
+    assert code == deploy.EXIT_BAD_INPUT
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "coalmine: promote needs --now (no approval step exists yet)"
+    ]
+    assert _locks(sandbox) == []
+
+
+def test_the_promote_now_scenario_skips_the_bakes_and_still_watches() -> None:
+    scenario = load_scenario(REPO / "scenarios" / "operator-promote-now.json")
+    seen: dict[str, Any] = {}
+
+    def inspect(sb: Sandbox, result: dict[str, Any]) -> None:
+        seen["locks"] = _locks(sb)
+        seen["routing"] = routing(alias_snapshot(sb))
+
+    result = rehearse(scenario, inspect=inspect)
+    assert result["outcome"] == "PROMOTED"
+    assert result["reason"].startswith("promoted now by arn:aws:sts::")
+    assert seen["locks"] == []
+    assert seen["routing"] == (result["toVersion"], {})
+    # the 10% step's bake was cut short (600 s planned), the 30% step never ran, the watch did
+    assert result["steps"][0]["reason"].startswith("bake skipped: promoted now by ")
+    assert result["decisionAtSeconds"] < 600 + 600  # (the two bakes the plan had)
+    weights = [step["weight"] for step in result["steps"]]
+    assert 0.3 not in weights
+    watched = [step for step in result["steps"] if step["weight"] == 1.0]
+    assert watched
+    assert watched[-1]["verdict"] == "PASS"
+
+
 def test_the_operator_abort_scenario_ends_aborted_whole_and_unlocked() -> None:
     scenario = load_scenario(REPO / "scenarios" / "operator-abort.json")
     seen: dict[str, Any] = {}

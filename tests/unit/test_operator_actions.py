@@ -6,7 +6,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from coalmine import deployment, history, lifecycle_events, operator_actions, strategies
-from coalmine.models import Action, AnalysisConfig, Deployment, OperatorAction
+from coalmine.models import (
+    Action,
+    AnalysisConfig,
+    Bake,
+    Deployment,
+    OperatorAction,
+    Outcome,
+    StepRecord,
+)
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 ALICE = "arn:aws:sts::123456789012:assumed-role/oncall/alice"
@@ -72,3 +80,35 @@ def test_the_document_round_trips_with_its_operator_actions() -> None:
     wire = aborted.to_json()
     assert wire["operatorActions"][0]["appliedAt"] == "2030-01-01T12:01:00Z"
     assert Deployment.model_validate(wire) == aborted
+
+
+def _promote_now(seconds: int = 30) -> OperatorAction:
+    return OperatorAction(
+        id="p1", action="promote-now", principal=ALICE, at=T0 + timedelta(seconds=seconds),
+        reason="verified by hand",
+    )  # fmt: skip
+
+
+def test_promote_now_skips_the_remaining_bakes_through_the_promote_state() -> None:
+    d = _baking()
+    d.steps.append(StepRecord(index=0, weight=0.1, bake_seconds=300))
+    after = operator_actions.act(d, [_promote_now()], T0 + timedelta(seconds=60))
+    assert after is not None
+    assert after.action == Action.PROMOTE
+    assert after.error is None
+    assert after.reason == f"promoted now by {ALICE}: verified by hand"
+    assert after.steps[-1].reason == f"bake skipped: {after.reason}"
+    assert after.bake == Bake()
+    assert d.steps[-1].reason is None  # (the document given is not changed)
+    # the Promote state then puts it wholly on the new version; the plan's watch still follows
+    promoted = deployment.promoted(after, "r2")
+    assert (promoted.weight, promoted.outcome) == (1.0, Outcome.PROMOTED)
+    assert promoted.reason == after.reason
+
+
+def test_promote_now_during_the_watch_ends_it_promoted() -> None:
+    watching = _baking().model_copy(update={"outcome": Outcome.PROMOTED, "weight": 1.0})
+    after = operator_actions.act(watching, [_promote_now()], T0 + timedelta(seconds=60))
+    assert after is not None
+    assert (after.action, after.outcome) == (Action.FINISH, Outcome.PROMOTED)
+    assert history.phase(after, ended=True) == "PROMOTED"

@@ -314,7 +314,7 @@ class OperatorAction(Model):
     kept in the deployment document's ``operatorActions``."""
 
     id: str = Field(min_length=1, max_length=64)
-    action: Literal["abort"]
+    action: Literal["abort", "promote-now"]
     principal: str = Field(min_length=1, max_length=2048)  # STS GetCallerIdentity's Arn
     at: datetime  # when it was requested
     reason: str = Field(min_length=1, max_length=1024)

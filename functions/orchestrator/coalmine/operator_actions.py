@@ -1,17 +1,24 @@
 """Pure: an operator steering a running deployment (docs/operating.md).
 
 A request (``models.OperatorAction``: action, principal, time, reason) is appended to the alias's
-lock item by ``coalmine abort`` or a rehearsal's ``abort`` event (adapters/operator_requests.py),
-only while the deployment it names holds the lock. Analyze reads the lock at its next tick and,
-before any analysis, ``act`` decides what the oldest request not yet acted on does:
+lock item by ``coalmine abort`` / ``coalmine promote --now`` or a rehearsal's event
+(adapters/operator_requests.py), only while the deployment it names holds the lock. Analyze reads
+the lock at its next tick and, before any analysis, ``act`` decides what the oldest request not
+yet acted on does:
 
-    abort   roll back at once (the alias wholly back on the old version through the Rollback
-            state), then the execution ends FAILED with ``DeploymentAborted``, its cause naming
-            the operator and their reason (``abort_cause``); the history item and the
-            ``Deployment Aborted`` event say the same. A console Stop is not this: Cleanup
-            handles it (ABORTED execution, ``Deployment Stopped``).
+    abort        roll back at once (the alias wholly back on the old version through the
+                 Rollback state), then the execution ends FAILED with ``DeploymentAborted``, its
+                 cause naming the operator and their reason (``cause``); the history item and
+                 the ``Deployment Aborted`` event say the same. A console Stop is not this:
+                 Cleanup handles it (ABORTED execution, ``Deployment Stopped``).
+    promote-now  skip the remaining bakes: the current step ends unjudged and the Promote state
+                 puts the alias wholly on the new version (hooks included). The watch after the
+                 cutover (``analysis.watchSeconds``) still runs: it is the only look at the new
+                 version under all the traffic, and it can still roll back. A promote-now during
+                 the watch ends it: the deployment finishes promoted.
 
-Each request acted on is kept in the document's ``operatorActions`` with ``appliedAt``.
+Each request acted on is kept in the document's ``operatorActions`` with ``appliedAt``; the
+document's ``reason`` names the operator ("promoted now by ...", "aborted by ...").
 """
 
 from __future__ import annotations
@@ -19,12 +26,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from coalmine.models import Action, Deployment, ErrorInfo, OperatorAction
+from coalmine.models import Action, Bake, Deployment, ErrorInfo, OperatorAction, Outcome
 
 #: The execution's error when an operator aborted it (the ``Aborted`` Fail state).
 ABORTED_ERROR = "DeploymentAborted"
 #: The actions an operator may request (the CLI's verbs, the scenario's events).
-ACTIONS = ("abort",)
+ACTIONS = ("abort", "promote-now")
+ABORT, PROMOTE_NOW = ACTIONS
 
 
 def pending(d: Deployment, requests: Iterable[OperatorAction]) -> list[OperatorAction]:
@@ -33,9 +41,13 @@ def pending(d: Deployment, requests: Iterable[OperatorAction]) -> list[OperatorA
     return sorted((r for r in requests if r.id not in done), key=lambda r: r.at)
 
 
-def abort_cause(request: OperatorAction) -> str:
-    """The execution's cause, the deployment's reason: who aborted and why."""
-    return f"aborted by {request.principal}: {request.reason}"
+#: How the deployment's reason names each action's operator.
+_DONE = {ABORT: "aborted", PROMOTE_NOW: "promoted now"}
+
+
+def cause(request: OperatorAction) -> str:
+    """The deployment's reason (an abort's execution cause): who did what, and why."""
+    return f"{_DONE[request.action]} by {request.principal}: {request.reason}"
 
 
 def act(d: Deployment, requests: Iterable[OperatorAction], now: datetime) -> Deployment | None:
@@ -44,19 +56,21 @@ def act(d: Deployment, requests: Iterable[OperatorAction], now: datetime) -> Dep
     todo = pending(d, requests)
     if not todo:
         return None
-    request = todo[0]  # abort: the only action yet, and it ends the deployment
-    cause = abort_cause(request)
-    return d.model_copy(
-        update={
-            "action": Action.ROLLBACK,
-            "reason": cause,
-            "error": ErrorInfo(Error=ABORTED_ERROR, Cause=cause),
-            "operator_actions": [
-                *d.operator_actions,
-                request.model_copy(update={"applied_at": now}),
-            ],
-        }
-    )
+    request = todo[0]
+    why = cause(request)
+    done = [*d.operator_actions, request.model_copy(update={"applied_at": now})]
+    if request.action == ABORT:
+        error = ErrorInfo(Error=ABORTED_ERROR, Cause=why)
+        return d.model_copy(
+            update={"action": Action.ROLLBACK, "reason": why, "error": error,
+                    "operator_actions": done}
+        )  # fmt: skip
+    after = d.model_copy(update={"reason": why, "operator_actions": done}, deep=True)
+    if after.steps and after.steps[-1].verdict is None:
+        after.steps[-1].reason = f"bake skipped: {why}"
+    after.bake = Bake()
+    after.action = Action.FINISH if d.outcome == Outcome.PROMOTED else Action.PROMOTE
+    return after
 
 
 def aborted(d: Deployment) -> bool:

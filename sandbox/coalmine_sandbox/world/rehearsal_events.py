@@ -187,9 +187,9 @@ class EventPlayer:
             return f"CloudWatch's publishing delay {before:g} s -> {event.seconds:g} s"
         if event.action == "candidate-change":
             return self._candidate_change(event, function)
-        if event.action == "abort":
+        if event.action in ("abort", "promote-now"):
             assert event.reason
-            return moves.operator_request(self.sb, "abort", function, alias, event.reason)
+            return moves.operator_request(self.sb, event.action, function, alias, event.reason)
         if event.action == "expire-lock":
             if moves.expire_lock(self.sb, function, alias):
                 return f"the lock on {function}:{alias} is past its expiry (its holder runs on)"
@@ -230,6 +230,6 @@ def _describe(event: Event) -> dict[str, Any]:
         out["seconds"] = event.seconds
     if event.action == "candidate-change":
         out |= {"errorRate": event.error_rate, "latencyMs": event.latency_ms}
-    if event.action == "abort":
+    if event.action in ("abort", "promote-now"):
         out["reason"] = event.reason
     return out

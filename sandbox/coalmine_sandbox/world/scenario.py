@@ -51,6 +51,7 @@ Action = Literal[
     "candidate-change",
     "expire-lock",
     "abort",
+    "promote-now",
 ]
 #: Services whose APIs the handlers call (botocore's names), for inject-api-fault.
 ApiService = Literal["lambda", "cloudwatch", "dynamodb", "stepfunctions", "s3", "events", "sqs"]
@@ -65,7 +66,7 @@ _ONLY_FOR = {
     "seconds": ("metrics-delay",),
     "error_rate": ("candidate-change",),
     "latency_ms": ("candidate-change",),
-    "reason": ("abort",),
+    "reason": ("abort", "promote-now"),
 }
 
 
@@ -76,7 +77,7 @@ class Event(_Model):
     a second deployment of the same alias, a fault injected into a state, an AWS API answering
     errors for a window of time (`from_seconds`..`to_seconds`), CloudWatch's publishing delay
     changing, the candidate starting to behave differently, the alias lock's expiry passing, or
-    an operator's request (`abort`, with its `reason`).
+    an operator's request (`abort`, `promote-now`, with its `reason`).
     """
 
     at_seconds: float | None = Field(default=None, ge=0, le=86_400)
@@ -100,7 +101,7 @@ class Event(_Model):
     seconds: float | None = Field(default=None, ge=0, le=86_400)  # metrics-delay
     error_rate: float | None = Field(default=None, ge=0, le=1)  # candidate-change
     latency_ms: float | None = Field(default=None, ge=0, le=900_000)
-    # abort: an operator's request (adapters/operator_requests.py, as `coalmine abort` makes it)
+    # abort, promote-now: an operator's request (adapters/operator_requests.py, as the CLI makes it)
     reason: str | None = Field(default=None, min_length=1, max_length=1024)
 
     @model_validator(mode="after")
@@ -137,8 +138,8 @@ class Event(_Model):
             start = self.from_seconds or 0.0
             if self.to_seconds is not None and self.to_seconds <= start:
                 raise ValueError(f"`toSeconds` ({self.to_seconds:g}) must be after `fromSeconds`")
-        if self.action == "abort" and self.reason is None:
-            raise ValueError("abort needs `reason` (recorded with the operator's action)")
+        if self.action in ("abort", "promote-now") and self.reason is None:
+            raise ValueError(f"{self.action} needs `reason` (recorded with the operator's action)")
         if self.action == "metrics-delay" and self.seconds is None:
             raise ValueError("metrics-delay needs `seconds` (CloudWatch's publishing delay)")
         if (

@@ -2,8 +2,7 @@
 new version: bake on, extend, move on, or roll back (analysis.py). The alias is checked first;
 one GetMetricData call reads both versions' counts since the step began (in the watch, from as
 long before the cutover: watch.py) and the async queue; then the alarms. A throttled metrics read
-is an inconclusive tick (``analysis.unread_tick``), up to ``arrival.MAX_UNREAD_TICKS`` in a row.
-"""
+is inconclusive (``analysis.unread_tick``), up to ``arrival.MAX_UNREAD_TICKS`` ticks in a row."""
 
 from __future__ import annotations
 
@@ -25,12 +24,13 @@ from coalmine.recording import recorded_step
 @recorded_step
 def handler(current: Deployment, context: LambdaContext) -> Deployment:
     locks = LockTable()
-    if (steered := operator_requests.acted_on(current, locks, datetime.now(UTC))) is not None:
+    steered = operator_requests.acted_on(current, locks, datetime.now(UTC))
+    result = steered or analyze(current, LambdaApi(), CloudWatchApi())
+    if result.outcome == Outcome.PROMOTED and result.action == Action.FINISH:
+        locks.record_after_write(result)  # the watch is over: a stop now changes nothing
+    if steered is not None:
         logger.warning("operator action", extra={"reason": steered.reason})
         return steered
-    result = analyze(current, LambdaApi(), CloudWatchApi())
-    if result.outcome == Outcome.PROMOTED and result.action == Action.FINISH:
-        locks.record_after_write(result)  # the watch passed: a stop now changes nothing
     tick = result.steps[-1].ticks[-1]
     logger.info("analysed", extra={"verdict": tick.verdict, "action": result.action})
     if result.action == Action.ROLLBACK:
