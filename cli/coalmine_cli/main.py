@@ -6,6 +6,7 @@ coalmine history  brand-api[:prod] [--limit 20]        (past deployments; real A
 coalmine status   brand-api[:prod] | EXECUTION_ARN      (where a deployment is; real AWS)
 coalmine abort    brand-api[:prod] --reason R          (roll a running deployment back; real AWS)
 coalmine promote  brand-api[:prod] --now --reason R    (skip the remaining bakes; real AWS)
+coalmine pause    brand-api[:prod] --reason R          (hold the weight; `resume` goes on; real AWS)
 coalmine report   EXECUTION_ARN|RESULT.json -o report.html [--png] [--json timeline.json]
 coalmine rehearse healthy-canary [--json out.json] [--report]  (a shipped scenario or a file)
 coalmine demo                                                             (sandbox)
@@ -330,6 +331,14 @@ def cmd_abort(args: argparse.Namespace) -> int:
     return _steer(args, "abort")
 
 
+def cmd_pause(args: argparse.Namespace) -> int:
+    return _steer(args, "pause")
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    return _steer(args, "resume")
+
+
 def cmd_promote(args: argparse.Namespace) -> int:
     if not args.now:
         print("coalmine: promote needs --now (no approval step exists yet)", file=sys.stderr)
@@ -545,6 +554,15 @@ def build_parser() -> argparse.ArgumentParser:
          "With --now: at its next analysis tick the deployment running on FUNCTION[:ALIAS] "
          "skips its remaining bakes and promotes (the watch after the cutover still runs).",
          steer.PROMOTE_EPILOG, cmd_promote),
+        ("pause", "hold a running deployment at its current weight (its bake clock stops)",
+         "At its next analysis tick the deployment running on FUNCTION[:ALIAS] holds its "
+         "current weight: its bake clock stops, a FAIL still rolls back, and a pause longer "
+         "than analysis.maxPauseSeconds (default 24 h) rolls back.",
+         steer.PAUSE_EPILOG, cmd_pause),
+        ("resume", "let a paused deployment bake on",
+         "At its next analysis tick the paused deployment running on FUNCTION[:ALIAS] bakes on "
+         "from where the pause stopped it.",
+         steer.PAUSE_EPILOG, cmd_resume),
     ):  # fmt: skip
         steering = sub.add_parser(
             verb, help=helped, description=described, epilog=epilog,

@@ -1,5 +1,5 @@
 """The verbs that steer a running deployment (docs/operating.md): `coalmine abort`, `coalmine
-promote --now`. Each appends
+promote --now`, `coalmine pause`, `coalmine resume`. Each appends
 the operator's request to the alias's lock through adapters/operator_requests.py, the code path
 a rehearsal's operator events use too; the deployment acts on it at its next analysis tick."""
 
@@ -45,6 +45,22 @@ exit codes:
   0    requested (`coalmine status` follows it)
   2    bad input: no --now, unknown function, no deployment of it running, an empty reason:
        nothing changed
+  3    an AWS or tool error (credentials, permissions, stack not found, ...): one line
+"""
+
+
+PAUSE_EPILOG = """examples:
+  coalmine pause brand-api:prod --reason "waiting for the partner's confirmation"
+  coalmine resume brand-api:prod --reason "confirmed"
+
+A pause takes effect at the next analysis tick: the weight is held and the bake clock stops, but
+every tick still analyses and a FAIL still rolls back; a pause longer than
+analysis.maxPauseSeconds (default 86400) rolls back. `resume` lets the bake go on from where it
+stopped. Pausing a paused deployment, or resuming one that is not paused, changes nothing.
+
+exit codes:
+  0    requested
+  2    bad input: unknown function, no deployment of it running, an empty reason: nothing changed
   3    an AWS or tool error (credentials, permissions, stack not found, ...): one line
 """
 

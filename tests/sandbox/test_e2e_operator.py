@@ -174,3 +174,21 @@ def test_the_operator_abort_scenario_ends_aborted_whole_and_unlocked() -> None:
     assert event["result"].startswith("abort requested by arn:aws:sts::")
     assert seen["locks"] == []
     assert seen["routing"] == (result["fromVersion"], {})
+
+
+def test_the_pause_resume_scenario_holds_the_weight_then_bakes_on() -> None:
+    scenario = load_scenario(REPO / "scenarios" / "operator-pause-resume.json")
+    weights: list[dict[str, float]] = []
+
+    def inspect(sb: Sandbox, result: dict[str, Any]) -> None:
+        weights.append(routing(alias_snapshot(sb))[1])
+
+    result = rehearse(scenario, inspect=inspect)
+    assert result["outcome"] == "PROMOTED"
+    assert [e["action"] for e in result["events"]] == ["pause", "resume"]
+    assert all(e["result"].startswith(f"{e['action']} requested by ") for e in result["events"])
+    assert weights == [{}]
+    # the 300 s bake, held for the 600 s pause: decided after the resume, not before it
+    assert result["decisionAtSeconds"] > 690
+    [step] = [s for s in result["steps"] if s["weight"] == 0.1]
+    assert step["verdict"] == "PASS"

@@ -14,6 +14,7 @@ from coalmine.models import (
     OperatorAction,
     Outcome,
     StepRecord,
+    Verdict,
 )
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
@@ -112,3 +113,52 @@ def test_promote_now_during_the_watch_ends_it_promoted() -> None:
     assert after is not None
     assert (after.action, after.outcome) == (Action.FINISH, Outcome.PROMOTED)
     assert history.phase(after, ended=True) == "PROMOTED"
+
+
+def _request(action: str, seconds: int, ident: str) -> OperatorAction:
+    return OperatorAction.model_validate(
+        {"id": ident, "action": action, "principal": ALICE,
+         "at": T0 + timedelta(seconds=seconds), "reason": "waiting"}
+    )  # fmt: skip
+
+
+def _in_bake() -> Deployment:
+    d = _baking()
+    d.steps.append(StepRecord(index=0, weight=0.1, bake_seconds=300))
+    d.bake = Bake(bake_seconds=300, elapsed_seconds=120, wait_seconds=60)
+    return d
+
+
+def test_a_pause_holds_the_step_and_a_resume_bakes_on_from_where_it_stopped() -> None:
+    paused = operator_actions.act(_in_bake(), [_request("pause", 10, "p")], T0)
+    assert paused is not None
+    assert (paused.paused_at, paused.action, paused.bake.elapsed_seconds) == (T0, Action.BAKE, 120)
+    # a tick while paused that would end the step keeps it where it was
+    passed = paused.model_copy(deep=True)
+    passed.bake.elapsed_seconds, passed.action = 300, Action.PROMOTE
+    passed.steps[-1].verdict = Verdict.PASS
+    later = T0 + timedelta(hours=1)
+    kept = operator_actions.held(paused, passed, later)
+    assert (kept.action, kept.bake.elapsed_seconds, kept.steps[-1].verdict) == (
+        Action.BAKE, 120, None
+    )  # fmt: skip
+    # ... but a FAIL still rolls back
+    failed = paused.model_copy(update={"action": Action.ROLLBACK})
+    assert operator_actions.held(paused, failed, later).action == Action.ROLLBACK
+    resumed = operator_actions.act(paused, [_request("resume", 20, "r")], later)
+    assert resumed is not None
+    assert (resumed.paused_at, resumed.action, resumed.bake.wait_seconds) == (None, Action.BAKE, 60)
+    assert operator_actions.held(resumed, passed, later) is passed  # not paused: as judged
+
+
+def test_a_pause_longer_than_max_pause_seconds_rolls_back() -> None:
+    paused = operator_actions.act(_in_bake(), [_request("pause", 10, "p")], T0)
+    assert paused is not None
+    limit = paused.analysis.max_pause_seconds
+    assert limit == 86_400
+    on = paused.model_copy(deep=True)
+    assert operator_actions.held(paused, on, T0 + timedelta(seconds=limit)).action == Action.BAKE
+    late = operator_actions.held(paused, on, T0 + timedelta(seconds=limit + 60))
+    assert late.action == Action.ROLLBACK
+    assert late.reason is not None
+    assert "analysis.maxPauseSeconds (86400 s)" in late.reason

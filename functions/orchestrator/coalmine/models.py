@@ -143,6 +143,8 @@ class AnalysisConfig(InputModel, GatesConfig):
     max_event_age_seconds: int | None = Field(default=None, ge=1, le=21_600)  # None: half max age
     max_dropped_event_rate: float | None = Field(default=None, gt=0, lt=1)  # None: not judged
     max_destination_delivery_failures: int | None = Field(default=0, ge=0)  # None: not judged
+    # an operator's pause longer than this rolls back (operator_actions.py)
+    max_pause_seconds: int = Field(default=86_400, ge=60, le=86_400)
 
 
 class ExecutionInput(InputModel):
@@ -314,7 +316,7 @@ class OperatorAction(Model):
     kept in the deployment document's ``operatorActions``."""
 
     id: str = Field(min_length=1, max_length=64)
-    action: Literal["abort", "promote-now"]
+    action: Literal["abort", "promote-now", "pause", "resume"]
     principal: str = Field(min_length=1, max_length=2048)  # STS GetCallerIdentity's Arn
     at: datetime  # when it was requested
     reason: str = Field(min_length=1, max_length=1024)
@@ -356,6 +358,7 @@ class Deployment(Model):
     execution_arn: str | None = None  # the execution's ARN (Prepare's event): lifecycle events
     decided_at: datetime | None = None  # when promotion or rollback was decided (recording.py)
     operator_actions: list[OperatorAction] = Field(default_factory=list)  # operator_actions.py
+    paused_at: datetime | None = None  # an operator's pause holds the step (operator_actions.py)
 
 
 class PrepareEvent(Model):

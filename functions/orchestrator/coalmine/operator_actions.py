@@ -16,6 +16,10 @@ yet acted on does:
                  cutover (``analysis.watchSeconds``) still runs: it is the only look at the new
                  version under all the traffic, and it can still roll back. A promote-now during
                  the watch ends it: the deployment finishes promoted.
+    pause        hold the current weight: the bake clock stops (``held``: each tick still
+                 analyses and a FAIL still rolls back, but the step neither passes nor ends);
+                 a pause longer than ``analysis.maxPauseSeconds`` (default 24 h) rolls back.
+    resume       the bake goes on from where the pause stopped it.
 
 Each request acted on is kept in the document's ``operatorActions`` with ``appliedAt``; the
 document's ``reason`` names the operator ("promoted now by ...", "aborted by ...").
@@ -31,8 +35,8 @@ from coalmine.models import Action, Bake, Deployment, ErrorInfo, OperatorAction,
 #: The execution's error when an operator aborted it (the ``Aborted`` Fail state).
 ABORTED_ERROR = "DeploymentAborted"
 #: The actions an operator may request (the CLI's verbs, the scenario's events).
-ACTIONS = ("abort", "promote-now")
-ABORT, PROMOTE_NOW = ACTIONS
+ACTIONS = ("abort", "promote-now", "pause", "resume")
+ABORT, PROMOTE_NOW, PAUSE, RESUME = ACTIONS
 
 
 def pending(d: Deployment, requests: Iterable[OperatorAction]) -> list[OperatorAction]:
@@ -42,7 +46,7 @@ def pending(d: Deployment, requests: Iterable[OperatorAction]) -> list[OperatorA
 
 
 #: How the deployment's reason names each action's operator.
-_DONE = {ABORT: "aborted", PROMOTE_NOW: "promoted now"}
+_DONE = {ABORT: "aborted", PROMOTE_NOW: "promoted now", PAUSE: "paused", RESUME: "resumed"}
 
 
 def cause(request: OperatorAction) -> str:
@@ -63,13 +67,46 @@ def act(d: Deployment, requests: Iterable[OperatorAction], now: datetime) -> Dep
         error = ErrorInfo(Error=ABORTED_ERROR, Cause=why)
         return d.model_copy(
             update={"action": Action.ROLLBACK, "reason": why, "error": error,
-                    "operator_actions": done}
+                    "operator_actions": done, "paused_at": None}
         )  # fmt: skip
-    after = d.model_copy(update={"reason": why, "operator_actions": done}, deep=True)
+    if request.action in (PAUSE, RESUME):
+        paused = (d.paused_at or now) if request.action == PAUSE else None
+        after = d.model_copy(update={"paused_at": paused, "operator_actions": done}, deep=True)
+        after.bake.wait_seconds = d.analysis.interval_seconds
+        if paused is None:
+            left = d.bake.bake_seconds + d.bake.extended_seconds - d.bake.elapsed_seconds
+            after.bake.wait_seconds = max(0, min(d.analysis.interval_seconds, left))
+        after.action = Action.BAKE
+        return after
+    after = d.model_copy(
+        update={"reason": why, "operator_actions": done, "paused_at": None}, deep=True
+    )
     if after.steps and after.steps[-1].verdict is None:
         after.steps[-1].reason = f"bake skipped: {why}"
     after.bake = Bake()
     after.action = Action.FINISH if d.outcome == Outcome.PROMOTED else Action.PROMOTE
+    return after
+
+
+def held(before: Deployment, judged: Deployment, now: datetime) -> Deployment:
+    """A tick of a paused deployment (``before.paused_at`` set): a FAIL still rolls back, and
+    so does a pause past ``analysis.maxPauseSeconds``; anything else keeps the step where it
+    was (its bake clock, verdict and reason), the tick recorded, the next one an interval on."""
+    if before.paused_at is None or judged.action == Action.ROLLBACK:
+        return judged
+    paused_for = (now - before.paused_at).total_seconds()
+    if paused_for > before.analysis.max_pause_seconds:
+        reason = (
+            f"paused for {paused_for:.0f} s, longer than analysis.maxPauseSeconds "
+            f"({before.analysis.max_pause_seconds} s)"
+        )
+        return judged.model_copy(update={"action": Action.ROLLBACK, "reason": reason})
+    after = judged.model_copy(deep=True)
+    after.bake = before.bake.model_copy(update={"wait_seconds": before.analysis.interval_seconds})
+    if after.steps and before.steps:
+        after.steps[-1].verdict = before.steps[-1].verdict
+        after.steps[-1].reason = before.steps[-1].reason
+    after.action = Action.BAKE
     return after
 
 

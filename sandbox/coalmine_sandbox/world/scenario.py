@@ -52,7 +52,11 @@ Action = Literal[
     "expire-lock",
     "abort",
     "promote-now",
+    "pause",
+    "resume",
 ]
+#: An operator's requests (adapters/operator_requests.py, as the CLI makes them): `reason` needed.
+OPERATOR_ACTIONS = ("abort", "promote-now", "pause", "resume")
 #: Services whose APIs the handlers call (botocore's names), for inject-api-fault.
 ApiService = Literal["lambda", "cloudwatch", "dynamodb", "stepfunctions", "s3", "events", "sqs"]
 # The fields only some actions read: naming one on another action is a mistake, said so.
@@ -66,7 +70,7 @@ _ONLY_FOR = {
     "seconds": ("metrics-delay",),
     "error_rate": ("candidate-change",),
     "latency_ms": ("candidate-change",),
-    "reason": ("abort", "promote-now"),
+    "reason": OPERATOR_ACTIONS,
 }
 
 
@@ -77,7 +81,7 @@ class Event(_Model):
     a second deployment of the same alias, a fault injected into a state, an AWS API answering
     errors for a window of time (`from_seconds`..`to_seconds`), CloudWatch's publishing delay
     changing, the candidate starting to behave differently, the alias lock's expiry passing, or
-    an operator's request (`abort`, `promote-now`, with its `reason`).
+    an operator's request (`abort`, `promote-now`, `pause`, `resume`, with its `reason`).
     """
 
     at_seconds: float | None = Field(default=None, ge=0, le=86_400)
@@ -101,7 +105,7 @@ class Event(_Model):
     seconds: float | None = Field(default=None, ge=0, le=86_400)  # metrics-delay
     error_rate: float | None = Field(default=None, ge=0, le=1)  # candidate-change
     latency_ms: float | None = Field(default=None, ge=0, le=900_000)
-    # abort, promote-now: an operator's request (adapters/operator_requests.py, as the CLI makes it)
+    # an operator's request (OPERATOR_ACTIONS): why
     reason: str | None = Field(default=None, min_length=1, max_length=1024)
 
     @model_validator(mode="after")
@@ -138,7 +142,7 @@ class Event(_Model):
             start = self.from_seconds or 0.0
             if self.to_seconds is not None and self.to_seconds <= start:
                 raise ValueError(f"`toSeconds` ({self.to_seconds:g}) must be after `fromSeconds`")
-        if self.action in ("abort", "promote-now") and self.reason is None:
+        if self.action in OPERATOR_ACTIONS and self.reason is None:
             raise ValueError(f"{self.action} needs `reason` (recorded with the operator's action)")
         if self.action == "metrics-delay" and self.seconds is None:
             raise ValueError("metrics-delay needs `seconds` (CloudWatch's publishing delay)")

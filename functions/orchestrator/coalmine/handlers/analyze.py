@@ -1,8 +1,7 @@
-"""Analyze: act on an operator's pending request (adapters/operator_requests.py), else judge the
-new version: bake on, extend, move on, or roll back (analysis.py). The alias is checked first;
-one GetMetricData call reads both versions' counts since the step began (in the watch, from as
-long before the cutover: watch.py) and the async queue; then the alarms. A throttled metrics read
-is inconclusive (``analysis.unread_tick``), up to ``arrival.MAX_UNREAD_TICKS`` ticks in a row."""
+"""Analyze: act on an operator's request (operator_actions.py), else judge the new version: bake
+on, extend, move on, or roll back (analysis.py; a paused step is held). The alias is checked
+first; one GetMetricData call reads both versions since the step began (the watch: watch.py),
+then the alarms. A throttled read is inconclusive, up to ``arrival.MAX_UNREAD_TICKS`` in a row."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ from datetime import UTC, datetime
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from coalmine import analysis, arrival, ownership, watch
+from coalmine import analysis, arrival, operator_actions, ownership, watch
 from coalmine.adapters import operator_requests
 from coalmine.adapters.cloudwatch import CloudWatchApi
 from coalmine.adapters.lambda_api import LambdaApi
@@ -23,9 +22,10 @@ from coalmine.recording import recorded_step
 
 @recorded_step
 def handler(current: Deployment, context: LambdaContext) -> Deployment:
-    locks = LockTable()
-    steered = operator_requests.acted_on(current, locks, datetime.now(UTC))
-    result = steered or analyze(current, LambdaApi(), CloudWatchApi())
+    locks, now = LockTable(), datetime.now(UTC)
+    steered = operator_requests.acted_on(current, locks, now)
+    judged = steered or analyze(current, LambdaApi(), CloudWatchApi())
+    result = judged if steered else operator_actions.held(current, judged, now)
     if result.outcome == Outcome.PROMOTED and result.action == Action.FINISH:
         locks.record_after_write(result)  # the watch is over: a stop now changes nothing
     if steered is not None:
