@@ -58,7 +58,8 @@ def request(
 def acted_on(current: Deployment, locks: LockTable, now: datetime) -> Deployment | None:
     """Analyze's first read: the deployment as its oldest pending request leaves it, or None."""
     held = locks.get(lock_id(current.function_name, current.alias))
-    return act(current, held.requests if held is not None else (), now)
+    mine = held is not None and held.deployment_id == current.deployment_id
+    return act(current, held.requests if held is not None and mine else (), now)
 
 
 def _known_function(lambda_client: Any, function: str) -> None:
