@@ -13,6 +13,7 @@ from e2e_helpers import FUNCTION, REPO, alias_snapshot, finish, publish_candidat
 from coalmine import lifecycle_events as E
 from coalmine_cli import deploy
 from coalmine_cli.main import main
+from coalmine_cli.progress import progress_lines
 from coalmine_sandbox import Sandbox
 from coalmine_sandbox.world.rehearsal import rehearse
 from coalmine_sandbox.world.scenario import load_scenario
@@ -164,8 +165,11 @@ def test_the_operator_abort_scenario_ends_aborted_whole_and_unlocked() -> None:
         seen["locks"] = _locks(sb)
         seen["routing"] = routing(alias_snapshot(sb))
 
-    result = rehearse(scenario, inspect=inspect)
+    lines: list[str] = []
+    result = rehearse(scenario, lines.append, inspect=inspect, history=progress_lines)
     assert result["outcome"] == "ABORTED"
+    # the progress names the operator's action, not the tick before it again
+    assert any("[Analyze] abort by arn:aws:sts::" in line for line in lines), lines
     assert result["status"] == "FAILED"
     assert REASON in result["reason"]
     [event] = result["events"]
