@@ -85,6 +85,7 @@ def test_coalmine_abort_rolls_back_at_the_next_tick_and_names_the_operator(
     item = _history_item(sandbox)
     assert item["phase"]["S"] == "ABORTED"
     assert REASON in item["reason"]["S"]
+    assert json.loads(item["operatorActions"]["S"]) == [action]
     aborted = [e for e in sandbox.events_put if e["detail-type"] == E.ABORTED]
     assert len(aborted) == 1
     assert action["principal"] in aborted[0]["detail"]["reason"]

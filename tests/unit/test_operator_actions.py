@@ -3,6 +3,7 @@ and how the rest of the document's readers see an operator's abort."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from coalmine import deployment, history, lifecycle_events, operator_actions, strategies
@@ -72,6 +73,9 @@ def test_the_rollback_keeps_the_operators_reason_and_the_deployment_ends_aborted
     rolled = deployment.rolled_back(aborted, "r2")
     assert rolled.reason == f"aborted by {ALICE}: wrong prices"
     assert history.phase(rolled, ended=True) == "ABORTED"
+    recorded = history.fields(rolled, T0 + timedelta(seconds=90), ended=True)["operatorActions"]
+    assert [a["principal"] for a in json.loads(recorded)] == [ALICE]
+    assert history.fields(_baking(), T0)["operatorActions"] is None  # (no attribute written)
     assert lifecycle_events.after_step(rolled, rolled, ended=True) == [lifecycle_events.ABORTED]
 
 

@@ -101,6 +101,11 @@ def fields(
         else None,
         "verdicts": json.dumps([summary(s) for s in d.steps], separators=(",", ":")),
         "evidence": d.evidence.location if d.evidence else None,
+        "operatorActions": json.dumps(
+            [a.to_json() for a in d.operator_actions], separators=(",", ":")
+        )
+        if d.operator_actions
+        else None,
     }
 
 
