@@ -124,6 +124,20 @@ def test_abort_with_nothing_to_abort_exits_2_and_changes_nothing(
     assert alias_snapshot(sandbox) == before
 
 
+@pytest.mark.parametrize(
+    "verb", [["abort"], ["promote", "--now"], ["pause"], ["resume"]], ids=lambda v: v[0]
+)
+def test_every_steering_verb_refuses_when_no_deployment_runs(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str], verb: list[str]
+) -> None:
+    code = _cli(sandbox, verb[0], f"{FUNCTION}:live", *verb[1:], "--reason", REASON)
+    assert code == deploy.EXIT_BAD_INPUT
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"coalmine: no deployment of {FUNCTION}:live is running"
+    ]
+    assert _locks(sandbox) == []
+
+
 def test_promote_without_now_exits_2_and_changes_nothing(
     sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
 ) -> None:
