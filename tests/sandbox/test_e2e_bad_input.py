@@ -33,7 +33,7 @@ STABLE = "1"  # what template.yaml's AutoPublishAlias leaves brand-api:prod on
 CANDIDATE = "2"  # published by the fixture
 BUCKET = "<artifact-bucket>"  # replaced by the stack's ArtifactBucket
 #: A zip outside deployments/ (so putting it starts nothing), for inputs that name `code`.
-CODE_KEY = "staging/brand-api.zip"
+CODE_KEY = "deployments/brand-api/staging-build"  # not *.zip: the upload rule ignores it
 GOOD: dict[str, Any] = {
     "functionName": FUNCTION,
     "targetVersion": CANDIDATE,

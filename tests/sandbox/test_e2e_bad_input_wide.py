@@ -32,8 +32,10 @@ from coalmine_sandbox.aws.cloudformation.package import zip_dir
 
 REPO = Path(__file__).resolve().parents[2]
 BUCKET = "<artifact-bucket>"
-GOOD_KEY = "staging/brand-api.zip"  # a real zip, outside deployments/ (starts nothing)
-NOT_A_ZIP_KEY = "staging/not-a-zip.zip"
+# under deployments/brand-api/ (code deploys from its function's prefix only), not named *.zip
+# so the upload rule starts nothing
+GOOD_KEY = "deployments/brand-api/staging-build"  # a real zip
+NOT_A_ZIP_KEY = "deployments/brand-api/not-a-zip"
 BEFORE_PUBLISH = {"Prepare", "PublishVersion"}
 CHANGES = {"ShiftTraffic", "Analyze", "Promote", "Rollback"}
 
@@ -123,10 +125,17 @@ CASES: dict[str, tuple[Any, str]] = {
             "functionName": FUNCTION,
             "code": {"s3Bucket": "someone-elses-bucket", "s3Key": GOOD_KEY},
         },
-        "code",
+        "code.s3Bucket",
+    ),
+    "code outside its function's prefix": (
+        {"functionName": FUNCTION, "code": {"s3Bucket": BUCKET, "s3Key": "staging/brand-api.zip"}},
+        "code.s3Key",
     ),
     "code key that does not exist": (
-        {"functionName": FUNCTION, "code": {"s3Bucket": BUCKET, "s3Key": "staging/nope.zip"}},
+        {
+            "functionName": FUNCTION,
+            "code": {"s3Bucket": BUCKET, "s3Key": "deployments/brand-api/nope"},
+        },
         "code",
     ),
     "code that is not a zip": (

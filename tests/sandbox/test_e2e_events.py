@@ -1,4 +1,5 @@
-"""End to end: coalmine's lifecycle events for a promoted, a rolled-back and a stopped deployment,
+"""End to end: coalmine's lifecycle events (and the history item) for a promoted, a rolled-back,
+an aborted (the alias changed by hand) and a stopped deployment,
 in order and valid against schemas/events/ (the conftest also checks every event any sandbox test
 sees), the unhappy endings reaching a subscriber of AlertsTopic through DeploymentAlertsRule, the
 deployment's metrics at its end in its log, and no handler warning of an empty metric set."""
@@ -11,7 +12,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from e2e_helpers import FUNCTION, alias_snapshot, publish_candidate, routing, run, start_traffic
+from e2e_helpers import (
+    FUNCTION,
+    alias_snapshot,
+    finish,
+    publish_candidate,
+    routing,
+    run,
+    start_traffic,
+)
 from lifecycle_schemas import event_problems
 
 from coalmine import lifecycle_events as E
@@ -58,6 +67,12 @@ def _alerts(sb: Sandbox) -> list[dict[str, Any]]:
     return [m for m in messages if "AlarmName" not in m]
 
 
+def _history_item(sb: Sandbox) -> dict[str, Any]:
+    """The one DeploymentHistory item of the sandbox's one deployment (DynamoDB JSON)."""
+    (item,) = sb.client("dynamodb").scan(TableName=sb.stack["DeploymentHistoryTable"])["Items"]
+    return item
+
+
 def _check(events: list[dict[str, Any]], kinds: list[str], arn: str) -> None:
     assert [e["detail-type"] for e in events] == kinds
     for e in events:
@@ -89,6 +104,8 @@ def test_a_promoted_deployment() -> None:
             f"s3://{sb.stack['ReportsBucket']}/reports/{FUNCTION}/"
         )
         assert _alerts(sb) == []  # a promotion is not an alert
+        item = _history_item(sb)
+        assert (item["phase"]["S"], item["executionArn"]["S"]) == ("PROMOTED", arn)
         # the deployment's metrics at its end, one EMF document in ReleaseLock's log
         logs = sb.runtime.logs[sb.stack["ReleaseLockFunction"]].text()
         assert '"DeploymentPromoted":[1.0]' in logs
@@ -110,6 +127,8 @@ def test_a_rolled_back_deployment_reaches_alerts_topic() -> None:
         rolled_back = events[-1]["detail"]
         assert (rolled_back["step"], rolled_back["weight"]) == (1, 0.0)
         assert "errors" in rolled_back["reason"]
+        item = _history_item(sb)
+        assert (item["phase"]["S"], item["executionArn"]["S"]) == ("ROLLED_BACK", arn)
         [alert] = _alerts(sb)
         assert alert["detail-type"] == E.ROLLED_BACK
         assert alert["source"] == "coalmine"
@@ -139,10 +158,40 @@ def test_a_stopped_deployment_reaches_alerts_topic() -> None:
         _check(events, [E.STARTED, E.SHIFTED, E.STOPPED], arn)
         stopped = events[-1]["detail"]
         assert (stopped["status"], stopped["phase"]) == ("ABORTED", "STOPPED")
+        assert _history_item(sb)["phase"]["S"] == "STOPPED"
         assert stopped["reason"].startswith("the execution was stopped")
         [alert] = _alerts(sb)
         assert alert["detail-type"] == E.STOPPED
         assert '"DeploymentStopped":[1.0]' in sb.runtime.logs[sb.stack["CleanupFunction"]].text()
+
+
+def test_an_aborted_deployment_reaches_alerts_topic() -> None:
+    with _sandbox() as sb:
+        # Given a canary whose alias a human puts back on the stable version mid-bake
+        stable, candidate = routing(alias_snapshot(sb))[0], publish_candidate(sb)
+        _, stop = start_traffic(sb, rps=5)
+        arn = sb.start_execution({"functionName": FUNCTION, "targetVersion": candidate,
+                                  "strategy": PLAN, "analysis": ANALYSIS})  # fmt: skip
+        began = sb.clock.now()
+        while (sb.clock.now() - began).total_seconds() < 30:
+            sb.clock.advance(1)
+        sb.client("lambda").update_alias(
+            FunctionName=FUNCTION, Name="prod", FunctionVersion=stable, RoutingConfig={}
+        )
+        done = finish(sb, arn)
+        stop()
+        # Then the deployment is aborted (the human's alias kept) and everyone hears of it
+        assert done.error == "DeploymentAborted", done.cause
+        assert routing(alias_snapshot(sb)) == (stable, {})
+        events = _events(sb)
+        _check(events, [E.STARTED, E.SHIFTED, E.ABORTED], arn)
+        aborted = events[-1]["detail"]
+        assert (aborted["fromVersion"], aborted["toVersion"]) == (stable, candidate)
+        item = _history_item(sb)
+        assert (item["phase"]["S"], item["executionArn"]["S"]) == ("ABORTED", arn)
+        [alert] = _alerts(sb)
+        assert alert["detail-type"] == E.ABORTED
+        assert alert["detail"] == aborted
 
 
 def test_without_the_topic_policy_statement_eventbridge_may_not_publish() -> None:

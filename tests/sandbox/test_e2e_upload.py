@@ -63,11 +63,13 @@ def test_an_upload_under_the_layout_deploys_and_promotes_that_code(sandbox: Sand
         stop_traffic()
     request = json.loads(done.description["input"])
     assert request["functionName"] == FUNCTION
-    assert request["code"] == {
-        "s3Bucket": bucket,
-        "s3Key": key,
-        "s3ObjectVersion": put["VersionId"],
+    # (the S3 event whole: Prepare derives the code from it, coalmine/uploads.py)
+    assert request["upload"]["detail"]["object"] == {
+        **request["upload"]["detail"]["object"],
+        "key": key,
+        "version-id": put["VersionId"],
     }
+    assert request["upload"]["detail"]["bucket"]["name"] == bucket
     assert request["analysis"]["alarms"] == [ERRORS_ALARM]
     # And it ran through PublishVersion to a promotion
     assert done.status == "SUCCEEDED", f"{done.error}: {done.message}"
@@ -124,7 +126,7 @@ class TestNothingDeployed:
         assert alias_snapshot(quiet) == alias_before
         assert published_versions(quiet) == versions_before
 
-    # what AWS refuses as `code`: started directly, with objects outside deployments/
+    # what AWS refuses as `code`: started directly, with objects the upload rule ignores (not *.zip)
     @pytest.mark.parametrize(
         ("body", "problem"),
         [(None, "missing object"), (b"this is not a zip", "not a zip")],
@@ -135,7 +137,7 @@ class TestNothingDeployed:
     ) -> None:
         # Given a key in the artifact bucket holding no zip
         bucket = quiet.stack["ArtifactBucket"]
-        key = f"staging/{problem.replace(' ', '-')}.zip"
+        key = f"deployments/brand-api/{problem.replace(' ', '-')}"
         if body is not None:
             quiet.put_object(bucket, key, body)
         alias_before = alias_snapshot(quiet)
@@ -158,6 +160,28 @@ class TestNothingDeployed:
         assert alias_snapshot(quiet) == alias_before
         assert published_versions(quiet) == versions_before
 
+    def test_a_bad_policy_in_the_uploads_metadata_fails_in_prepare_naming_it(
+        self, quiet: Sandbox
+    ) -> None:
+        # Given the alias and versions as they are
+        alias_before = alias_snapshot(quiet)
+        versions_before = published_versions(quiet)
+        started_before = {e["executionArn"] for e in executions(quiet)}
+        bucket = quiet.stack["ArtifactBucket"]
+        key = "deployments/brand-api/bad-policy.zip"
+        # When a zip is uploaded with a strategy coalmine does not know in its metadata
+        metadata = {"coalmine-strategy": "Yolo"}
+        quiet.put_object(bucket, key, brand_api_zip("bad-policy"), Metadata=metadata)
+        # Then the deployment it started failed in Prepare, naming the field and the object
+        [new] = [e for e in executions(quiet) if e["executionArn"] not in started_before]
+        done = finish(quiet, new["executionArn"])
+        assert done.status == "FAILED"
+        assert done.error == "InvalidInput", done.cause
+        assert done.message.startswith(f"coalmine-strategy (metadata of s3://{bucket}/{key})")
+        assert "ShiftTraffic" not in done.entered
+        assert alias_snapshot(quiet) == alias_before
+        assert published_versions(quiet) == versions_before
+
 
 def test_a_file_that_is_not_a_zip_under_the_layout_starts_nothing(sandbox: Sandbox) -> None:
     # When a checksum file lands next to the zips
@@ -172,7 +196,7 @@ def test_a_file_that_is_not_a_zip_under_the_layout_starts_nothing(sandbox: Sandb
 def test_code_names_an_object_version_and_that_version_is_deployed(sandbox: Sandbox) -> None:
     # Given two builds uploaded to the same key (a versioned bucket keeps both)
     bucket = sandbox.stack["ArtifactBucket"]
-    key = "staging/brand-api.zip"
+    key = "deployments/brand-api/staging-build"  # (not *.zip: the upload rule ignores it)
     first, second = brand_api_zip("first-build"), brand_api_zip("second-build")
     first_version = sandbox.put_object(bucket, key, first)["VersionId"]
     sandbox.put_object(bucket, key, second)
@@ -184,3 +208,66 @@ def test_code_names_an_object_version_and_that_version_is_deployed(sandbox: Sand
     # Then the version published is the first build
     assert done.status == "SUCCEEDED", f"{done.error}: {done.message}"
     assert code_sha256(sandbox, done.output["toVersion"]) == sha256_b64(first)
+
+
+# Keys EventBridge would have spliced unescaped into the old rule's JSON string: a double quote
+# that closes the string (and injects a strategy and a dry run), backslashes (invalid JSON: the
+# upload vanished), unicode. Each is data now: the deployment is brand-api's, of that object.
+HOSTILE_KEYS = {
+    "quote": 'deployments/brand-api/x", "strategy": "AllAtOnce", "analysis": {"dryRun": true}, '
+    '"z": {"a": "b.zip',
+    "backslash": "deployments/brand-api/build\\v2\\.zip",
+    "unicode": "deployments/brand-api/büild-☃-42.zip",
+}
+
+
+@pytest.mark.parametrize("key", list(HOSTILE_KEYS.values()), ids=list(HOSTILE_KEYS))
+def test_a_key_holding_quotes_backslashes_or_unicode_deploys_that_object_and_nothing_else(
+    sandbox: Sandbox, key: str
+) -> None:
+    # Given 20 rps on brand-api:prod, and a build uploaded under a hostile key
+    archive = brand_api_zip("hostile-key")
+    bucket = sandbox.stack["ArtifactBucket"]
+    _, stop_traffic = start_traffic(sandbox, rps=20)
+    put = sandbox.put_object(bucket, key, archive)
+    # Then the rule started one deployment, which the upload's own policy drives to the end
+    assert sandbox.event_errors == []
+    started = executions(sandbox)
+    assert len(started) == 1
+    try:
+        done = finish(sandbox, started[0]["executionArn"])
+    finally:
+        stop_traffic()
+    assert done.status == "SUCCEEDED", f"{done.error}: {done.message}"
+    out = done.output
+    # And nothing was injected: the default strategy, a real run, the rule's alarm
+    assert out["outcome"] == "PROMOTED"
+    assert out["plan"]["strategy"] == "Canary10Percent5Minutes"
+    assert [step["weight"] for step in out["plan"]["steps"]] == [0.1]
+    request = json.loads(done.description["input"])
+    assert set(request) == {"functionName", "upload", "analysis"}
+    assert request["upload"]["detail"]["object"]["key"] == key
+    # And the version published is that object's version, byte for byte
+    assert request["upload"]["detail"]["object"]["version-id"] == put["VersionId"]
+    assert code_sha256(sandbox, out["toVersion"]) == sha256_b64(archive)
+
+
+def test_an_uploads_metadata_sets_its_strategy(sandbox: Sandbox) -> None:
+    # Given 20 rps on brand-api:prod
+    _, stop_traffic = start_traffic(sandbox, rps=20)
+    archive = brand_api_zip("metadata-policy")
+    # When a zip is uploaded with a strategy and one more alarm in its metadata
+    metadata = {"coalmine-strategy": "AllAtOnce", "coalmine-alarms": '["brand-api-prod-errors"]'}
+    key = "deployments/brand-api/with-policy.zip"
+    sandbox.put_object(sandbox.stack["ArtifactBucket"], key, archive, Metadata=metadata)
+    [started] = executions(sandbox)
+    try:
+        done = finish(sandbox, started["executionArn"])
+    finally:
+        stop_traffic()
+    # Then the deployment ran with that strategy (the rule's own alarm kept, not repeated)
+    assert done.status == "SUCCEEDED", f"{done.error}: {done.message}"
+    out = done.output
+    assert out["plan"]["strategy"] == "AllAtOnce"
+    assert out["outcome"] == "PROMOTED"
+    assert code_sha256(sandbox, out["toVersion"]) == sha256_b64(archive)

@@ -31,16 +31,64 @@ def test_placeholders_inside_and_outside_strings() -> None:
             '"v": "<missing>", "w": <missing>, "rule": "<aws.events.rule-name>"}',
         }
     }
-    out = json.loads(target_input(target, EVENT, rule_name="r"))
-    assert out == {
-        "k": 'k/a "q".zip',
-        "raw": 'k/a "q".zip',
-        "n": 3,
-        "s": "3",
-        "v": "",
-        "w": None,
-        "rule": "r",
+    # a string value inside a JSON string is inserted as it is: NOT escaped (AWS does not)
+    out = target_input(target, EVENT, rule_name="r")
+    assert out == (
+        '{"k": "k/a "q".zip", "raw": "k/a \\"q\\".zip", "n": 3, "s": "3", '
+        '"v": "", "w": null, "rule": "r"}'
+    )
+
+
+# The upload rule's template before issue 12: the key spliced into a JSON string.
+SPLICED = {
+    "InputTransformer": {
+        "InputPathsMap": {"bucket": "$.detail.bucket.name", "key": "$.detail.object.key"},
+        "InputTemplate": '{"functionName": "f", '
+        '"code": {"s3Bucket": "<bucket>", "s3Key": "<key>"}}',
     }
+}
+
+
+def _upload_event(key: str) -> dict[str, object]:
+    return {**EVENT, "detail": {"bucket": {"name": "b"}, "object": {"key": key}}}
+
+
+def test_a_key_spliced_into_a_json_string_injects_fields() -> None:
+    # Given the spliced template, and a key that closes the string and the object
+    key = (
+        'deployments/f/x.zip"}, "strategy": "AllAtOnce", "analysis": {"dryRun": true}, "z": {"a": "'
+    )
+    # When EventBridge fills it in (no escaping)
+    out = json.loads(target_input(SPLICED, _upload_event(key)))
+    # Then the execution input holds fields the uploader chose
+    assert out["strategy"] == "AllAtOnce"
+    assert out["analysis"] == {"dryRun": True}
+
+
+def test_a_key_with_a_backslash_spliced_into_a_json_string_is_not_json() -> None:
+    # (the upload would then be refused by StartExecution and, without a DLQ, vanish)
+    for key in ("deployments/f/x\\", "deployments/f/v\\x.zip"):
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(target_input(SPLICED, _upload_event(key)))
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        'deployments/f/x.zip"}, "strategy": "AllAtOnce',
+        "deployments/f/a\\b\\.zip",
+        "deployments/f/é☃.zip",
+    ],
+)
+def test_the_whole_event_as_a_field_value_carries_any_key_as_data(key: str) -> None:
+    target = {
+        "InputTransformer": {
+            "InputTemplate": '{"functionName": "f", "upload": <aws.events.event.json>}'
+        }
+    }
+    out = json.loads(target_input(target, _upload_event(key)))
+    assert set(out) == {"functionName", "upload"}
+    assert out["upload"]["detail"]["object"]["key"] == key
 
 
 @pytest.mark.parametrize(
@@ -67,12 +115,13 @@ def test_upload_starts_a_deployment_with_the_transformed_input(sandbox: Sandbox)
     assert sandbox.event_errors == []
     assert len(executions) == 1
     started = sfn.describe_execution(executionArn=executions[0]["executionArn"])
-    assert json.loads(started["input"]) == {
-        "functionName": "brand-api",
-        "code": {
-            "s3Bucket": bucket,
-            "s3Key": "deployments/brand-api/x.zip",
-            "s3ObjectVersion": put["VersionId"],
-        },
-        "analysis": {"alarms": ["brand-api-prod-errors"]},
-    }
+    request = json.loads(started["input"])
+    assert set(request) == {"functionName", "upload", "analysis"}
+    assert request["functionName"] == "brand-api"
+    assert request["analysis"] == {"alarms": ["brand-api-prod-errors"]}
+    # the S3 event whole (Prepare derives `code` from it: coalmine/uploads.py)
+    upload = request["upload"]
+    assert (upload["source"], upload["detail-type"]) == ("aws.s3", "Object Created")
+    assert upload["detail"]["bucket"]["name"] == bucket
+    assert upload["detail"]["object"]["key"] == "deployments/brand-api/x.zip"
+    assert upload["detail"]["object"]["version-id"] == put["VersionId"]

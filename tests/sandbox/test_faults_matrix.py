@@ -371,7 +371,7 @@ def test_an_artifact_replaced_between_upload_and_publish_is_never_promoted(
     sb = target.sb
     bucket = sb.stack["ArtifactBucket"]
     code = zip_dir(REPO / "functions" / "brand_api")
-    sb.put_object(bucket, "uploads/brand-api.zip", code)
+    sb.put_object(bucket, f"deployments/{target.function}/raced-build", code)
     racer = _with_extra_file(code)
     lam = sb.client("lambda")
     versions_before = len(lam.list_versions_by_function(FunctionName=target.function)["Versions"])
@@ -385,7 +385,7 @@ def test_an_artifact_replaced_between_upload_and_publish_is_never_promoted(
     sb.faults.before_api("PublishVersion", race, caller="PublishVersion")
     request = {
         "functionName": target.function,
-        "code": {"s3Bucket": bucket, "s3Key": "uploads/brand-api.zip"},
+        "code": {"s3Bucket": bucket, "s3Key": f"deployments/{target.function}/raced-build"},
         "strategy": PLAN,
         "analysis": ANALYSIS,
     }

@@ -27,8 +27,9 @@ from cfnlint.api import ManualArgs, lint_file
 from samtranslator.yaml_helper import yaml_parse
 
 from coalmine.adapters.lambda_invoke import INVOKE_TIMEOUT_SECONDS
-from coalmine.models import ExecutionInput
+from coalmine.validation import parse_request
 from coalmine_sandbox.aws.cloudformation.intrinsics import Resolver, references
+from coalmine_sandbox.aws.eventbridge import target_input
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -37,7 +38,6 @@ ORCHESTRATOR = ROOT / "functions" / "orchestrator"
 ORCHESTRATOR_URI = "functions/orchestrator/"
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
 SUBSTITUTION = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
-PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.-]+)>")
 
 # Actions on managed functions: the mutating ones and the reads that come with them.
 SCOPED_LAMBDA_ACTIONS = {
@@ -326,29 +326,47 @@ def test_upload_rule_renders_a_valid_execution_input_for_its_prefix() -> None:
     assert pattern["detail-type"] == ["Object Created"]
     assert pattern["detail"]["bucket"]["name"] == [{"Ref": "ArtifactBucket"}]
     assert target["Arn"] == {"Ref": "DeploymentStateMachine"}
-    assert transformer["InputPathsMap"] == {
-        "bucket": "$.detail.bucket.name",
-        "key": "$.detail.object.key",
-        "versionId": "$.detail.object.version-id",
-    }
-    # Given an upload of deployments/<function>/build-42.zip, version "v42"
-    values = {
-        "bucket": "artifacts",
-        "key": f"deployments/{function}/build-42.zip",
-        "versionId": "v42",
-    }
+    # no value of the event is spliced into a JSON string (EventBridge does not escape them)
+    assert "InputPathsMap" not in transformer
     template = transformer["InputTemplate"]["Fn::Sub"]
     alarm = names["BrandApiErrorsAlarm"]
     rendered = SUBSTITUTION.sub(lambda m: names[m[1]], template)
-    rendered = PLACEHOLDER.sub(lambda m: values[m[1]], rendered)
+    # Given an upload of deployments/<function>/<a key holding a quote>.zip, version "v42"
+    key = f'deployments/{function}/build-42", "strategy": "AllAtOnce.zip'
+    event = {
+        "version": "0",
+        "source": "aws.s3",
+        "detail-type": "Object Created",
+        "detail": {"bucket": {"name": "artifacts"}, "object": {"key": key, "version-id": "v42"}},
+    }
+    # When EventBridge renders the rule's input for it
+    text = target_input({"InputTransformer": {"InputTemplate": rendered}}, event)
 
     # Then the execution input deploys exactly that object to the function the prefix names
-    request = ExecutionInput.model_validate(json.loads(rendered))
+    request = parse_request(json.loads(text), "artifacts")
     assert request.function_name == function
     assert request.code is not None
-    assert (request.code.s3_bucket, request.code.s3_key) == ("artifacts", values["key"])
+    assert (request.code.s3_bucket, request.code.s3_key) == ("artifacts", key)
     assert request.code.s3_object_version == "v42"
     assert request.analysis.alarms == [alarm]
+    assert request.strategy == "Canary10Percent5Minutes"
+    # And an event EventBridge cannot deliver lands in a dead-letter queue that raises an alarm
+    assert target["DeadLetterConfig"] == {"Arn": _get_att("DeployOnUploadDeadLetterQueue", "Arn")}
+    queue_policy = resources["DeployOnUploadDeadLetterQueuePolicy"]["Properties"]
+    [statement] = queue_policy["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": _get_att("DeployOnUploadRule", "Arn")}
+    }
+    alarm_props = resources["DeployOnUploadUndeliveredAlarm"]["Properties"]
+    assert alarm_props["AlarmActions"] == [{"Ref": "AlertsTopic"}]
+    assert alarm_props["Dimensions"][0]["Value"] == _get_att(
+        "DeployOnUploadDeadLetterQueue", "QueueName"
+    )
+
+
+def _get_att(resource: str, attribute: str) -> dict[str, list[str]]:
+    return {"Fn::GetAtt": [resource, attribute]}
 
 
 def test_brand_api_is_within_the_managed_scope() -> None:

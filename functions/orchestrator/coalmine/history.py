@@ -69,6 +69,7 @@ def started_item(d: Deployment, request: Any, now: datetime, retention_days: int
     return {
         **key(d),
         "deploymentId": d.deployment_id,
+        "executionArn": d.execution_arn,
         "input": text,
         "plan": json.dumps(d.plan.to_json(), separators=(",", ":")),
         "expiresAt": int(expires.timestamp()),

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from coalmine import business_metrics, execution_limits, metric_queries, strategies
+from coalmine import business_metrics, execution_limits, metric_queries, strategies, uploads
 from coalmine.exceptions import InvalidInput
 from coalmine.models import ExecutionInput
 from coalmine.strategies import STRATEGY_TYPES
@@ -24,10 +24,14 @@ STRATEGY_SHAPE = (
 )
 
 
-def parse_request(raw: Any) -> ExecutionInput:
+def parse_request(
+    raw: Any, artifact_bucket: str | None = None, policy: uploads.PolicyReader | None = None
+) -> ExecutionInput:
     """Validate the execution input; exactly one of targetVersion and code must be given; the
-    plan must fit in one execution's history (execution_limits.py)."""
-    request = _as_object(raw)
+    plan must fit in one execution's history (execution_limits.py). An `upload` (the S3 Object
+    Created event, passed whole by the upload rule) becomes `code`, with its policy read by
+    `policy` (uploads.with_upload_as_code)."""
+    request = uploads.with_upload_as_code(_as_object(raw), artifact_bucket, policy)
     try:
         parsed = ExecutionInput.model_validate(request)
     except ValidationError as error:
@@ -38,6 +42,9 @@ def parse_request(raw: Any) -> ExecutionInput:
             EITHER_FIELD,
             f"give exactly one of targetVersion (a published version) or code (an S3 zip); {given}",
         )
+    if parsed.code is not None:
+        code = parsed.code
+        uploads.check_code(parsed.function_name, code.s3_bucket, code.s3_key, artifact_bucket)
     business_metrics.check(parsed.analysis.metrics)
     check_query_count(parsed)
     execution_limits.check(parsed, strategies.resolve(parsed.strategy))

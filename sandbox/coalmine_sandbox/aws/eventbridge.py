@@ -4,8 +4,11 @@
 (InputPathsMap + InputTemplate) or, with none of them, the whole event. Placeholder rules
 (EventBridge User Guide, "Amazon EventBridge input transformation"):
 - `<name>` is replaced by the value at the variable's path; `<` and `>` cannot be escaped.
-- Inside a JSON string ("...<name>...") the value's text is inserted (strings without their
-  quotes, escaped for JSON); outside a string the value is inserted as JSON (strings quoted).
+- Inside a JSON string ("...<name>...") the value's text is inserted as it is: strings without
+  their quotes and NOT escaped (the guide's predefined variables: "its contents are not
+  escaped"; an S3 key holding a double quote or a backslash breaks out of the string or makes
+  the input invalid JSON, which is why coalmine's upload rule passes the event whole); outside
+  a string the value is inserted as JSON (strings quoted).
 - A path that matches nothing gives null outside a string and nothing inside one.
 - Predefined: aws.events.rule-arn, aws.events.rule-name, aws.events.event.ingestion-time,
   aws.events.event (the event without `detail`), aws.events.event.json (the whole event).
@@ -112,5 +115,4 @@ def _render_value(value: Any, in_string: bool) -> str:
         return "" if in_string else "null"
     if not in_string:
         return json.dumps(value)
-    text = value if isinstance(value, str) else json.dumps(value)
-    return json.dumps(text)[1:-1]
+    return value if isinstance(value, str) else json.dumps(value)  # not escaped, as AWS does

@@ -1,6 +1,5 @@
-"""Prepare: the input validated, pre-flight checks (coalmine/preflight.py), the alias's lock taken
-(a second deployment: DeploymentInProgress naming the running one). Changes nothing else but the
-routing an ended holder left before its Cleanup ran (recovery.made_whole, noted in takenOver)."""
+"""Prepare: the input validated, pre-flight checks, the alias's lock taken (a second deployment:
+DeploymentInProgress). Changes nothing else but what an ended holder left (recovery.made_whole)."""
 
 from __future__ import annotations
 
@@ -12,6 +11,7 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from coalmine import deployment, lock, preflight, recording, recovery, validation
+from coalmine.adapters.artifact_bucket import upload_context
 from coalmine.adapters.cloudwatch import CloudWatchApi
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.adapters.locks_table import LockTable
@@ -42,7 +42,7 @@ def prepare(
     locks: lock.LockStore,
     executions: lock.Executions,
 ) -> Deployment:
-    request = validation.parse_request(event.request)
+    request = validation.parse_request(event.request, *upload_context(lambda_api))
     alias = preflight.check_request(request, lambda_api, cloudwatch.alarm_states)
     prepared = deployment.planned(event.deployment_id, request, alias, None, event.started_at)
     held = lock.new_lock(prepared, event.execution_arn, int(time.time()))
