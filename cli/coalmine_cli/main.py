@@ -4,6 +4,9 @@ coalmine deploy   --stack coalmine --input events/execution-canary.json   (real 
 coalmine list     [--stack coalmine]                   (running deployments; real AWS)
 coalmine history  brand-api[:prod] [--limit 20]        (past deployments; real AWS)
 coalmine status   brand-api[:prod] | EXECUTION_ARN      (where a deployment is; real AWS)
+coalmine abort    brand-api[:prod] --reason R          (roll a running deployment back; real AWS)
+coalmine promote  brand-api[:prod] --now --reason R    (skip the remaining bakes; real AWS)
+coalmine pause    brand-api[:prod] --reason R          (hold the weight; `resume` goes on; real AWS)
 coalmine report   EXECUTION_ARN|RESULT.json -o report.html [--png] [--json timeline.json]
 coalmine rehearse healthy-canary [--json out.json] [--report]  (a shipped scenario or a file)
 coalmine demo                                                             (sandbox)
@@ -324,6 +327,50 @@ def cmd_status(args: argparse.Namespace) -> int:
     return _guarded(run, [])
 
 
+def cmd_abort(args: argparse.Namespace) -> int:
+    return _steer(args, "abort")
+
+
+def cmd_pause(args: argparse.Namespace) -> int:
+    return _steer(args, "pause")
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    return _steer(args, "resume")
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    if not args.now:
+        print("coalmine: promote needs --now (no approval step exists yet)", file=sys.stderr)
+        return 2
+    return _steer(args, "promote-now")
+
+
+def _steer(args: argparse.Namespace, action: str) -> int:
+    """An operator's request on the deployment running on ``args.target`` (coalmine_cli/steer)."""
+    from coalmine_cli import deploy, executions, steer
+
+    def run() -> int:
+        try:
+            function, alias = executions.parse_target(args.target)
+        except ValueError as error:
+            raise BadInput(str(error)) from error
+        session, endpoint = _session(args)
+        table = args.lock_table or deploy.find_output(
+            session.client("cloudformation", **endpoint), args.stack, steer.LOCKS_OUTPUT
+        )
+        try:
+            line = steer.request(
+                session, endpoint, table, action, function, alias or "prod", args.reason
+            )
+        except steer.Refused as error:
+            raise BadInput(str(error)) from error
+        print(line)
+        return 0
+
+    return _guarded(run, [])
+
+
 def cmd_rehearse(args: argparse.Namespace) -> int:
     from coalmine_cli.rehearse import rehearse_file
     from coalmine_sandbox.resources import scenario_path, shipped_scenarios
@@ -495,6 +542,39 @@ def build_parser() -> argparse.ArgumentParser:
     now.add_argument("target", metavar="FUNCTION[:ALIAS]|EXECUTION_ARN")
     _aws_options(now)
     now.set_defaults(func=cmd_status)
+
+    from coalmine_cli import steer
+
+    for verb, helped, described, epilog, run in (
+        ("abort", "roll a running deployment back now (recorded with your identity and reason)",
+         "Abort the deployment running on FUNCTION[:ALIAS] (alias default prod): at its next "
+         "analysis tick it rolls back and ends FAILED with DeploymentAborted.",
+         steer.ABORT_EPILOG, cmd_abort),
+        ("promote", "with --now: skip a running deployment's remaining bakes",
+         "With --now: at its next analysis tick the deployment running on FUNCTION[:ALIAS] "
+         "skips its remaining bakes and promotes (the watch after the cutover still runs).",
+         steer.PROMOTE_EPILOG, cmd_promote),
+        ("pause", "hold a running deployment at its current weight (its bake clock stops)",
+         "At its next analysis tick the deployment running on FUNCTION[:ALIAS] holds its "
+         "current weight: its bake clock stops, a FAIL still rolls back, and a pause longer "
+         "than analysis.maxPauseSeconds (default 24 h) rolls back.",
+         steer.PAUSE_EPILOG, cmd_pause),
+        ("resume", "let a paused deployment bake on",
+         "At its next analysis tick the paused deployment running on FUNCTION[:ALIAS] bakes on "
+         "from where the pause stopped it.",
+         steer.PAUSE_EPILOG, cmd_resume),
+    ):  # fmt: skip
+        steering = sub.add_parser(
+            verb, help=helped, description=described, epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )  # fmt: skip
+        steering.add_argument("target", metavar="FUNCTION[:ALIAS]")
+        if verb == "promote":
+            steering.add_argument("--now", action="store_true", help="skip the remaining bakes")
+        steering.add_argument("--reason", required=True, help="why (recorded with the action)")
+        steering.add_argument("--lock-table", help="the DeploymentLocks table (default: stack's)")
+        _aws_options(steering)
+        steering.set_defaults(func=run)
 
     rehearse = sub.add_parser("rehearse", help="run one scenario in the local sandbox")
     rehearse.add_argument(

@@ -41,16 +41,32 @@ def describe_state_exit(state: str, output: dict[str, Any]) -> str | None:
             f"-> v{output.get('toVersion')}, bake {output.get('bake', {}).get('bakeSeconds')} s"
             + (_hooks(output, "pre-traffic-hook") if output.get("stepIndex") == 0 else "")
         )
+    acted = _operator_action(output, steps)
+    if state == "Analyze" and acted is not None:
+        return f"{acted['action']} by {acted['principal']}: {acted['reason']}"
     if state == "Analyze" and steps and steps[-1].get("ticks"):
         tick = steps[-1]["ticks"][-1]
         gates = ", ".join(f"{g['gate']} {g['verdict']}" for g in tick.get("gates", []))
-        return f"analysis at {tick['elapsedSeconds']} s: {tick['verdict']} ({gates})"
+        held = " (paused: the bake clock stopped)" if output.get("pausedAt") else ""
+        return f"analysis at {tick['elapsedSeconds']} s: {tick['verdict']} ({gates}){held}"
     if state == "Promote":
         gates = ["post-traffic-hook"] + ([] if plan.get("steps") else ["pre-traffic-hook"])
         return f"promoted: 100% -> v{output.get('toVersion')}" + _hooks(output, *gates)
     if state == "Rollback":
         return f"rolled back to v{output.get('fromVersion')}: {output.get('reason')}"
     return None
+
+
+def _operator_action(output: dict[str, Any], steps: list[Any]) -> dict[str, Any] | None:
+    """The operator's request this Analyze acted on (applied after its step's last tick), if
+    any (docs/operating.md)."""
+    actions = output.get("operatorActions") or []
+    if not actions:
+        return None
+    ticks = steps[-1].get("ticks") if steps else None
+    last_tick = (ticks[-1].get("at") if ticks else None) or ""
+    applied = actions[-1].get("appliedAt") or ""
+    return dict(actions[-1]) if applied > last_tick else None
 
 
 def _watched(plan: dict[str, Any]) -> str:

@@ -1,6 +1,7 @@
 """The fault-injection matrix: every Task state x every fault kind x the step it happens at, then a
 stop, an out-of-band alias change at every moment of a deployment, a stop as each Task state
-starts, an AWS API answering errors to each handler for a window of time (and for good),
+starts, an operator's abort or promote-now as each Task state starts, an AWS API answering
+errors to each handler for a window of time (and for good),
 CloudWatch's publishing delay rising, racing deployments and an artifact replaced between upload
 and publish. Each cell asserts the invariant
 (coalmine_sandbox/world/invariants.py): the alias ends wholly on one version (the stable one
@@ -473,3 +474,46 @@ def test_zz_matrix_summary(capsys: pytest.CaptureFixture[str]) -> None:
             f"(xfail/failed/not run)"
         )
     assert len(RESULTS) <= cells
+
+
+# ---------------------------------------------------------------------- an operator's request
+#: (Task state, entry): where the request is made as that invocation starts, and how the
+#: deployment then ends. Before Prepare has taken the lock, or once ReleaseLock frees it, the
+#: request is refused (nothing to act on); made before the last analysis tick, it is acted on
+#: there (docs/operating.md); after it, nothing reads it and the deployment ends as planned.
+OPERATOR_ENDINGS = {
+    "abort": {"Prepare": "SUCCEEDED", "Promote": "SUCCEEDED", "ReleaseLock": "SUCCEEDED"},
+    "promote-now": {},
+}
+
+
+@pytest.mark.parametrize("action", ["abort", "promote-now"])
+@pytest.mark.parametrize(
+    ("state", "entry"), [pytest.param(s, n, id=f"{s}#{n}") for s, n in ENTRIES]
+)
+def test_operator_request_at_state(
+    target: DeploymentTarget, state: str, entry: int, action: str
+) -> None:
+    # Given an operator's request made as that invocation of the state's function starts
+    target.reset()
+    said: list[str] = []
+    target.at_entry(
+        state,
+        entry,
+        lambda arn: said.append(
+            moves.operator_request(target.sb, action, target.function, target.alias, "matrix")
+        ),
+    )
+    arn = target.sb.start_execution(target.request(PLAN, analysis=ANALYSIS))
+    described = target.sb.wait_for_execution(arn)
+    cell = f"operator:{action}:{state}#{entry}"
+    RESULTS[cell] = False
+    # Then the invariant holds, and the deployment ended as the request says
+    assert target.acted, "the moment was never reached"
+    assert violations(target, described) == []
+    expected = OPERATOR_ENDINGS[action].get(state, "FAILED" if action == "abort" else "SUCCEEDED")
+    assert described["status"] == expected, (said, described.get("error"))
+    if expected == "FAILED":
+        assert described.get("error") == "DeploymentAborted"
+        assert "aborted by " in described.get("cause", "")
+    RESULTS[cell] = True

@@ -35,8 +35,18 @@ STACK_RESOURCES = {
 }
 # The verbs a pipeline has no use for, read by an operator's own role (docs/ci.md): `report`
 # and `status` read the evidence (s3:GetObject on the reports bucket, cloudwatch:GetMetricData,
-# which IAM cannot scope to a stack); the sandbox verbs call emulated AWS, never the account.
-NOT_CI = {"report.py", "report_html.py", "sources.py", "status.py", "browser.py", "rehearse.py"}
+# which IAM cannot scope to a stack); the sandbox verbs call emulated AWS, never the account;
+# the steering verbs (abort, promote --now, pause, resume: steer.py) are a person's, under their
+# own identity, which the request records (docs/operating.md lists what they call).
+NOT_CI = {
+    "report.py",
+    "report_html.py",
+    "sources.py",
+    "status.py",
+    "browser.py",
+    "rehearse.py",
+    "steer.py",
+}
 
 
 def _module_path(module: str) -> Path | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from coalmine import async_gates, strategies
+from coalmine import async_gates, operator_actions, strategies
 from coalmine.exceptions import lambda_error_message
 from coalmine.models import (
     Action,
@@ -165,6 +165,8 @@ def rolled_back(deployment: Deployment, revision_id: str) -> Deployment:
 
 def rollback_reason(deployment: Deployment) -> str:
     """Why we roll back: an analysis FAIL's reason, or the error a Catch put at ``$.error``."""
+    if operator_actions.aborted(deployment):
+        return deployment.reason or operator_actions.ABORTED_ERROR
     if deployment.error is not None:
         state = STATE_BY_ACTION.get(deployment.action, "a step")
         return f"{state} failed: {deployment.error.Error}: {_cause(deployment.error.Cause)}"

@@ -70,6 +70,11 @@ class DeploymentInProgress(CoalmineError):
     """Another deployment of the same function and alias is running (it holds the lock)."""
 
 
+class OperatorRequestRefused(CoalmineError):
+    """An operator's request was not written (unknown function, no running deployment, a bad
+    action or reason): nothing changed; the message is the one line to show."""
+
+
 class RollbackFailed(CoalmineError):
     """The alias could not be restored to one whole version; the message says how to finish."""
 

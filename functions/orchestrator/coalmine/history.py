@@ -14,6 +14,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from coalmine import operator_actions
 from coalmine.evidence import STATE_LIMIT_BYTES
 from coalmine.models import Action, Deployment, Outcome, StepRecord
 
@@ -39,7 +40,7 @@ def phase(d: Deployment, *, ended: bool = False) -> str:
     """Where the deployment is: PREPARED, STEP <n> (<weight>%) (then with the step's verdict once
     judged, e.g. ``STEP 1 (10%) PASS``), PROMOTING, POST_PROMOTION_BAKE, ROLLING_BACK, then
     (``ended``: its lock released) PROMOTED, ROLLED_BACK or ABORTED."""
-    if d.error is not None and d.error.Error == ABORTED_ERROR:
+    if d.error is not None and d.error.Error in (ABORTED_ERROR, operator_actions.ABORTED_ERROR):
         return "ABORTED"
     if d.outcome == Outcome.ROLLED_BACK or (ended and d.outcome != Outcome.PROMOTED):
         return "ROLLED_BACK"
@@ -101,6 +102,11 @@ def fields(
         else None,
         "verdicts": json.dumps([summary(s) for s in d.steps], separators=(",", ":")),
         "evidence": d.evidence.location if d.evidence else None,
+        "operatorActions": json.dumps(
+            [a.to_json() for a in d.operator_actions], separators=(",", ":")
+        )
+        if d.operator_actions
+        else None,
     }
 
 

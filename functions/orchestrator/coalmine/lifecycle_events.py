@@ -7,7 +7,8 @@ Schemas in schemas/events/). ``source`` "coalmine"; one detail-type per moment o
     Deployment Promoted     ReleaseLock, the deployment ended promoted
     Deployment Rolled Back  ReleaseLock, ended rolled back (the alias wholly on the old version)
     Deployment Aborted      ReleaseLock, ended aborted: the alias changed out of band (someone
-                            else's change left in place)
+                            else's change left in place), or an operator's abort (rolled back;
+                            the reason names them: operator_actions.py)
     Deployment Stopped      Cleanup: the execution was stopped (ABORTED) or timed out
     Deployment Failed       Cleanup: the execution failed without reaching ReleaseLock (a crash,
                             a Rollback that could not finish, a failed publish after the lock)

@@ -7,6 +7,8 @@ The lock is one item per alias in ``DeploymentLocksTable`` (adapters/locks_table
     startedAt     epoch seconds                     expiresAt     epoch seconds (the table's TTL)
     deployment    the Deployment document as last recorded (Prepare, PublishVersion, Promote):
                   what Cleanup needs to put the alias back after a stop, a timeout or a crash
+    requests      operators' requests (abort, ...), each a JSON OperatorAction, appended while
+                  the holder holds the lock; Analyze acts on them (coalmine/operator_actions.py)
 
 Prepare acquires it (a conditional PutItem that succeeds only when no item exists, or the item
 is its own) before it judges the alias's weights; the ``ReleaseLock`` state frees it on every
@@ -29,7 +31,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from coalmine.exceptions import DeploymentInProgress
-from coalmine.models import Deployment
+from coalmine.models import Deployment, OperatorAction
 
 #: Execution statuses (DescribeExecution) whose holder still owns the alias.
 ALIVE = frozenset({"RUNNING", "PENDING_REDRIVE"})
@@ -47,6 +49,7 @@ class Lock:
     started_at: int
     expires_at: int
     deployment: Deployment | None = None
+    requests: tuple[OperatorAction, ...] = ()
 
     def describe(self) -> str:
         started = datetime.fromtimestamp(self.started_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -143,6 +143,8 @@ class AnalysisConfig(InputModel, GatesConfig):
     max_event_age_seconds: int | None = Field(default=None, ge=1, le=21_600)  # None: half max age
     max_dropped_event_rate: float | None = Field(default=None, gt=0, lt=1)  # None: not judged
     max_destination_delivery_failures: int | None = Field(default=0, ge=0)  # None: not judged
+    # an operator's pause longer than this rolls back (operator_actions.py)
+    max_pause_seconds: int = Field(default=86_400, ge=60, le=86_400)
 
 
 class ExecutionInput(InputModel):
@@ -308,6 +310,19 @@ class AliasState(Model):
         return f"version {self.function_version} with {extra}"
 
 
+class OperatorAction(Model):
+    """An operator's request on a running deployment (coalmine/operator_actions.py): appended to
+    the alias's lock by the CLI (or a rehearsal event), acted on by the next analysis tick and then
+    kept in the deployment document's ``operatorActions``."""
+
+    id: str = Field(min_length=1, max_length=64)
+    action: Literal["abort", "promote-now", "pause", "resume"]
+    principal: str = Field(min_length=1, max_length=2048)  # STS GetCallerIdentity's Arn
+    at: datetime  # when it was requested
+    reason: str = Field(min_length=1, max_length=1024)
+    applied_at: datetime | None = None  # when the analysis tick acted on it
+
+
 class ErrorInfo(Model):
     """What a Catch puts at ``$.error`` (Step Functions' own field names)."""
 
@@ -342,6 +357,8 @@ class Deployment(Model):
     evidence: EvidenceRecord | None = None  # where the per-tick evidence went (evidence.py)
     execution_arn: str | None = None  # the execution's ARN (Prepare's event): lifecycle events
     decided_at: datetime | None = None  # when promotion or rollback was decided (recording.py)
+    operator_actions: list[OperatorAction] = Field(default_factory=list)  # operator_actions.py
+    paused_at: datetime | None = None  # an operator's pause holds the step (operator_actions.py)
 
 
 class PrepareEvent(Model):

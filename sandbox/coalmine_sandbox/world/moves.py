@@ -9,6 +9,8 @@ import weakref
 from dataclasses import replace
 from typing import Any
 
+from coalmine.adapters import operator_requests
+from coalmine.adapters.locks_table import LockTable
 from coalmine.lock import lock_id
 
 from ..aws.awslambda.invocation import FunctionSpec
@@ -35,6 +37,24 @@ def stop_execution(sb: Sandbox, arn: str, cause: str = "stopped by the sandbox")
 
 def start_second_deployment(sb: Sandbox, request: dict[str, Any]) -> str:
     return sb.start_execution(request)
+
+
+def operator_request(sb: Sandbox, action: str, function: str, alias: str, reason: str) -> str:
+    """An operator's request, through the code path `coalmine abort` uses; what it did."""
+    try:
+        held, asked = operator_requests.request(
+            action,
+            function,
+            alias,
+            reason,
+            locks=LockTable(sb.stack[LOCK_TABLE], sb.client("dynamodb")),
+            lambda_client=sb.client("lambda"),
+            sts=sb.client("sts"),
+            now=sb.clock.now(),
+        )
+    except operator_requests.OperatorRequestRefused as error:
+        return f"refused: {error}"
+    return f"{action} requested by {asked.principal} on {held.describe()}"
 
 
 def expire_lock(sb: Sandbox, function: str, alias: str) -> bool:

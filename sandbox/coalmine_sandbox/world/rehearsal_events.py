@@ -19,7 +19,7 @@ from typing import Any
 from ..aws.faults import ApiFault
 from ..sandbox import Sandbox
 from . import moves
-from .scenario import Event
+from .scenario import OPERATOR_ACTIONS, Event
 
 Emit = Callable[[str], None]
 # How long (wall) a state hook waits for the rehearsal to learn its execution's ARN: the state
@@ -187,6 +187,9 @@ class EventPlayer:
             return f"CloudWatch's publishing delay {before:g} s -> {event.seconds:g} s"
         if event.action == "candidate-change":
             return self._candidate_change(event, function)
+        if event.action in OPERATOR_ACTIONS:
+            assert event.reason
+            return moves.operator_request(self.sb, event.action, function, alias, event.reason)
         if event.action == "expire-lock":
             if moves.expire_lock(self.sb, function, alias):
                 return f"the lock on {function}:{alias} is past its expiry (its holder runs on)"
@@ -227,4 +230,6 @@ def _describe(event: Event) -> dict[str, Any]:
         out["seconds"] = event.seconds
     if event.action == "candidate-change":
         out |= {"errorRate": event.error_rate, "latencyMs": event.latency_ms}
+    if event.action in OPERATOR_ACTIONS:
+        out["reason"] = event.reason
     return out

@@ -50,7 +50,13 @@ Action = Literal[
     "metrics-delay",
     "candidate-change",
     "expire-lock",
+    "abort",
+    "promote-now",
+    "pause",
+    "resume",
 ]
+#: An operator's requests (adapters/operator_requests.py, as the CLI makes them): `reason` needed.
+OPERATOR_ACTIONS = ("abort", "promote-now", "pause", "resume")
 #: Services whose APIs the handlers call (botocore's names), for inject-api-fault.
 ApiService = Literal["lambda", "cloudwatch", "dynamodb", "stepfunctions", "s3", "events", "sqs"]
 # The fields only some actions read: naming one on another action is a mistake, said so.
@@ -64,6 +70,7 @@ _ONLY_FOR = {
     "seconds": ("metrics-delay",),
     "error_rate": ("candidate-change",),
     "latency_ms": ("candidate-change",),
+    "reason": OPERATOR_ACTIONS,
 }
 
 
@@ -73,7 +80,8 @@ class Event(_Model):
     invocation of the Task state `at_state` starts: an out-of-band alias change, a console stop,
     a second deployment of the same alias, a fault injected into a state, an AWS API answering
     errors for a window of time (`from_seconds`..`to_seconds`), CloudWatch's publishing delay
-    changing, the candidate starting to behave differently, or the alias lock's expiry passing.
+    changing, the candidate starting to behave differently, the alias lock's expiry passing, or
+    an operator's request (`abort`, `promote-now`, `pause`, `resume`, with its `reason`).
     """
 
     at_seconds: float | None = Field(default=None, ge=0, le=86_400)
@@ -97,6 +105,8 @@ class Event(_Model):
     seconds: float | None = Field(default=None, ge=0, le=86_400)  # metrics-delay
     error_rate: float | None = Field(default=None, ge=0, le=1)  # candidate-change
     latency_ms: float | None = Field(default=None, ge=0, le=900_000)
+    # an operator's request (OPERATOR_ACTIONS): why
+    reason: str | None = Field(default=None, min_length=1, max_length=1024)
 
     @model_validator(mode="after")
     def _fault_needs_state_and_kind(self) -> Event:
@@ -132,6 +142,8 @@ class Event(_Model):
             start = self.from_seconds or 0.0
             if self.to_seconds is not None and self.to_seconds <= start:
                 raise ValueError(f"`toSeconds` ({self.to_seconds:g}) must be after `fromSeconds`")
+        if self.action in OPERATOR_ACTIONS and self.reason is None:
+            raise ValueError(f"{self.action} needs `reason` (recorded with the operator's action)")
         if self.action == "metrics-delay" and self.seconds is None:
             raise ValueError("metrics-delay needs `seconds` (CloudWatch's publishing delay)")
         if (

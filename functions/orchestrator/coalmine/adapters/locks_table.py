@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from coalmine.adapters.errors import error_code, throttling_translated
 from coalmine.exceptions import AwsThrottled
 from coalmine.lock import Lock, lock_id
-from coalmine.models import Deployment
+from coalmine.models import Deployment, OperatorAction
 from coalmine.observability import count, logger
 
 if TYPE_CHECKING:
@@ -116,6 +116,21 @@ class LockTable:
                 sleep(delay)
         return None
 
+    def append_request(self, lock_id: str, deployment_id: str, request: OperatorAction) -> bool:
+        """Append an operator's request to the lock, if ``deployment_id`` still holds it (False:
+        the lock is free, or another deployment's: nothing written)."""
+        return self._conditional(
+            "update_item",
+            Key={"lockId": _s(lock_id)},
+            UpdateExpression="SET requests = list_append(if_not_exists(requests, :none), :new)",
+            ConditionExpression=_MINE,
+            ExpressionAttributeValues={
+                ":none": {"L": []},
+                ":new": {"L": [_s(json.dumps(request.to_json()))]},
+                ":me": _s(deployment_id),
+            },
+        )
+
     def release(self, lock_id: str, deployment_id: str) -> bool:
         """Delete the lock if ``deployment_id`` holds it (False: it was not, or no longer, held)."""
         return self._conditional(
@@ -166,4 +181,8 @@ def _lock(item: dict[str, Any]) -> Lock:
         started_at=int(item.get("startedAt", {}).get("N", "0")),
         expires_at=int(item.get("expiresAt", {}).get("N", "0")),
         deployment=Deployment.model_validate(json.loads(document)) if document else None,
+        requests=tuple(
+            OperatorAction.model_validate(json.loads(r["S"]))
+            for r in item.get("requests", {}).get("L", [])
+        ),
     )

@@ -1,12 +1,7 @@
-"""Analyze: judge the new version, then bake on, extend, move on, or roll back (analysis.py).
-
-The alias is checked first: analysing a split someone else has changed would judge the wrong
-thing. Then one GetMetricData call reads both versions' counts since the step began (during the
-watch after a cutover, from as long before it: coalmine/watch.py) and the alias's async queue,
-the user's alarms are read, and ``analysis.tick`` decides. A throttled metrics read (after the
-adapter's retries) is an inconclusive tick (``analysis.unread_tick``), up to
-``arrival.MAX_UNREAD_TICKS`` in a row; then the error fails the state as any other.
-"""
+"""Analyze: act on an operator's request (operator_actions.py), else judge the new version: bake
+on, extend, move on, or roll back (analysis.py; a paused step is held). The alias is checked
+first; one GetMetricData call reads both versions since the step began (the watch: watch.py),
+then the alarms. A throttled read is inconclusive, up to ``arrival.MAX_UNREAD_TICKS`` in a row."""
 
 from __future__ import annotations
 
@@ -14,7 +9,8 @@ from datetime import UTC, datetime
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from coalmine import analysis, arrival, ownership, watch
+from coalmine import analysis, arrival, operator_actions, ownership, watch
+from coalmine.adapters import operator_requests
 from coalmine.adapters.cloudwatch import CloudWatchApi
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.adapters.locks_table import LockTable
@@ -26,9 +22,15 @@ from coalmine.recording import recorded_step
 
 @recorded_step
 def handler(current: Deployment, context: LambdaContext) -> Deployment:
-    result = analyze(current, LambdaApi(), CloudWatchApi())
+    locks, now = LockTable(), datetime.now(UTC)
+    steered = operator_requests.acted_on(current, locks, now)
+    judged = steered or analyze(current, LambdaApi(), CloudWatchApi())
+    result = judged if steered else operator_actions.held(current, judged, now)
     if result.outcome == Outcome.PROMOTED and result.action == Action.FINISH:
-        LockTable().record_after_write(result)  # the watch passed: a stop now changes nothing
+        locks.record_after_write(result)  # the watch is over: a stop now changes nothing
+    if steered is not None:
+        logger.warning("operator action", extra={"reason": steered.reason})
+        return steered
     tick = result.steps[-1].ticks[-1]
     logger.info("analysed", extra={"verdict": tick.verdict, "action": result.action})
     if result.action == Action.ROLLBACK:
