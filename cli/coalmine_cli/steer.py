@@ -8,8 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from coalmine.adapters import operator_requests
-from coalmine.adapters.locks_table import LockTable
+from coalmine_cli.deploy import ToolError
 
 LOCKS_OUTPUT = "DeploymentLocksTableName"
 
@@ -75,6 +74,14 @@ def request(
     reason: str,
 ) -> str:
     """Write the request (Refused: nothing written); the line to print."""
+    try:  # (the adapters log with Powertools: not part of a `pip install coalmine` for deploy)
+        from coalmine.adapters import operator_requests
+        from coalmine.adapters.locks_table import LockTable
+    except ImportError as error:
+        raise ToolError(
+            f"coalmine {action} needs {error.name or 'a package'}: "
+            "pip install 'coalmine[sandbox]' (it brings aws-lambda-powertools)"
+        ) from error
     try:
         held, asked = operator_requests.request(
             action,

@@ -35,7 +35,9 @@ def test_rule_bucket_alarm_and_outputs(sandbox: Sandbox) -> None:
     targets = sandbox.client("events").list_targets_by_rule(Rule=stack["DeployOnUploadRule"])
     target = targets["Targets"][0]
     assert target["Arn"] == stack.state_machine_arn
-    assert "<key>" in target["InputTransformer"]["InputTemplate"]
+    # the S3 event whole, as a value (EventBridge does not escape values placed in a string)
+    assert '"upload": <aws.events.event.json>' in target["InputTransformer"]["InputTemplate"]
+    assert "<key>" not in target["InputTransformer"]["InputTemplate"]
     assert "brand-api-prod-errors" in target["InputTransformer"]["InputTemplate"]
     s3 = sandbox.client("s3")
     bucket = stack.outputs["ArtifactBucketName"]

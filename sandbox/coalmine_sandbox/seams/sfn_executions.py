@@ -167,8 +167,11 @@ class SfnEmulation:
             if stopped_at is not None:  # already ended by a stop or a timeout: keep that
                 # (the task that was running may have failed since: moto then sets FAILED)
                 execution.stop_date = stopped_at
-                status, error, cause = self._cut_short[execution.exec_arn]
-                execution.exec_status, execution.error, execution.cause = status, error, cause
+                # (no cut-short record: it ended normally and moto reports its end once more)
+                cut = self._cut_short.get(execution.exec_arn)
+                if cut is not None:
+                    status, error, cause = cut
+                    execution.exec_status, execution.error, execution.cause = status, error, cause
                 self._notify()
                 return
             self._ended[execution.exec_arn] = execution.stop_date
