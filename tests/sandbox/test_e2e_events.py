@@ -170,16 +170,24 @@ def test_an_aborted_deployment_reaches_alerts_topic() -> None:
         # Given a canary whose alias a human puts back on the stable version mid-bake
         stable, candidate = routing(alias_snapshot(sb))[0], publish_candidate(sb)
         _, stop = start_traffic(sb, rps=5)
+        changed: list[bool] = []
+
+        def by_hand(t_from: Any, t_to: Any) -> None:
+            # (a clock listener: the Bake's Wait moves the clock itself, on the execution's
+            # thread; the human acts once the canary is weighted)
+            if not changed and routing(alias_snapshot(sb))[1]:
+                changed.append(True)
+                sb.client("lambda").update_alias(
+                    FunctionName=FUNCTION, Name="prod", FunctionVersion=stable, RoutingConfig={}
+                )
+
+        remove = sb.add_listener(by_hand)
         arn = sb.start_execution({"functionName": FUNCTION, "targetVersion": candidate,
                                   "strategy": PLAN, "analysis": ANALYSIS})  # fmt: skip
-        began = sb.clock.now()
-        while (sb.clock.now() - began).total_seconds() < 30:
-            sb.clock.advance(1)
-        sb.client("lambda").update_alias(
-            FunctionName=FUNCTION, Name="prod", FunctionVersion=stable, RoutingConfig={}
-        )
         done = finish(sb, arn)
+        remove()
         stop()
+        assert changed
         # Then the deployment is aborted (the human's alias kept) and everyone hears of it
         assert done.error == "DeploymentAborted", done.cause
         assert routing(alias_snapshot(sb)) == (stable, {})
