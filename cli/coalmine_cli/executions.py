@@ -30,6 +30,7 @@ class Row:
     to_version: str | None = None
     outcome: str | None = None
     reason: str | None = None
+    started_by: str | None = None  # the history item's startedBy (coalmine/history.py)
 
     @property
     def seconds(self) -> float | None:
@@ -47,7 +48,8 @@ class Row:
             f"{self.started:%Y-%m-%d %H:%M:%S}  {self.function}:{self.alias}  {versions}  "
             f"{self.strategy}  {ended}{took}  {self.name}"
         )
-        return text + (f"\n    {self.reason}" if self.reason else "")
+        text += f"\n    {self.reason}" if self.reason else ""
+        return text + (f"\n    started by {self.started_by}" if self.started_by else "")
 
 
 def parse_target(spec: str) -> tuple[str, str | None]:
@@ -181,6 +183,7 @@ def item_row(item: dict[str, Any]) -> Row:
         to_version=_text(item, "toVersion"),
         outcome=phase if ended else None,
         reason=_text(item, "reason"),
+        started_by=_text(item, "startedBy"),
     )
 
 

@@ -63,6 +63,13 @@ def _aws(args: argparse.Namespace) -> tuple[Any, Any]:
     return sfn, arn
 
 
+def _caller(args: argparse.Namespace) -> str:
+    """The caller identity's ARN (STS GetCallerIdentity, which needs no permission): sent as
+    the input's ``startedBy``, kept in the deployment's history item."""
+    session, endpoint = _session(args)
+    return str(session.client("sts", **endpoint).get_caller_identity()["Arn"])
+
+
 def _upload(args: argparse.Namespace, request: dict[str, Any], key: str) -> dict[str, Any]:
     """`--zip`: PutObject into the artifact bucket; the request deploying that object."""
     from coalmine_cli import deploy
@@ -151,6 +158,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         as_json = args.output == "json"
         say = (lambda line: print(line, file=sys.stderr)) if as_json else print
         sfn, arn = _aws(args)
+        request.setdefault("startedBy", _caller(args))
         if object_key is not None:
             request = _upload(args, request, object_key)
             say(f"uploaded s3://{request['code']['s3Bucket']}/{object_key}")

@@ -167,3 +167,21 @@ def test_status_shows_a_running_deployment_then_its_end(
     assert main(["status", f"{FUNCTION}:prod", *_aws(sandbox)]) == 0
     assert capsys.readouterr().out.strip() == f"no deployment of {FUNCTION}:prod is running"
     assert main(["status", "arn:aws:states:nowhere"]) == 2
+
+
+def test_the_history_names_who_started_each_deployment(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Given a deployment started by `coalmine deploy` (which sends its caller identity)
+    target = _promote(sandbox, tmp_path, "who")
+    caller = sandbox.client("sts").get_caller_identity()["Arn"]
+    table = sandbox.stack["DeploymentHistoryTable"]
+    # When the item is read, and `coalmine history` prints it
+    items = sandbox.client("dynamodb").scan(TableName=table)["Items"]
+    [item] = [i for i in items if i.get("toVersion", {}).get("S") == target]
+    capsys.readouterr()
+    assert main(["history", f"{FUNCTION}:prod", "--history-table", table, *_aws(sandbox)]) == 0
+    out = capsys.readouterr().out
+    # Then both name the caller, as the caller reported it
+    assert item["startedBy"]["S"] == f"{caller} (as reported by the caller)"
+    assert f"started by {caller} (as reported by the caller)" in out

@@ -49,6 +49,11 @@ NOT_CI = {
 }
 
 
+#: Calls that need no IAM permission (AWS: "No permissions are required to perform this
+#: operation"): the CLI may make them under any role.
+NO_PERMISSION_NEEDED = {"sts:GetCallerIdentity"}
+
+
 def _module_path(module: str) -> Path | None:
     top, _, rest = module.partition(".")
     base = FIRST_PARTY.get(top)
@@ -124,7 +129,7 @@ def cli_api_calls() -> set[str]:
         for method, operation in client.meta.method_to_api_mapping.items():
             if method in called:
                 actions.add(f"{prefix}:{operation}")
-    return actions
+    return actions - NO_PERMISSION_NEEDED
 
 
 def _role_statements() -> list[dict[str, Any]]:

@@ -101,3 +101,49 @@ def test_an_ending_sets_the_end_and_the_duration() -> None:
     assert fields["endedAt"] == "2030-01-01T12:01:30.123Z"
     assert fields["durationSeconds"] == 90.0
     assert fields["verdicts"] == "[]"
+
+
+_UPLOAD = {
+    "source": "aws.s3",
+    "detail-type": "Object Created",
+    "detail": {
+        "bucket": {"name": "artifacts"},
+        "object": {"key": "deployments/brand-api/v2.zip"},
+        "requester": "123456789012",
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("request_", "expected"),
+    [
+        (
+            {"upload": _UPLOAD},
+            "upload of s3://artifacts/deployments/brand-api/v2.zip by 123456789012",
+        ),
+        (
+            {"upload": {"detail": {"object": {"key": "k"}}}},
+            "upload of s3://?/k by an unknown requester",
+        ),
+        (
+            {"functionName": "f", "startedBy": " arn:aws:iam::1:role/ci "},
+            "arn:aws:iam::1:role/ci (as reported by the caller)",
+        ),
+        ({"functionName": "f", "startedBy": "   "}, history.UNKNOWN_CALLER),
+        ({"functionName": "f"}, history.UNKNOWN_CALLER),
+        ("not an object", history.UNKNOWN_CALLER),
+        # an upload's requester wins over what the input says of itself
+        (
+            {"upload": _UPLOAD, "startedBy": "me"},
+            "upload of s3://artifacts/deployments/brand-api/v2.zip by 123456789012",
+        ),
+    ],
+)
+def test_started_by_says_who_asked_as_the_input_tells_it(request_: object, expected: str) -> None:
+    assert history.started_by(request_) == expected
+
+
+def test_started_by_is_cut_to_its_length() -> None:
+    said = history.started_by({"startedBy": "x" * 1000})
+    assert len(said) == history.STARTED_BY_CHARS
+    assert said.endswith("...(cut)")

@@ -72,10 +72,44 @@ def started_item(d: Deployment, request: Any, now: datetime, retention_days: int
         "executionArn": d.execution_arn,
         "input": text,
         "plan": json.dumps(d.plan.to_json(), separators=(",", ":")),
+        "startedBy": started_by(request),
         "expiresAt": int(expires.timestamp()),
         **fields(d, now),
         "phases": [entry(d, now)],
     }
+
+
+#: What ``startedBy`` says when the input tells nothing of its caller.
+UNKNOWN_CALLER = "unknown caller (StartExecution's caller is in CloudTrail)"
+STARTED_BY_CHARS = 256
+
+
+def started_by(request: Any) -> str:
+    """Who asked for the deployment, as the execution input tells it: an upload's requester (the
+    S3 event's ``detail.requester``, the uploader's account or AWS service) and object; else
+    ``startedBy`` as the caller reported it (the coalmine CLI sends its caller identity's ARN;
+    nothing verifies it: CloudTrail's StartExecution record does); else ``UNKNOWN_CALLER``."""
+    if not isinstance(request, dict):
+        return UNKNOWN_CALLER
+    upload = request.get("upload")
+    if isinstance(upload, dict):
+        detail = _object(upload.get("detail"))
+        bucket, obj = _object(detail.get("bucket")), _object(detail.get("object"))
+        requester = detail.get("requester") or "an unknown requester"
+        where = f"s3://{bucket.get('name', '?')}/{obj.get('key', '?')}"
+        return _cut(f"upload of {where} by {requester}")
+    said = request.get("startedBy")
+    if isinstance(said, str) and said.strip():
+        return _cut(f"{said.strip()} (as reported by the caller)")
+    return UNKNOWN_CALLER
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= STARTED_BY_CHARS else text[: STARTED_BY_CHARS - 8] + "...(cut)"
 
 
 #: How Cleanup records an execution that ended without ReleaseLock (its status -> the phase).

@@ -154,6 +154,9 @@ class ExecutionInput(InputModel):
     code: CodeLocation | None = None
     strategy: str | StrategySpec = "Canary10Percent5Minutes"
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
+    # who asks, as the caller reports it (the CLI: its caller identity's ARN); kept in the
+    # history item's startedBy (history.started_by), never trusted for a decision
+    started_by: str | None = Field(default=None, min_length=1, max_length=256)
 
 
 # ----------------------------------------------------------------------------- plan
