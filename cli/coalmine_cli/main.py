@@ -625,6 +625,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--endpoint-url", help="AWS endpoint (e.g. a local emulator)")
     report.set_defaults(func=cmd_report)
 
+    from coalmine_cli import serve as serving  # `coalmine sandbox serve`
+
+    serving.add_parser(sub)
+
     demo = sub.add_parser("demo", help="a healthy and a faulty canary in the sandbox")
     demo.set_defaults(func=cmd_demo)
 

@@ -121,3 +121,33 @@ def test_retry_backoff_advances_the_clock(
     assert result["status"] == "FAILED"
     assert result["error"] == "TimeoutError"
     assert bare.clock.now() - before == timedelta(seconds=40)
+
+
+def test_a_paced_clock_moves_by_itself_and_a_wait_waits_for_it() -> None:
+    # Given a clock paced at 600x (as `coalmine sandbox serve --speed 600` runs it)
+    with SimClock(START) as clock:
+        steps: list[timedelta] = []
+        clock.add_listener(lambda a, b: steps.append(b - a))
+        clock.pace(600)
+        assert clock.paced
+        # When a waiter (a Wait state's) waits for 30 simulated seconds
+        clock.wait_until(START + timedelta(seconds=30))
+        # Then the pacing thread moved the clock there in steps of at most 1 s, on its own
+        assert clock.now() >= START + timedelta(seconds=30)
+        assert steps
+        assert max(steps) <= timedelta(seconds=1)
+        clock.stop_pacing()
+        assert not clock.paced
+        # and, unpaced, it stands still until something advances it
+        stopped = clock.now()
+        clock.wait_until(stopped + timedelta(seconds=30))
+        assert clock.now() == stopped
+
+
+def test_a_paced_wait_ends_when_its_execution_stops_running() -> None:
+    with SimClock(START) as clock:
+        clock.pace(1)
+        # a Wait of a day on a clock at real speed ends at once once the execution stopped
+        clock.wait_until(START + timedelta(days=1), running=lambda: False)
+        assert clock.now() < START + timedelta(hours=1)
+        clock.stop_pacing()

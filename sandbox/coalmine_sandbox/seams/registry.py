@@ -128,6 +128,9 @@ READS: tuple[tuple[str, str], ...] = (
     ("moto.stepfunctions.exceptions", "ValidationException"),
     ("moto.s3.exceptions", "S3ClientError"),
     (f"{SFN}.asl.eval.event.event_manager", "EventManager"),
+    # the HTTP endpoint of `coalmine sandbox serve` (server.py)
+    ("moto.core.models", "botocore_stubber"),
+    ("moto.core.botocore_stubber", "BotocoreStubber.process_request"),
 )
 FACTORIES: dict[str, Callable[[Any], Any]] = {
     **stepfunctions.FACTORIES,

@@ -113,8 +113,12 @@ class SfnEmulation:
         moves only while every other running execution is itself waiting: on AWS a state's
         own work takes (almost) no time, so an execution started while another waits, or a
         Task under way, must not see the clock race ahead while its thread is still
-        starting (a busy machine could otherwise let minutes pass before its first state)."""
+        starting (a busy machine could otherwise let minutes pass before its first state).
+        On a paced clock (`coalmine sandbox serve`) it moves nothing: it waits for the clock."""
         target = self.clock.now() + timedelta(seconds=seconds)
+        if self.clock.paced:  # served: the clock runs with wall time, the Wait waits for it
+            self.clock.wait_until(target, running)
+            return
         self._set_waiting(arn, True)
         try:
             while self.clock.now() < target and running():

@@ -1,0 +1,229 @@
+"""`coalmine sandbox serve`: the sandbox as an AWS endpoint, driven from other processes.
+
+The server runs as a subprocess; the AWS CLI (`awscli`) and `coalmine` run as separate processes
+against it with dummy credentials, as a user in a second terminal would. The plans bake for two
+simulated hours (a minute of wall time at the speed used): each deployment ends because an
+operator promoted or aborted it, which the history records, not because its bake ran out (a Wait
+that jumped the simulated clock ahead would promote by itself, without "promoted now").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import coalmine
+import coalmine_cli
+import coalmine_sandbox
+
+SPEED = 120  # simulated seconds per wall second: an analysis tick every half second
+LONG_BAKE = 7200  # simulated seconds: one minute of wall time, longer than the test
+SERVE = [sys.executable, "-m", "coalmine_cli.main", "sandbox", "serve"]
+ALIAS = ["--function-name", "brand-api", "--name", "prod"]
+WALL_LIMIT = 45.0  # wall seconds any one wait may take before the test fails
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _aws_cli() -> str:
+    beside = Path(sys.executable).parent / "aws"
+    found = str(beside) if beside.exists() else shutil.which("aws")
+    if found is None:
+        pytest.fail("the AWS CLI (`awscli`, the dev extra) is not installed")
+    return found
+
+
+def _env(tmp: Path) -> dict[str, str]:
+    packages = (coalmine, coalmine_cli, coalmine_sandbox)
+    roots = [str(Path(m.__file__).parent.parent) for m in packages]
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        "PYTHONPATH": os.pathsep.join([*roots, os.environ.get("PYTHONPATH", "")]),
+        # any credentials work; nothing may reach a real AWS (no profile, no instance metadata)
+        "AWS_ACCESS_KEY_ID": "anything",
+        "AWS_SECRET_ACCESS_KEY": "anything",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(tmp / "no-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "no-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_PAGER": "",
+    }
+
+
+class Server:
+    """The `coalmine sandbox serve` subprocess and the lines it printed."""
+
+    def __init__(self, env: dict[str, str], port: int) -> None:
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(
+            [*SERVE, "--port", str(port), "--speed", str(SPEED), "--rps", "1"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for_line(self, text: str) -> str:
+        return _until(lambda: next((x for x in self.lines if text in x), None), self.output)
+
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+
+def _until(found: Callable[[], Any], why: Callable[[], str]) -> Any:
+    """Poll (wall time) until `found()` is truthy; fail with `why()` after WALL_LIMIT."""
+    deadline = time.perf_counter() + WALL_LIMIT
+    while time.perf_counter() < deadline:
+        value = found()
+        if value:
+            return value
+        time.sleep(0.2)
+    pytest.fail(f"gave up waiting after {WALL_LIMIT} s wall:\n{why()}")
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Server, dict[str, str], str]]:
+    env = _env(tmp_path)
+    port = _free_port()
+    server = Server(env, port)
+    try:
+        server.wait_for_line("ready (Ctrl-C stops)")
+        yield server, env, f"http://127.0.0.1:{port}"
+    finally:
+        if server.process.poll() is None:
+            server.process.send_signal(signal.SIGINT)
+            try:
+                server.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.process.kill()
+                server.process.wait()
+
+
+def _run(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(argv), env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.slow
+def test_a_deployment_is_driven_by_the_aws_cli_and_coalmine_from_other_processes(
+    served: tuple[Server, dict[str, str], str],
+) -> None:
+    server, env, url = served
+    aws = [_aws_cli(), "--endpoint-url", url, "--output", "json"]
+    coalmine_verb = [sys.executable, "-m", "coalmine_cli.main"]
+    machine = server.wait_for_line("state machine arn:").split()[-1]
+    banner = server.output()
+    assert "region us-east-1" in banner
+    assert "brand-api:prod on v2" in banner
+    assert "v3 (healthy)" in banner
+    assert "v4 (faulty" in banner
+
+    def alias() -> dict[str, Any]:
+        done = _run(env, *aws, "lambda", "get-alias", *ALIAS)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+    def start(name: str, version: str) -> str:
+        request = {
+            "functionName": "brand-api",
+            "targetVersion": version,
+            "strategy": {"type": "steps", "steps": [{"weight": 0.1, "bakeSeconds": LONG_BAKE}]},
+        }
+        done = _run(
+            env, *aws, "stepfunctions", "start-execution", "--state-machine-arn", machine,
+            "--name", name, "--input", json.dumps(request),
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return str(json.loads(done.stdout)["executionArn"])
+
+    def ended(arn: str) -> dict[str, Any]:
+        def described() -> dict[str, Any] | None:
+            done = _run(env, *aws, "stepfunctions", "describe-execution", "--execution-arn", arn)
+            found = json.loads(done.stdout) if done.returncode == 0 else None
+            return found if found and found["status"] != "RUNNING" else None
+
+        return _until(described, server.output)  # type: ignore[no-any-return]
+
+    def canary_of(version: str) -> None:
+        def weights() -> Any:
+            return alias().get("RoutingConfig", {}).get("AdditionalVersionWeights")
+
+        _until(lambda: weights() == {version: 0.1}, server.output)
+
+    # Given a deployment of v3 started with the AWS CLI, baking its 10% canary
+    promoted = start("serve-promote", "3")
+    canary_of("3")
+    # When `coalmine status` looks at it and `coalmine promote --now` is asked for
+    status = _run(env, *coalmine_verb, "status", "brand-api:prod", "--endpoint-url", url)
+    assert status.returncode == 0, status.stderr
+    assert "step    1/1 at 10%" in status.stdout
+    assert "serve-promote" in status.stdout
+    promote = _run(
+        env, *coalmine_verb, "promote", "brand-api:prod", "--now", "--reason", "serve test",
+        "--endpoint-url", url,
+    )  # fmt: skip
+    assert promote.returncode == 0, promote.stderr
+    # Then the deployment ends PROMOTED, the alias wholly on v3
+    described = ended(promoted)
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"])["outcome"] == "PROMOTED"
+    whole = alias()
+    assert whole["FunctionVersion"] == "3"
+    assert not whole.get("RoutingConfig", {}).get("AdditionalVersionWeights")
+
+    # Given a deployment of the faulty v4 on its canary; when `coalmine abort` is asked for
+    aborted = start("serve-abort", "4")
+    canary_of("4")
+    abort = _run(
+        env, *coalmine_verb, "abort", "brand-api:prod", "--reason", "serve test abort",
+        "--endpoint-url", url,
+    )  # fmt: skip
+    assert abort.returncode == 0, abort.stderr
+    # Then it ends rolled back by the operator, the alias wholly on v3 again
+    described = ended(aborted)
+    assert described["status"] == "FAILED"
+    assert described["error"] == "DeploymentAborted"
+    back = alias()
+    assert back["FunctionVersion"] == "3"
+    assert not back.get("RoutingConfig", {}).get("AdditionalVersionWeights")
+
+    # And `coalmine history` tells both, newest first, with the operators' reasons
+    history = _run(env, *coalmine_verb, "history", "brand-api:prod", "--endpoint-url", url)
+    assert history.returncode == 0, history.stderr
+    rows = [line for line in history.stdout.splitlines() if "brand-api:prod" in line]
+    assert [r.split()[-1] for r in rows] == ["serve-abort", "serve-promote"], history.stdout
+    assert "v3 -> v4" in rows[0]
+    assert "v2 -> v3" in rows[1]
+    assert "PROMOTED" in rows[1]
+    assert "promoted now" in history.stdout
+    assert "serve test" in history.stdout
+    # and the server printed each deployment's start and end, at their simulated times
+    server.wait_for_line("serve-abort: FAILED DeploymentAborted")
+    assert "serve-promote: SUCCEEDED" in server.output()
+
+    # When it is interrupted (Ctrl-C), it stops cleanly
+    server.process.send_signal(signal.SIGINT)
+    assert server.process.wait(timeout=20) == 0
+    server.wait_for_line("coalmine sandbox: stopped")
