@@ -266,3 +266,68 @@ def test_a_stack_of_two_functions_whose_one_canary_fails_ends_on_both_old_versio
     assert on(sb, ORDERS) == (old[ORDERS], {})
     assert on(sb, PAYMENTS) == (old[PAYMENTS], {})
     assert len(executions(sb)) == 2  # the rollback started no deployment
+
+
+def test_a_deployment_stopped_from_the_console_or_refused_by_prepare_answers_failed(
+    sandbox: Sandbox, endpoint: ResponseEndpoint, make_function: Any, make_role: Any
+) -> None:
+    sb = sandbox
+    v1 = team_function(sb, ORDERS, make_function, make_role)
+    physical = f"{ORDERS}:{ALIAS}"
+    send(sb, cfn_request("Create", endpoint, "create", props(ORDERS, v1)))
+    stop_traffic = traffic(sb, [ORDERS])
+    v2 = sb.publish_version(ORDERS, {"RELEASE": "2"})
+    stopped: list[str] = []
+
+    def stop_once_weighted(t_from: datetime, t_to: datetime) -> None:
+        # someone presses Stop in the console while the canary holds its weight
+        _, weights = on(sb, ORDERS)
+        if weights and not stopped:
+            [running] = [e for e in executions(sb) if e["status"] == "RUNNING"]
+            stopped.append(running["executionArn"])
+            sb.stop_execution(running["executionArn"], cause="stopped in the console")
+
+    remove = sb.add_listener(stop_once_weighted)
+    send(
+        sb,
+        cfn_request(
+            "Update",
+            endpoint,
+            "stopped",
+            props(ORDERS, v2),
+            old=props(ORDERS, v1),
+            physical_id=physical,
+        ),
+    )
+    assert deployment_of(sb, "stopped")["status"] == "ABORTED"
+    remove()
+    [answer] = endpoint.of("stopped")
+    assert answer["Status"] == "FAILED"
+    assert "stopped in the console" in answer["Reason"]
+    assert on(sb, ORDERS) == (v1, {})  # Cleanup put it back
+
+    # Another deployment of the alias holds its lock: Prepare refuses, the answer says why
+    v3 = sb.publish_version(ORDERS, {"RELEASE": "3"})
+    locked = cfn_request(
+        "Update", endpoint, "locked", props(ORDERS, v3), old=props(ORDERS, v1), physical_id=physical
+    )
+    sent: list[bool] = []
+
+    def update_while_the_other_runs(t_from: datetime, t_to: datetime) -> None:
+        if not sent and on(sb, ORDERS)[1]:  # the other deployment's canary is weighted
+            sent.append(True)
+            sb.client("lambda").invoke(
+                FunctionName=sb.stack["CoalmineAliasFunction"], Payload=json.dumps(locked)
+            )
+
+    remove = sb.add_listener(update_while_the_other_runs)
+    other = sb.start_execution({"functionName": ORDERS, "alias": ALIAS, "targetVersion": v2})
+    assert sb.wait_for_execution(other, timeout_wall=600)["status"] == "SUCCEEDED"
+    remove()
+    assert sent == [True]
+    assert deployment_of(sb, "locked")["status"] == "FAILED"
+    [refused] = endpoint.of("locked")
+    assert refused["Status"] == "FAILED"
+    assert "DeploymentInProgress" in refused["Reason"]
+    stop_traffic()
+    assert on(sb, ORDERS) == (v2, {})
