@@ -66,3 +66,18 @@ def test_its_versions_are_kept_so_the_alias_can_go_back() -> None:
     ]
     assert all("AutoPublishAlias" not in f["Properties"] for f in functions)
     assert all(f["Properties"]["Tags"] == {"coalmine:managed": "true"} for f in functions)
+
+
+def test_the_docs_worst_case_table_is_what_the_provider_computes() -> None:
+    import re
+
+    from coalmine import strategies
+    from coalmine.models import AnalysisConfig
+
+    text = (ROOT / "docs" / "cloudformation.md").read_text()
+    rows = re.findall(r"^\| `(\w+)`(?: \([^)]*\))? \| ([\d,]+) s \|", text, re.M)
+    assert len(rows) == 4
+    for name, seconds in rows:
+        cfg = AnalysisConfig()
+        plan = strategies.with_watch(strategies.resolve(name), cfg.watch_seconds)
+        assert cr.worst_case_seconds(plan, cfg) == int(seconds.replace(",", "")), name
