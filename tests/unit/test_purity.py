@@ -14,6 +14,7 @@ PURE = [
     "analysis",
     "async_gates",
     "cleanup_retries",
+    "custom_resource",
     "deployment",
     "evidence",
     "execution_history",

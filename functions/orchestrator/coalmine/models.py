@@ -147,6 +147,19 @@ class AnalysisConfig(InputModel, GatesConfig):
     max_pause_seconds: int = Field(default=86_400, ge=60, le=86_400)
 
 
+class CloudFormationCallback(InputModel):
+    """Where a deployment started by the ``Custom::CoalmineAlias`` provider answers
+    CloudFormation when it ends (coalmine/custom_resource.py): the request's pre-signed
+    ``ResponseURL`` and ids, copied verbatim into the answer."""
+
+    response_url: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+    stack_id: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+    request_id: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    logical_resource_id: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    physical_resource_id: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    function_version: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+
+
 class ExecutionInput(InputModel):
     function_name: FunctionName
     alias: AliasName = "prod"
@@ -157,6 +170,7 @@ class ExecutionInput(InputModel):
     # who asks, as the caller reports it (the CLI: its caller identity's ARN); kept in the
     # history item's startedBy (history.started_by), never trusted for a decision
     started_by: str | None = Field(default=None, min_length=1, max_length=256)
+    callback: CloudFormationCallback | None = None  # set by the Custom::CoalmineAlias provider
 
 
 # ----------------------------------------------------------------------------- plan

@@ -1,4 +1,5 @@
-"""Step Functions: is the execution holding a lock still running? (DescribeExecution only.)"""
+"""Step Functions: is the execution holding a lock still running? (DescribeExecution); the
+Custom::CoalmineAlias provider starts a deployment (StartExecution) and reads its input."""
 
 from __future__ import annotations
 
@@ -44,3 +45,14 @@ class StepFunctionsApi:
                     f"Step Functions throttled DescribeExecution: {message}"
                 ) from error
             raise
+
+    def start(self, state_machine_arn: str, name: str, execution_input: str) -> str:
+        """StartExecution; idempotent for the same name and input (a retried request)."""
+        response = self.client.start_execution(
+            stateMachineArn=state_machine_arn, name=name, input=execution_input
+        )
+        return str(response["executionArn"])
+
+    def input_of(self, execution_arn: str) -> str:
+        """The execution's input (when its status-change event did not include it)."""
+        return str(self.client.describe_execution(executionArn=execution_arn).get("input", "{}"))
