@@ -159,7 +159,7 @@ class _Reader:
 
     def tags(self, function_name: str) -> dict[str, str]:
         assert function_name == "brand-api"
-        return self._tags
+        return {"coalmine:managed": "true", **self._tags}
 
 
 def test_an_uploads_policy_is_read_from_its_object_and_its_functions_tags() -> None:
@@ -187,3 +187,15 @@ def test_code_given_directly_reads_no_policy() -> None:
     parsed = parse_request({"functionName": "brand-api", "code": code}, BUCKET, reader)
     assert reader.read == []
     assert parsed.strategy == "Canary10Percent5Minutes"
+
+
+def test_an_upload_for_a_function_that_is_not_opted_in_is_refused_before_its_policy_is_read() -> (
+    None
+):
+    reader = _Reader({"coalmine-strategy": "Yolo"}, {})
+    reader.tags = lambda function_name: {"team": "b"}  # type: ignore[method-assign]
+    with pytest.raises(InvalidInput) as raised:
+        parse_request({"upload": _event("deployments/brand-api/b.zip")}, BUCKET, reader)
+    assert raised.value.field == "functionName"
+    assert "not opted in" in raised.value.problem
+    assert reader.read == []  # (its metadata was never read)

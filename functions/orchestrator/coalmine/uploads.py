@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from coalmine import upload_policy
+from coalmine import preflight, upload_policy
 from coalmine.exceptions import InvalidInput
 
 UPLOAD_FIELD = "upload"
@@ -58,7 +58,9 @@ def with_upload_as_code(
     out["code"] = code | ({"s3ObjectVersion": version} if version is not None else {})
     if policy is None:
         return out
-    metadata, tags = policy.metadata(bucket, key, version), policy.tags(function)
+    tags = policy.tags(function)  # (an untagged function is refused before its upload is read)
+    preflight.check_opted_in(function, tags)
+    metadata = policy.metadata(bucket, key, version)
     return upload_policy.with_policy(out, metadata, tags, f"s3://{bucket}/{key}", function)
 
 

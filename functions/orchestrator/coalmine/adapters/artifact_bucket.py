@@ -13,7 +13,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from coalmine.exceptions import InvalidInput
+from coalmine.exceptions import InvalidInput, ResourceNotFound
 
 BUCKET_ENV = "ARTIFACT_BUCKET_NAME"
 
@@ -49,7 +49,14 @@ class UploadPolicyReader:
             ) from None
 
     def tags(self, function_name: str) -> Mapping[str, str]:
-        return self.lambda_api.list_tags(function_name)
+        try:
+            return self.lambda_api.list_tags(function_name)
+        except ResourceNotFound:
+            raise InvalidInput(
+                "functionName",
+                f"no Lambda function named {function_name!r} (the function its key names: "
+                f"deployments/{function_name}/)",
+            ) from None
 
 
 def upload_context(lambda_api: LambdaReader) -> tuple[str | None, UploadPolicyReader]:
