@@ -129,8 +129,10 @@ def quiet() -> Iterator[Sandbox]:
         yield sb
 
 
-def _table_items(sb: Sandbox, logical: str) -> list[dict[str, Any]]:
-    return list(sb.client("dynamodb").scan(TableName=sb.stack[logical])["Items"])
+def _table_items(sb: Sandbox, logical: str, function: str) -> list[dict[str, Any]]:
+    """The table's items that name the function (the lock's id, the history item's key)."""
+    items = sb.client("dynamodb").scan(TableName=sb.stack[logical])["Items"]
+    return [item for item in items if function in json.dumps(item)]
 
 
 @pytest.mark.parametrize(
@@ -180,5 +182,56 @@ def test_an_upload_for_a_function_not_opted_in_fails_in_prepare_and_changes_noth
             code_sha256(quiet, "$LATEST", name),
         )
         assert after == before
-    assert _table_items(quiet, "DeploymentLocksTable") == []
-    assert _table_items(quiet, "DeploymentHistoryTable") == []
+    assert _table_items(quiet, "DeploymentLocksTable", function) == []
+    assert _table_items(quiet, "DeploymentHistoryTable", function) == []
+
+
+def test_the_policy_object_next_to_the_zip_drives_the_deployment(
+    quiet: Sandbox, make_role: Any
+) -> None:
+    # Given a new opted-in function, and its policy object next to where its zips go
+    name = "team-e-search"
+    new_function(quiet, make_role, name, {"coalmine:managed": "true"})
+    bucket = quiet.stack["ArtifactBucket"]
+    policy = {"strategy": "AllAtOnce", "analysis": {"watchSeconds": 0}}
+    quiet.put_object(bucket, f"deployments/{name}/coalmine.json", json.dumps(policy))
+    started_before = {e["executionArn"] for e in executions(quiet)}
+    # When a zip is uploaded (no traffic: the policy asks for no watch after the cutover)
+    archive = release_zip("v2")
+    quiet.put_object(bucket, f"deployments/{name}/build-2.zip", archive)
+    # Then the policy object started nothing itself, and the zip's deployment ran its policy
+    [new] = [e for e in executions(quiet) if e["executionArn"] not in started_before]
+    done = finish(quiet, new["executionArn"])
+    assert done.status == "SUCCEEDED", f"{done.error}: {done.message}"
+    assert (done.output["plan"]["strategy"], done.output["outcome"]) == ("AllAtOnce", "PROMOTED")
+    assert code_sha256(quiet, done.output["toVersion"], name) == sha256_b64(archive)
+    assert served_release(quiet, name) == (done.output["toVersion"], "v2")
+    # (a deployment that ran leaves its history item: what the refused ones must not)
+    assert _table_items(quiet, "DeploymentHistoryTable", name) != []
+
+
+def test_a_policy_object_that_is_not_json_fails_in_prepare_naming_it_and_changes_nothing(
+    quiet: Sandbox, make_role: Any
+) -> None:
+    # Given a new opted-in function whose policy object is not JSON
+    name = "team-f-mail"
+    new_function(quiet, make_role, name, {"coalmine:managed": "true"})
+    bucket = quiet.stack["ArtifactBucket"]
+    quiet.put_object(bucket, f"deployments/{name}/coalmine.json", "strategy: AllAtOnce\n")
+    before = (alias_snapshot(quiet, name, ALIAS), published_versions(quiet, name))
+    latest = code_sha256(quiet, "$LATEST", name)
+    started_before = {e["executionArn"] for e in executions(quiet)}
+    # When a zip is uploaded
+    quiet.put_object(bucket, f"deployments/{name}/build-2.zip", release_zip("v2"))
+    # Then its deployment failed in Prepare naming the object, and nothing changed
+    [new] = [e for e in executions(quiet) if e["executionArn"] not in started_before]
+    done = finish(quiet, new["executionArn"])
+    assert (done.status, done.error) == ("FAILED", "InvalidInput"), done.cause
+    assert done.message.startswith(
+        f"coalmine.json (s3://{bucket}/deployments/{name}/coalmine.json): not JSON"
+    ), done.message
+    assert done.entered == ["Prepare"]
+    assert (alias_snapshot(quiet, name, ALIAS), published_versions(quiet, name)) == before
+    assert code_sha256(quiet, "$LATEST", name) == latest
+    assert _table_items(quiet, "DeploymentLocksTable", name) == []
+    assert _table_items(quiet, "DeploymentHistoryTable", name) == []

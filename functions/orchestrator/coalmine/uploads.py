@@ -28,6 +28,9 @@ class PolicyReader(Protocol):
 
     def metadata(self, bucket: str, key: str, version: str | None) -> Mapping[str, str]: ...
     def tags(self, function_name: str) -> Mapping[str, str]: ...
+    def text(self, bucket: str, key: str) -> str | None:
+        """The object's text (its latest version), None if there is none."""
+        ...
 
 
 def with_upload_as_code(
@@ -61,7 +64,13 @@ def with_upload_as_code(
     tags = policy.tags(function)  # (an untagged function is refused before its upload is read)
     preflight.check_opted_in(function, tags)
     metadata = policy.metadata(bucket, key, version)
-    return upload_policy.with_policy(out, metadata, tags, f"s3://{bucket}/{key}", function)
+    document_key = upload_policy.policy_key(key)
+    document_url = f"s3://{bucket}/{document_key}"
+    text = policy.text(bucket, document_key)
+    document = None if text is None else upload_policy.parse_policy_object(text, document_url)
+    return upload_policy.with_policy(
+        out, metadata, tags, f"s3://{bucket}/{key}", function, document, document_url
+    )
 
 
 def check_code(function_name: str, bucket: str, key: str, artifact_bucket: str | None) -> None:
