@@ -74,9 +74,91 @@ class ZipError(Exception):
     """`--zip` names no usable zip, or the input cannot take one (exit 2): the one line shown."""
 
 
-def zip_key(function_name: str, object_name: str) -> str:
-    """Where `--zip` uploads: deployments/<function>/<name>.zip in the artifact bucket."""
-    return f"deployments/{function_name}/{object_name}.zip"
+def zip_key(function_name: str, object_name: str, by_rule: bool = True) -> str:
+    """Where `--zip` uploads: deployments/<function>/<name>.zip in the artifact bucket, which the
+    stack's upload rule turns into a deployment; `by_rule` False: deployments/<function>/<name>
+    (not *.zip: the rule ignores it, the CLI starts the deployment with it as `code`)."""
+    return f"deployments/{function_name}/{object_name}" + (".zip" if by_rule else "")
+
+
+# What an upload's metadata can carry (coalmine/upload_policy.py reads it in Prepare).
+METADATA_STRATEGY = "coalmine-strategy"
+METADATA_ALARMS = "coalmine-alarms"
+MAX_METADATA_BYTES = 1800  # S3 takes at most 2 KB of user metadata (names and values)
+
+
+def upload_metadata(request: dict[str, Any]) -> dict[str, str] | None:
+    """The request as the uploaded object's metadata, so the deployment the upload rule starts
+    runs with it; None when the request holds more than metadata can carry (a field other than
+    functionName, strategy, analysis.alarms and startedBy (an upload records its requester), or over S3's size limit): then the CLI uploads
+    out of the rule's reach and starts the deployment itself."""
+    analysis = request.get("analysis")
+    if set(request) - {"functionName", "strategy", "analysis", "startedBy"}:
+        return None
+    if analysis is not None and (not isinstance(analysis, dict) or set(analysis) - {"alarms"}):
+        return None
+    metadata: dict[str, str] = {}
+    strategy = request.get("strategy")
+    if strategy is not None:
+        text = strategy if isinstance(strategy, str) else json.dumps(strategy)
+        metadata[METADATA_STRATEGY] = text
+    alarms = (analysis or {}).get("alarms")
+    if alarms:
+        metadata[METADATA_ALARMS] = json.dumps(alarms)
+    if len(json.dumps(metadata)) > MAX_METADATA_BYTES:
+        return None
+    return metadata
+
+
+def started_by_upload(
+    sfn: Any, state_machine_arn: str, key: str, version: str | None, since: float
+) -> str | None:
+    """The execution the upload rule started for this object (its input's `upload` names the
+    key and the version id), among those started since `since` (epoch seconds), else None."""
+    pages = sfn.get_paginator("list_executions").paginate(
+        stateMachineArn=state_machine_arn, PaginationConfig={"MaxItems": 50}
+    )
+    for page in pages:
+        for item in page.get("executions", []):
+            started = item["startDate"]
+            if (started.timestamp() if hasattr(started, "timestamp") else started) < since:
+                return None  # newest first: the rest started before the upload
+            described = sfn.describe_execution(executionArn=item["executionArn"])
+            if _names_upload(described.get("input"), key, version):
+                return str(item["executionArn"])
+    return None
+
+
+def _names_upload(text: Any, key: str, version: str | None) -> bool:
+    try:
+        request = json.loads(text or "{}")
+        obj = request["upload"]["detail"]["object"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    return bool(obj.get("key") == key and (version is None or obj.get("version-id") == version))
+
+
+def wait_for_upload_execution(
+    sfn: Any,
+    state_machine_arn: str,
+    key: str,
+    version: str | None,
+    since: float,
+    wait_seconds: float,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    poll_seconds: float = 2.0,
+) -> str | None:
+    """Look for the execution the upload rule starts for up to `wait_seconds` (EventBridge
+    delivers within seconds); None if none appeared (no rule: a stack without it, or it is
+    disabled; or the rule's delivery is late - then its execution is refused while ours holds the
+    alias's lock, or deploys nothing new after it)."""
+    deadline = clock() + max(wait_seconds, 0.0)
+    while True:
+        found = started_by_upload(sfn, state_machine_arn, key, version, since)
+        if found is not None or clock() >= deadline:
+            return found
+        sleep(poll_seconds)
 
 
 def check_zip(path: Path, request: dict[str, Any], object_name: str) -> None:
@@ -107,10 +189,19 @@ def with_code(
     return request | {"code": code}
 
 
-def upload_zip(s3: Any, bucket: str, key: str, path: Path) -> str | None:
-    """PutObject; the new object's version id (the artifact bucket is versioned)."""
+def upload_zip(
+    s3: Any, bucket: str, key: str, path: Path, metadata: dict[str, str] | None = None
+) -> str | None:
+    """PutObject (with the deployment's policy as metadata); the new object's version id (the
+    artifact bucket is versioned)."""
     with path.open("rb") as body:
-        answer = s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/zip")
+        answer = s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=body,
+            ContentType="application/zip",
+            Metadata=metadata or {},
+        )
     return answer.get("VersionId")
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -70,16 +71,20 @@ def _caller(args: argparse.Namespace) -> str:
     return str(session.client("sts", **endpoint).get_caller_identity()["Arn"])
 
 
-def _upload(args: argparse.Namespace, request: dict[str, Any], key: str) -> dict[str, Any]:
-    """`--zip`: PutObject into the artifact bucket; the request deploying that object."""
+def _upload(
+    args: argparse.Namespace, request: dict[str, Any], key: str, metadata: dict[str, str] | None
+) -> tuple[dict[str, Any], str | None]:
+    """`--zip`: PutObject into the artifact bucket; the request deploying that object, and the
+    object's version id."""
     from coalmine_cli import deploy
 
     session, endpoint = _session(args)
     bucket = args.artifact_bucket or deploy.find_output(
         session.client("cloudformation", **endpoint), args.stack, "ArtifactBucketName"
     )
-    version = deploy.upload_zip(session.client("s3", **endpoint), bucket, key, Path(args.zip))
-    return deploy.with_code(request, bucket, key, version)
+    s3 = session.client("s3", **endpoint)
+    version = deploy.upload_zip(s3, bucket, key, Path(args.zip), metadata)
+    return deploy.with_code(request, bucket, key, version), version
 
 
 def _zip_name(args: argparse.Namespace) -> str:
@@ -142,13 +147,16 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             if value is not None:
                 request[key] = value
         object_key: str | None = None
+        metadata: dict[str, str] | None = None
         if args.zip:
             name = _zip_name(args)
             try:
                 deploy.check_zip(Path(args.zip), request, name)
             except deploy.ZipError as error:
                 raise BadInput(str(error)) from error
-            object_key = deploy.zip_key(request["functionName"], name)
+            # all the request fits in the object's metadata: the upload rule's deployment runs it
+            metadata = deploy.upload_metadata(request)
+            object_key = deploy.zip_key(request["functionName"], name, metadata is not None)
             # validated as it will be started (the bucket and the version come from AWS)
             deploy.validate(deploy.with_code(request, "artifact-bucket", object_key, None))
         else:
@@ -159,12 +167,24 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         say = (lambda line: print(line, file=sys.stderr)) if as_json else print
         sfn, arn = _aws(args)
         request.setdefault("startedBy", _caller(args))
+        execution: str | None = None
         if object_key is not None:
-            request = _upload(args, request, object_key)
+            since = time.time() - 60  # (clock skew between here and Step Functions)
+            request, version = _upload(args, request, object_key, metadata)
             say(f"uploaded s3://{request['code']['s3Bucket']}/{object_key}")
-        execution = deploy.start(sfn, arn, request, args.name)
-        started.append(execution)
-        say(f"started {execution}")
+            if metadata is not None:  # the upload rule starts the deployment: follow it
+                execution = deploy.wait_for_upload_execution(
+                    sfn, arn, object_key, version, since, args.rule_wait
+                )
+                if execution is None:
+                    say(f"no deployment started by the upload rule within {args.rule_wait:g} s")
+        if execution is not None:
+            started.append(execution)
+            say(f"following {execution} (started by the upload rule)")
+        else:
+            execution = deploy.start(sfn, arn, request, args.name)
+            started.append(execution)
+            say(f"started {execution}")
         if args.no_wait:
             if as_json:
                 print(json.dumps({"executionArn": execution, "status": "RUNNING"}))
@@ -473,7 +493,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--zip",
         metavar="PATH",
         help="deploy this code: upload it to the artifact bucket as "
-        "deployments/<function>/<name>.zip and start the deployment with that object as `code`",
+        "deployments/<function>/<name>.zip with the strategy and alarms as its metadata and "
+        "follow the deployment the stack's upload rule starts (none within --rule-wait: start "
+        "it); an input with other fields is uploaded as deployments/<function>/<name> and "
+        "started with that object as `code`",
+    )
+    deploy.add_argument(
+        "--rule-wait",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="--zip: how long to look for the upload rule's deployment before starting one "
+        "(default 30)",
     )
     deploy.add_argument(
         "--zip-name",

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from e2e_helpers import brand_api_zip
+from e2e_helpers import brand_api_zip, start_traffic
 
 from coalmine_cli.main import main
 from coalmine_sandbox import Sandbox
@@ -189,13 +189,11 @@ def _uploaded(sb: Sandbox) -> list[str]:
     return [item["Key"] for item in listing.get("Contents", [])]
 
 
-def test_deploy_zip_uploads_the_code_and_deploys_that_object(
+def test_deploy_zip_with_fields_metadata_cannot_carry_uploads_out_of_the_rules_reach(
     sandbox: Sandbox, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    # Given a build's zip of brand-api (the stack's own upload rule switched off: the CLI is the
-    # only one starting a deployment here)
-    if "DeployOnUploadRule" in sandbox.stack:
-        sandbox.client("events").disable_rule(Name=sandbox.stack["DeployOnUploadRule"])
+    # Given a build's zip of brand-api, and an input with a field an upload's metadata cannot
+    # carry (analysis.watchSeconds); the stack's upload rule is on
     stable = sandbox.alias(FUNCTION, "prod")["FunctionVersion"]
     build = tmp_path / "brand-api.zip"
     build.write_bytes(brand_api_zip("from-ci"))
@@ -204,15 +202,16 @@ def test_deploy_zip_uploads_the_code_and_deploys_that_object(
     # When CI deploys it
     args = ["--input", str(request), "--zip", str(build), "--zip-name", "build-42"]
     code = main(_zip_args(sandbox, *args, "--strategy", "AllAtOnce", "--timeout", "600"))
-    # Then the zip is the object deployments/brand-api/build-42.zip, and the execution deployed
-    # exactly that object's version
+    # Then the zip is the object deployments/brand-api/build-42 (not *.zip: the rule ignores
+    # it), and the one execution, the CLI's, deployed exactly that object's version
     out = capsys.readouterr().out
     assert code == 0, out
-    key = "deployments/brand-api/build-42.zip"
+    key = "deployments/brand-api/build-42"
     assert _uploaded(sandbox) == [key]
     assert f"uploaded s3://{sandbox.stack['ArtifactBucket']}/{key}" in out
     head = sandbox.client("s3").head_object(Bucket=sandbox.stack["ArtifactBucket"], Key=key)
     [execution] = _executions(sandbox)
+    assert f"started {execution['executionArn']}" in out
     started = json.loads(
         sandbox.client("stepfunctions").describe_execution(executionArn=execution["executionArn"])[
             "input"
@@ -227,6 +226,69 @@ def test_deploy_zip_uploads_the_code_and_deploys_that_object(
     alias = sandbox.alias(FUNCTION, "prod")
     assert alias["FunctionVersion"] != stable
     assert not (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights")
+
+
+def test_deploy_zip_follows_the_deployment_the_upload_rule_starts(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Given a build's zip of brand-api, 20 rps on brand-api:prod, and the stack's upload rule on
+    stable = sandbox.alias(FUNCTION, "prod")["FunctionVersion"]
+    build = tmp_path / "brand-api.zip"
+    build.write_bytes(brand_api_zip("followed"))
+    _, stop_traffic = start_traffic(sandbox, rps=20)
+    # When CI deploys it with a strategy (which the upload's metadata carries)
+    args = ["--function", FUNCTION, "--zip", str(build), "--zip-name", "build-43"]
+    try:
+        code = main(_zip_args(sandbox, *args, "--strategy", "AllAtOnce", "--timeout", "600"))
+    finally:
+        stop_traffic()
+    # Then it uploaded deployments/brand-api/build-43.zip with the strategy as its metadata
+    out = capsys.readouterr().out
+    assert code == 0, out
+    bucket, key = sandbox.stack["ArtifactBucket"], "deployments/brand-api/build-43.zip"
+    head = sandbox.client("s3").head_object(Bucket=bucket, Key=key)
+    assert head["Metadata"] == {"coalmine-strategy": "AllAtOnce"}
+    # And followed the one deployment the upload rule started (it started none of its own)
+    [execution] = _executions(sandbox)
+    assert f"following {execution['executionArn']} (started by the upload rule)" in out
+    assert "started arn:" not in out
+    described = sandbox.client("stepfunctions").describe_execution(
+        executionArn=execution["executionArn"]
+    )
+    upload = json.loads(described["input"])["upload"]
+    assert (upload["detail"]["object"]["key"], upload["detail"]["object"]["version-id"]) == (
+        key,
+        head["VersionId"],
+    )
+    # which ran the metadata's strategy to a promotion of that code
+    output = json.loads(described["output"])
+    assert (output["plan"]["strategy"], output["outcome"]) == ("AllAtOnce", "PROMOTED")
+    assert output["fromVersion"] == stable
+    assert sandbox.alias(FUNCTION, "prod")["FunctionVersion"] == output["toVersion"]
+
+
+def test_deploy_zip_starts_the_deployment_when_no_rule_does(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Given the stack's upload rule switched off (a stack without it)
+    sandbox.client("events").disable_rule(Name=sandbox.stack["DeployOnUploadRule"])
+    build = tmp_path / "brand-api.zip"
+    build.write_bytes(brand_api_zip("no-rule"))
+    # When CI deploys a zip with a strategy only, looking for the rule's deployment 0 s
+    args = ["--function", FUNCTION, "--zip", str(build), "--zip-name", "build-44"]
+    args += ["--strategy", "AllAtOnce", "--rule-wait", "0", "--timeout", "600", "--no-wait"]
+    code = main(_zip_args(sandbox, *args))
+    # Then it said none came and started one itself, with the object as `code`
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "no deployment started by the upload rule within 0 s" in out
+    [execution] = _executions(sandbox)
+    assert f"started {execution['executionArn']}" in out
+    described = sandbox.client("stepfunctions").describe_execution(
+        executionArn=execution["executionArn"]
+    )
+    assert json.loads(described["input"])["code"]["s3Key"] == "deployments/brand-api/build-44.zip"
+    sandbox.wait_for_execution(execution["executionArn"])  # (it ends before the Sandbox does)
 
 
 BAD_ZIPS: dict[str, tuple[list[str], str]] = {
@@ -291,6 +353,7 @@ def test_the_workflows_deploy_and_summary_steps_run_against_the_sandbox(
     argv = (tmp_path / "result.json").read_text().split("\0")[:-1]
     extra = ["--state-machine-arn", sandbox.stack.state_machine_arn]
     extra += ["--artifact-bucket", sandbox.stack["ArtifactBucket"], "--region", "us-east-1"]
+    extra += ["--rule-wait", "0"]  # (the rule is off: the CLI starts the deployment at once)
     code = main([*argv, *extra])
     # the step's `>` redirect (the CLI's last line: the handlers, run in this process here, log
     # to the same stdout before it)

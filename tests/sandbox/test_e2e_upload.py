@@ -62,7 +62,7 @@ def test_an_upload_under_the_layout_deploys_and_promotes_that_code(sandbox: Sand
     finally:
         stop_traffic()
     request = json.loads(done.description["input"])
-    assert request["functionName"] == FUNCTION
+    assert set(request) == {"upload"}  # the one rule's input: the function is the key's
     # (the S3 event whole: Prepare derives the code from it, coalmine/uploads.py)
     assert request["upload"]["detail"]["object"] == {
         **request["upload"]["detail"]["object"],
@@ -70,10 +70,11 @@ def test_an_upload_under_the_layout_deploys_and_promotes_that_code(sandbox: Sand
         "version-id": put["VersionId"],
     }
     assert request["upload"]["detail"]["bucket"]["name"] == bucket
-    assert request["analysis"]["alarms"] == [ERRORS_ALARM]
-    # And it ran through PublishVersion to a promotion
+    # And it ran through PublishVersion to a promotion, watching brand-api's alarm (its tag's)
     assert done.status == "SUCCEEDED", f"{done.error}: {done.message}"
     out = done.output
+    assert out["functionName"] == FUNCTION
+    assert out["analysis"]["alarms"] == [ERRORS_ALARM]
     assert out["outcome"] == "PROMOTED"
     new = out["toVersion"]
     assert out["fromVersion"] == stable
@@ -107,8 +108,6 @@ class TestNothingDeployed:
             "other/brand-api.zip",
             "brand-api.zip",
             "deployments/brand-api.zip",
-            "deployments/brand-api-v2/build.zip",
-            "deployments/other-function/build.zip",
             "Deployments/brand-api/build.zip",
             "staging/deployments/brand-api/build.zip",
         ],
@@ -118,7 +117,7 @@ class TestNothingDeployed:
         alias_before = alias_snapshot(quiet)
         versions_before = published_versions(quiet)
         started_before = len(executions(quiet))
-        # When a zip lands outside deployments/brand-api/
+        # When a zip lands outside deployments/<function>/<name>.zip
         quiet.put_object(quiet.stack["ArtifactBucket"], key, brand_api_zip("outside"))
         # Then no deployment started, and nothing changed
         assert quiet.event_errors == []
@@ -240,12 +239,13 @@ def test_a_key_holding_quotes_backslashes_or_unicode_deploys_that_object_and_not
         stop_traffic()
     assert done.status == "SUCCEEDED", f"{done.error}: {done.message}"
     out = done.output
-    # And nothing was injected: the default strategy, a real run, the rule's alarm
+    # And nothing was injected: the default strategy, a real run, the tag's alarm
     assert out["outcome"] == "PROMOTED"
     assert out["plan"]["strategy"] == "Canary10Percent5Minutes"
     assert [step["weight"] for step in out["plan"]["steps"]] == [0.1]
     request = json.loads(done.description["input"])
-    assert set(request) == {"functionName", "upload", "analysis"}
+    assert set(request) == {"upload"}
+    assert out["analysis"]["alarms"] == [ERRORS_ALARM]
     assert request["upload"]["detail"]["object"]["key"] == key
     # And the version published is that object's version, byte for byte
     assert request["upload"]["detail"]["object"]["version-id"] == put["VersionId"]
@@ -265,7 +265,7 @@ def test_an_uploads_metadata_sets_its_strategy(sandbox: Sandbox) -> None:
         done = finish(sandbox, started["executionArn"])
     finally:
         stop_traffic()
-    # Then the deployment ran with that strategy (the rule's own alarm kept, not repeated)
+    # Then the deployment ran with that strategy (the tag's alarm kept, not repeated)
     assert done.status == "SUCCEEDED", f"{done.error}: {done.message}"
     out = done.output
     assert out["plan"]["strategy"] == "AllAtOnce"

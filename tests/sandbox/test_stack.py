@@ -36,9 +36,10 @@ def test_rule_bucket_alarm_and_outputs(sandbox: Sandbox) -> None:
     target = targets["Targets"][0]
     assert target["Arn"] == stack.state_machine_arn
     # the S3 event whole, as a value (EventBridge does not escape values placed in a string)
-    assert '"upload": <aws.events.event.json>' in target["InputTransformer"]["InputTemplate"]
-    assert "<key>" not in target["InputTransformer"]["InputTemplate"]
-    assert "brand-api-prod-errors" in target["InputTransformer"]["InputTemplate"]
+    assert target["InputTransformer"]["InputTemplate"] == '{"upload": <aws.events.event.json>}'
+    # brand-api's alarm is its tag's (coalmine:alarms), not the rule's
+    tags = sandbox.client("lambda").list_tags(Resource=stack.arn("BrandApiFunction"))["Tags"]
+    assert tags["coalmine:alarms"] == "brand-api-prod-errors"
     s3 = sandbox.client("s3")
     bucket = stack.outputs["ArtifactBucketName"]
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
@@ -89,7 +90,9 @@ def test_without_samples_the_stack_is_the_orchestrator_alone() -> None:
         machine = stack.state_machine_arn
         skipped = {logical for logical, _, why in stack.skipped if why.startswith("condition")}
     # Then no sample resource or output exists; the orchestrator and its outputs do
-    assert SAMPLE_RESOURCES | {"DeployOnUploadRule", "BrandApiErrorsAlarm"} <= skipped
+    assert SAMPLE_RESOURCES | {"BrandApiErrorsAlarm"} <= skipped
+    # the upload rule is not a sample's: every opted-in function deploys on upload
+    assert {"DeployOnUploadRule", "DeployOnUploadDeadLetterQueue"} <= set(stack.resources)
     assert not SAMPLE_RESOURCES & set(stack.resources)
     assert all(name.startswith("coalmine-") for name in functions), functions
     assert {f"{state}Function" for state in ORCHESTRATOR} <= set(stack.resources)
@@ -105,9 +108,7 @@ def test_a_second_stack_names_its_samples_after_itself() -> None:
         stack = sb.stack
         alias = sb.alias("brand-api-team-b", "prod")
         alarms = sb.client("cloudwatch").describe_alarms(AlarmNamePrefix="brand-")["MetricAlarms"]
-        [target] = sb.client("events").list_targets_by_rule(Rule=stack["DeployOnUploadRule"])[
-            "Targets"
-        ]
+        tags = sb.client("lambda").list_tags(Resource=stack.arn("BrandApiFunction"))["Tags"]
         bucket = stack["AssetsBucket"]
     # Then every sample's name carries the stack's name (nothing collides with a stack "coalmine")
     assert alias["FunctionVersion"] == "1"
@@ -121,9 +122,7 @@ def test_a_second_stack_names_its_samples_after_itself() -> None:
         for d in q["MetricStat"]["Metric"]["Dimensions"]
     }
     assert dimensions == {"FunctionName": "brand-api-team-b", "Resource": "brand-api-team-b:prod"}
-    template = target["InputTransformer"]["InputTemplate"]
-    assert '"functionName": "brand-api-team-b"' in template
-    assert "brand-api-team-b-prod-errors" in template
+    assert tags["coalmine:alarms"] == "brand-api-team-b-prod-errors"
     # (lowercase, so the stack id's first group rather than the stack's name)
     assert re.fullmatch(r"brand-assets-123456789012-us-east-1-[0-9a-f]{8}", bucket), bucket
     assert stack.api_routes[("GET", "/brands/{brandId}")] == "brand-api-team-b"

@@ -8,8 +8,8 @@
 - Least privilege: no mutating Lambda action on Resource "*"; they are scoped to
   ${ManagedFunctionPrefix} and to functions carrying the opt-in tag coalmine:managed=true.
 - checkov (offline, from .venv-checkov) finds nothing the template does not suppress with a reason.
-- The upload rule's input transformer renders a valid ExecutionInput for the function its key
-  prefix names.
+- The upload rule (one, for every function) renders a valid ExecutionInput for the function its
+  key names.
 """
 
 from __future__ import annotations
@@ -280,7 +280,7 @@ def test_mutating_lambda_actions_need_the_opt_in_tag() -> None:
         assert condition.get("aws:ResourceTag/coalmine:managed") == "true", resource
     assert found >= 5  # PublishVersion, ShiftTraffic, Promote, Rollback, Cleanup
     brand_api = _resources()["BrandApiFunction"]["Properties"]
-    assert brand_api["Tags"] == {"coalmine:managed": "true"}
+    assert brand_api["Tags"]["coalmine:managed"] == "true"
 
 
 def test_every_function_and_the_state_machine_log_with_retention() -> None:
@@ -298,28 +298,17 @@ def test_every_function_and_the_state_machine_log_with_retention() -> None:
 
 
 # ----------------------------------------------------------------------------- deploy on upload
-def test_upload_rule_renders_a_valid_execution_input_for_its_prefix() -> None:
+def test_one_upload_rule_renders_a_valid_execution_input_for_any_function() -> None:
     resources = _resources()
-    rule = resources["DeployOnUploadRule"]["Properties"]
-    pattern = rule["EventPattern"]
+    rule = resources["DeployOnUploadRule"]
+    pattern = rule["Properties"]["EventPattern"]
     bucket = resources["ArtifactBucket"]["Properties"]
-    [target] = rule["Targets"]
+    [target] = rule["Properties"]["Targets"]
     transformer = target["InputTransformer"]
     [matcher] = pattern["detail"]["object"]["key"]
-    # in a stack named team-b (the sample's name carries the stack's)
-    names = {
-        "BrandApiFunction": _evaluate(
-            resources["BrandApiFunction"]["Properties"]["FunctionName"], "team-b"
-        ),
-        "BrandApiErrorsAlarm": _evaluate(
-            resources["BrandApiErrorsAlarm"]["Properties"]["AlarmName"], "team-b"
-        ),
-    }
-    wildcard = _evaluate(matcher["wildcard"], "team-b", names)
-    assert wildcard.startswith("deployments/")
-    assert wildcard.endswith("/*.zip")
-    function = wildcard.removeprefix("deployments/").removesuffix("/*.zip")
-    assert function == names["BrandApiFunction"] == "brand-api-team-b"
+    # one rule for every function, not a sample's: it exists whatever DeploySamples says
+    assert "Condition" not in rule
+    assert matcher == {"wildcard": "deployments/*/*.zip"}
 
     assert bucket["NotificationConfiguration"]["EventBridgeConfiguration"]["EventBridgeEnabled"]
     assert bucket["VersioningConfiguration"]["Status"] == "Enabled"
@@ -329,11 +318,9 @@ def test_upload_rule_renders_a_valid_execution_input_for_its_prefix() -> None:
     assert target["Arn"] == {"Ref": "DeploymentStateMachine"}
     # no value of the event is spliced into a JSON string (EventBridge does not escape them)
     assert "InputPathsMap" not in transformer
-    template = transformer["InputTemplate"]["Fn::Sub"]
-    alarm = names["BrandApiErrorsAlarm"]
-    rendered = SUBSTITUTION.sub(lambda m: names[m[1]], template)
-    # Given an upload of deployments/<function>/<a key holding a quote>.zip, version "v42"
-    key = f'deployments/{function}/build-42", "strategy": "AllAtOnce.zip'
+    assert transformer["InputTemplate"] == '{"upload": <aws.events.event.json>}'
+    # Given an upload of deployments/team-b-orders/<a key holding a quote>.zip, version "v42"
+    key = 'deployments/team-b-orders/build-42", "strategy": "AllAtOnce.zip'
     event = {
         "version": "0",
         "source": "aws.s3",
@@ -341,15 +328,14 @@ def test_upload_rule_renders_a_valid_execution_input_for_its_prefix() -> None:
         "detail": {"bucket": {"name": "artifacts"}, "object": {"key": key, "version-id": "v42"}},
     }
     # When EventBridge renders the rule's input for it
-    text = target_input({"InputTransformer": {"InputTemplate": rendered}}, event)
+    text = target_input({"InputTransformer": transformer}, event)
 
-    # Then the execution input deploys exactly that object to the function the prefix names
+    # Then the execution input deploys exactly that object to the function its key names
     request = parse_request(json.loads(text), "artifacts")
-    assert request.function_name == function
+    assert request.function_name == "team-b-orders"
     assert request.code is not None
     assert (request.code.s3_bucket, request.code.s3_key) == ("artifacts", key)
     assert request.code.s3_object_version == "v42"
-    assert request.analysis.alarms == [alarm]
     assert request.strategy == "Canary10Percent5Minutes"
     # And an event EventBridge cannot deliver lands in a dead-letter queue that raises an alarm
     assert target["DeadLetterConfig"] == {"Arn": _get_att("DeployOnUploadDeadLetterQueue", "Arn")}
@@ -378,6 +364,8 @@ def test_brand_api_is_within_the_managed_scope() -> None:
     for stack_name in ("coalmine", "team-b"):
         assert _evaluate(brand_api["FunctionName"], stack_name).startswith(prefix)
     assert brand_api["AutoPublishAlias"] == "prod"
+    # its alarm guards every deployment of it through its tags (the upload rule names none)
+    assert brand_api["Tags"]["coalmine:alarms"] == {"Ref": "BrandApiErrorsAlarm"}
     assert brand_api["Handler"] == "brand_api.app.handler"
     assert (ROOT / "functions" / "brand_api" / "brand_api" / "app.py").is_file()
     assert {"FAULT_ERROR_RATE", "FAULT_LATENCY_MS", "TABLE_NAME"} <= set(
@@ -502,7 +490,6 @@ def test_samples_are_deployed_only_when_asked() -> None:
             "BrandApiAccessLogGroup",
             "BrandsTable",
             "BrandApiErrorsAlarm",
-            "DeployOnUploadRule",
             "SampleFaultsLayer",
             "AssetsBucket",
             "AssetResultsTable",

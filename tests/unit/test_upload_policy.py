@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from coalmine.exceptions import InvalidInput
-from coalmine.upload_policy import with_policy
+from coalmine.upload_policy import parse_policy_object, with_policy
 from coalmine.validation import parse_request
 
 URL = "s3://artifacts/deployments/f/b.zip"
@@ -69,3 +69,47 @@ def test_a_bad_policy_names_the_field_and_where_it_came_from(
     with pytest.raises(InvalidInput) as raised:
         _policy(metadata, tags)
     assert raised.value.field == field
+
+
+DOC_URL = "s3://artifacts/deployments/f/coalmine.json"
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "words"),
+    [
+        ("{nope", f"coalmine.json ({DOC_URL})", "not JSON"),
+        ("", f"coalmine.json ({DOC_URL})", "not JSON"),
+        ('["AllAtOnce"]', f"coalmine.json ({DOC_URL})", "must be a JSON object"),
+        ('{"functionName": "other"}', f"functionName ({DOC_URL})", "not a policy field"),
+        ('{"code": {}}', f"code ({DOC_URL})", "not a policy field"),
+        ('{"strategy": "Yolo"}', f"strategy ({DOC_URL})", "unknown strategy"),
+        ('{"strategy": 3}', f"strategy ({DOC_URL})", ""),
+        ('{"alias": "a b"}', f"alias ({DOC_URL})", ""),
+        ('{"analysis": {"minInvocations": -1}}', f"analysis.minInvocations ({DOC_URL})", ""),
+        ('{"analysis": {"nope": 1}}', f"analysis.nope ({DOC_URL})", ""),
+    ],
+    ids=[
+        "not JSON", "empty", "an array", "functionName", "code", "unknown strategy",
+        "strategy a number", "bad alias", "bad analysis value", "unknown analysis field",
+    ],
+)  # fmt: skip
+def test_a_bad_policy_object_fails_naming_the_field_and_the_object(
+    text: str, field: str, words: str
+) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        parse_policy_object(text, DOC_URL)
+    assert raised.value.field == field, raised.value
+    assert words in raised.value.problem
+
+
+def test_a_policy_object_fills_in_what_the_input_does_not_say() -> None:
+    document = parse_policy_object(
+        '{"strategy": {"type": "canary", "percent": 5, "intervalMinutes": 10},'
+        ' "analysis": {"alarms": ["d"], "minInvocations": 50}}',
+        DOC_URL,
+    )
+    request = {**BASE, "analysis": {"minInvocations": 200}}
+    out = with_policy(request, {}, {"coalmine:alarms": "t"}, URL, FUNCTION, document, DOC_URL)
+    assert out["strategy"] == {"type": "canary", "percent": 5, "intervalMinutes": 10}
+    assert out["analysis"] == {"minInvocations": 200, "alarms": ["d", "t"]}
+    parse_request(out)

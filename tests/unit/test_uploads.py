@@ -157,9 +157,15 @@ class _Reader:
         self.read.append((bucket, key, version))
         return self._metadata
 
+    def text(self, bucket: str, key: str) -> str | None:
+        self.read.append((bucket, key, "text"))
+        return self.document
+
+    document: str | None = None
+
     def tags(self, function_name: str) -> dict[str, str]:
         assert function_name == "brand-api"
-        return self._tags
+        return {"coalmine:managed": "true", **self._tags}
 
 
 def test_an_uploads_policy_is_read_from_its_object_and_its_functions_tags() -> None:
@@ -167,7 +173,10 @@ def test_an_uploads_policy_is_read_from_its_object_and_its_functions_tags() -> N
     key = "deployments/brand-api/b.zip"
     request = {"upload": _event(key), "analysis": {"alarms": ["rule"]}}
     parsed = parse_request(request, BUCKET, reader)
-    assert reader.read == [(BUCKET, key, "v1")]
+    assert reader.read == [
+        (BUCKET, key, "v1"),
+        (BUCKET, "deployments/brand-api/coalmine.json", "text"),
+    ]
     assert parsed.strategy == "AllAtOnce"
     assert parsed.analysis.alarms == ["rule", "tagged"]
 
@@ -187,3 +196,39 @@ def test_code_given_directly_reads_no_policy() -> None:
     parsed = parse_request({"functionName": "brand-api", "code": code}, BUCKET, reader)
     assert reader.read == []
     assert parsed.strategy == "Canary10Percent5Minutes"
+
+
+def test_an_upload_for_a_function_that_is_not_opted_in_is_refused_before_its_policy_is_read() -> (
+    None
+):
+    reader = _Reader({"coalmine-strategy": "Yolo"}, {})
+    reader.tags = lambda function_name: {"team": "b"}  # type: ignore[method-assign]
+    with pytest.raises(InvalidInput) as raised:
+        parse_request({"upload": _event("deployments/brand-api/b.zip")}, BUCKET, reader)
+    assert raised.value.field == "functionName"
+    assert "not opted in" in raised.value.problem
+    assert reader.read == []  # (its metadata was never read)
+
+
+def test_the_policy_object_next_to_the_zip_comes_after_the_metadata_and_before_the_tags() -> None:
+    reader = _Reader({"coalmine-alarms": "meta"}, {"coalmine:strategy": "Canary10Percent5Minutes"})
+    reader.document = (
+        '{"strategy": "AllAtOnce", "alias": "live", '
+        '"analysis": {"alarms": ["doc"], "watchSeconds": 60}}'
+    )
+    parsed = parse_request({"upload": _event("deployments/brand-api/b.zip")}, BUCKET, reader)
+    assert parsed.strategy == "AllAtOnce"
+    assert parsed.alias == "live"
+    assert parsed.analysis.alarms == ["meta", "doc"]
+    assert parsed.analysis.watch_seconds == 60
+
+
+def test_a_policy_object_that_is_not_json_fails_naming_the_object() -> None:
+    reader = _Reader({}, {})
+    reader.document = "strategy: AllAtOnce"
+    with pytest.raises(InvalidInput) as raised:
+        parse_request({"upload": _event("deployments/brand-api/b.zip")}, BUCKET, reader)
+    assert (
+        raised.value.field == f"coalmine.json (s3://{BUCKET}/deployments/brand-api/coalmine.json)"
+    )
+    assert raised.value.problem.startswith("not JSON")

@@ -1,15 +1,17 @@
 """Pure: an upload's deployment policy (read by Prepare through coalmine/uploads.py).
 
 Where the policy comes from, first found wins per field: the S3 object's metadata
-(`coalmine-strategy`, `coalmine-alarms`), else the function's tags (`coalmine:strategy`,
-`coalmine:alarms`), else the defaults (ExecutionInput's). The execution input's own fields (a
-rule's template, a caller's input) come before all of them; alarms are a union (a policy can add
-an alarm, never drop one). A bad value fails with InvalidInput naming the field and where it
-came from, e.g. ``coalmine-strategy (metadata of s3://bucket/deployments/f/b.zip)``.
+(`coalmine-strategy`, `coalmine-alarms`), else the `coalmine.json` policy object next to the zip
+(`deployments/<function>/coalmine.json`: strategy, alias, analysis), else the function's tags
+(`coalmine:strategy`, `coalmine:alarms`), else the defaults (ExecutionInput's). The execution
+input's own fields (a caller's input) come before all of them; alarms are a union (a policy can
+add an alarm, never drop one). A bad value fails with InvalidInput naming the field and where it
+came from, e.g. ``coalmine-strategy (metadata of s3://bucket/deployments/f/b.zip)``,
+``coalmine.json (s3://bucket/deployments/f/coalmine.json)`` for one that is not JSON.
 
-Values: a strategy is a name (`Canary10Percent5Minutes`) or a JSON object (metadata only: tag
-values cannot hold `{`, `"` or `,`); alarms are a JSON array of names, or names separated by
-spaces (tags: an alarm name with a space needs the metadata's JSON form).
+Values: a strategy is a name (`Canary10Percent5Minutes`) or a JSON object (metadata and
+coalmine.json: tag values cannot hold `{`, `"` or `,`); alarms are a JSON array of names, or
+names separated by spaces (tags: an alarm name with a space needs the metadata's JSON form).
 """
 
 from __future__ import annotations
@@ -22,13 +24,16 @@ from pydantic import TypeAdapter, ValidationError
 
 from coalmine import strategies
 from coalmine.exceptions import InvalidInput
-from coalmine.models import StrategySpec
+from coalmine.models import ExecutionInput, StrategySpec
 
 METADATA_STRATEGY = "coalmine-strategy"
 METADATA_ALARMS = "coalmine-alarms"
 TAG_STRATEGY = "coalmine:strategy"
 TAG_ALARMS = "coalmine:alarms"
 MAX_ALARMS = 50
+POLICY_OBJECT = "coalmine.json"
+POLICY_FIELDS = ("strategy", "alias", "analysis")
+MAX_POLICY_BYTES = 64 * 1024
 _SPEC: TypeAdapter[Any] = TypeAdapter(StrategySpec)
 
 
@@ -38,24 +43,85 @@ def with_policy(
     tags: Mapping[str, str],
     object_url: str,
     function_name: str,
+    document: Mapping[str, Any] | None = None,
+    document_url: str = "",
 ) -> dict[str, Any]:
     """The execution input with the policy's fields filled in (S3 gives metadata keys in lower
-    case, without the `x-amz-meta-` prefix)."""
-    sources = [
-        (metadata, METADATA_STRATEGY, METADATA_ALARMS, f"metadata of {object_url}"),
-        (tags, TAG_STRATEGY, TAG_ALARMS, f"tags of function {function_name}"),
-    ]
+    case, without the `x-amz-meta-` prefix); `document`: the coalmine.json next to the upload,
+    parsed (parse_policy_object), read from `document_url`. First found wins per field: the
+    input, the metadata, the document, the tags; alarms are a union of all of them."""
     out = dict(request)
-    alarms: list[str] = list((out.get("analysis") or {}).get("alarms") or [])
-    for values, strategy_key, alarms_key, where in sources:
+    analysis: dict[str, Any] = dict(out.get("analysis") or {})
+    alarms: list[str] = list(analysis.get("alarms") or [])
+
+    def add_alarms(more: list[str]) -> None:
+        alarms.extend(name for name in more if name not in alarms)
+
+    def from_values(
+        values: Mapping[str, str], strategy_key: str, alarms_key: str, where: str
+    ) -> None:
         if strategy_key in values and "strategy" not in out:
             out["strategy"] = parse_strategy(values[strategy_key], f"{strategy_key} ({where})")
         if alarms_key in values:
-            more = parse_alarms(values[alarms_key], f"{alarms_key} ({where})")
-            alarms += [name for name in more if name not in alarms]
+            add_alarms(parse_alarms(values[alarms_key], f"{alarms_key} ({where})"))
+
+    from_values(metadata, METADATA_STRATEGY, METADATA_ALARMS, f"metadata of {object_url}")
+    if document:
+        for name in ("strategy", "alias"):
+            if name in document and name not in out:
+                out[name] = document[name]
+        for name, value in (document.get("analysis") or {}).items():
+            if name == "alarms":
+                add_alarms(list(value))
+            elif name not in analysis:
+                analysis[name] = value
+    from_values(tags, TAG_STRATEGY, TAG_ALARMS, f"tags of function {function_name}")
     if alarms:
-        out["analysis"] = {**(out.get("analysis") or {}), "alarms": alarms}
+        analysis["alarms"] = alarms
+    if analysis:
+        out["analysis"] = analysis
     return out
+
+
+def policy_key(key: str) -> str:
+    """The policy object next to an upload: deployments/f/coalmine.json for deployments/f/b."""
+    return f"{key.rsplit('/', 1)[0]}/{POLICY_OBJECT}"
+
+
+def parse_policy_object(text: str, where: str) -> dict[str, Any]:
+    """A coalmine.json policy object: a JSON object of strategy, alias and analysis, each checked
+    as the execution input checks it; else InvalidInput naming the field and the object."""
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise InvalidInput(f"{POLICY_OBJECT} ({where})", f"not JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise InvalidInput(
+            f"{POLICY_OBJECT} ({where})",
+            f"must be a JSON object with any of {', '.join(POLICY_FIELDS)}",
+        )
+    unknown = sorted(set(value) - set(POLICY_FIELDS))
+    if unknown:
+        raise InvalidInput(
+            f"{unknown[0]} ({where})",
+            f"not a policy field: a policy object holds {', '.join(POLICY_FIELDS)}",
+        )
+    try:
+        ExecutionInput.model_validate({"functionName": "f", "targetVersion": "2", **value})
+    except ValidationError as error:
+        first = error.errors()[0]
+        path = ".".join(str(part) for part in first["loc"]) or "policy"
+        if path.startswith("strategy"):
+            path = "strategy"  # (pydantic tries each form of a union: the first is noise)
+        raise InvalidInput(f"{path} ({where})", str(first["msg"])) from None
+    if "strategy" in value:
+        value["strategy"] = _checked_strategy(value["strategy"], f"strategy ({where})")
+    return dict(value)
+
+
+def _checked_strategy(value: Any, field: str) -> str | dict[str, Any]:
+    text = value if isinstance(value, str) else json.dumps(value)
+    return parse_strategy(text, field)
 
 
 def parse_strategy(text: str, field: str) -> str | dict[str, Any]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from coalmine import upload_policy
+from coalmine import preflight, upload_policy
 from coalmine.exceptions import InvalidInput
 
 UPLOAD_FIELD = "upload"
@@ -28,6 +28,9 @@ class PolicyReader(Protocol):
 
     def metadata(self, bucket: str, key: str, version: str | None) -> Mapping[str, str]: ...
     def tags(self, function_name: str) -> Mapping[str, str]: ...
+    def text(self, bucket: str, key: str) -> str | None:
+        """The object's text (its latest version), None if there is none."""
+        ...
 
 
 def with_upload_as_code(
@@ -58,8 +61,16 @@ def with_upload_as_code(
     out["code"] = code | ({"s3ObjectVersion": version} if version is not None else {})
     if policy is None:
         return out
-    metadata, tags = policy.metadata(bucket, key, version), policy.tags(function)
-    return upload_policy.with_policy(out, metadata, tags, f"s3://{bucket}/{key}", function)
+    tags = policy.tags(function)  # (an untagged function is refused before its upload is read)
+    preflight.check_opted_in(function, tags)
+    metadata = policy.metadata(bucket, key, version)
+    document_key = upload_policy.policy_key(key)
+    document_url = f"s3://{bucket}/{document_key}"
+    text = policy.text(bucket, document_key)
+    document = None if text is None else upload_policy.parse_policy_object(text, document_url)
+    return upload_policy.with_policy(
+        out, metadata, tags, f"s3://{bucket}/{key}", function, document, document_url
+    )
 
 
 def check_code(function_name: str, bucket: str, key: str, artifact_bucket: str | None) -> None:

@@ -13,7 +13,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from coalmine.exceptions import InvalidInput
+from coalmine.exceptions import InvalidInput, ResourceNotFound
+from coalmine.upload_policy import MAX_POLICY_BYTES, POLICY_OBJECT
 
 BUCKET_ENV = "ARTIFACT_BUCKET_NAME"
 
@@ -48,8 +49,39 @@ class UploadPolicyReader:
                 "upload.detail.object.key", f"s3://{bucket}/{key} cannot be read ({problem})"
             ) from None
 
+    def text(self, bucket: str, key: str) -> str | None:
+        """A policy object's text (coalmine.json); None if there is none."""
+        try:
+            answer = self.client.get_object(Bucket=bucket, Key=key)
+        except ClientError as error:
+            problem = error.response.get("Error", {}).get("Code", "error")
+            if problem in ("NoSuchKey", "404"):
+                return None
+            raise InvalidInput(
+                f"{POLICY_OBJECT} (s3://{bucket}/{key})", f"cannot be read ({problem})"
+            ) from None
+        body = answer["Body"].read(MAX_POLICY_BYTES + 1)
+        if len(body) > MAX_POLICY_BYTES:
+            raise InvalidInput(
+                f"{POLICY_OBJECT} (s3://{bucket}/{key})",
+                f"larger than {MAX_POLICY_BYTES} bytes",
+            )
+        try:
+            return str(body.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise InvalidInput(
+                f"{POLICY_OBJECT} (s3://{bucket}/{key})", "not JSON: not UTF-8 text"
+            ) from None
+
     def tags(self, function_name: str) -> Mapping[str, str]:
-        return self.lambda_api.list_tags(function_name)
+        try:
+            return self.lambda_api.list_tags(function_name)
+        except ResourceNotFound:
+            raise InvalidInput(
+                "functionName",
+                f"no Lambda function named {function_name!r} (the function its key names: "
+                f"deployments/{function_name}/)",
+            ) from None
 
 
 def upload_context(lambda_api: LambdaReader) -> tuple[str | None, UploadPolicyReader]:
