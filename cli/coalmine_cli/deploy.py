@@ -90,8 +90,9 @@ MAX_METADATA_BYTES = 1800  # S3 takes at most 2 KB of user metadata (names and v
 def upload_metadata(request: dict[str, Any]) -> dict[str, str] | None:
     """The request as the uploaded object's metadata, so the deployment the upload rule starts
     runs with it; None when the request holds more than metadata can carry (a field other than
-    functionName, strategy, analysis.alarms and startedBy (an upload records its requester), or over S3's size limit): then the CLI uploads
-    out of the rule's reach and starts the deployment itself."""
+    functionName, strategy, analysis.alarms and startedBy (an upload records its requester), or
+    over S3's size limit): then the CLI uploads out of the rule's reach and starts the deployment
+    itself."""
     analysis = request.get("analysis")
     if set(request) - {"functionName", "strategy", "analysis", "startedBy"}:
         return None
