@@ -100,6 +100,8 @@ def dispatch(method: str, url: str, headers: dict[str, str], body: bytes) -> tup
 
 
 Answer = tuple[int, dict[str, str], str]
+# headers the server writes itself (http.server adds Server and Date to every answer)
+_OWN_HEADERS = ("content-length", "transfer-encoding", "connection", "server", "date")
 _CFN = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
 
 
@@ -158,7 +160,7 @@ def _handler(
             data = out_body.encode() if isinstance(out_body, str) else bytes(out_body or b"")
             self.send_response(int(status))
             for key, value in dict(out_headers or {}).items():
-                if key.lower() not in ("content-length", "transfer-encoding", "connection"):
+                if key.lower() not in _OWN_HEADERS:
                     self.send_header(key, str(value))
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
