@@ -224,7 +224,29 @@ def test_a_deployment_is_driven_by_the_aws_cli_and_coalmine_from_other_processes
     server.wait_for_line("serve-abort: FAILED DeploymentAborted")
     assert "serve-promote: SUCCEEDED" in server.output()
 
+    # and a stack the endpoint does not hold is CloudFormation's ValidationError (exit 3)
+    other = _run(env, *coalmine_verb, "list", "--stack", "not-there", "--endpoint-url", url)
+    assert other.returncode == 3
+    assert "Stack with id not-there does not exist" in other.stderr
+
     # When it is interrupted (Ctrl-C), it stops cleanly
     server.process.send_signal(signal.SIGINT)
     assert server.process.wait(timeout=20) == 0
     server.wait_for_line("coalmine sandbox: stopped")
+
+
+def test_a_taken_port_is_refused_before_anything_stands_up(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [*SERVE, "--port", str(port)],
+            env=_env(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 3
+    assert f"cannot serve on 127.0.0.1:{port}" in done.stderr
+    assert "serving" not in done.stdout

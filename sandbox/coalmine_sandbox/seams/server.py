@@ -57,9 +57,12 @@ class Endpoint:
         region: str = "us-east-1",
         stacks: dict[str, tuple[str, dict[str, str]]] | None = None,
     ) -> None:
-        """`stacks`: stack name -> (stack ARN, outputs), what DescribeStacks answers."""
+        """Binds the port at once (an OSError if it is taken); serves from `start()`.
+        `stacks`: stack name -> (stack ARN, outputs), what DescribeStacks answers (filled in
+        until `start()`)."""
         self.region = region
-        handler = _handler(region, dict(stacks or {}))
+        self.stacks: dict[str, tuple[str, dict[str, str]]] = dict(stacks or {})
+        handler = _handler(region, self.stacks)
         self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
