@@ -35,14 +35,14 @@ _HOSTS = {
     "s3": "s3.{region}.amazonaws.com",
     "execute-api": "execute-api.{region}.amazonaws.com",
 }
-# unsigned calls (sts get-caller-identity --no-sign-request is rare): assume this service
-_DEFAULT = ("us-east-1", "sts")
+# an unsigned request (--no-sign-request) names no service: assume STS, in the default region
+_UNSIGNED_SERVICE = "sts"
 
 
 def aws_url(path: str, headers: dict[str, str], default_region: str) -> str:
     """The URL the request would have had on AWS (the dispatcher routes by host)."""
     found = _SCOPE.search(headers.get("authorization", ""))
-    region, service = found.groups() if found else (default_region, _DEFAULT[1])
+    region, service = found.groups() if found else (default_region, _UNSIGNED_SERVICE)
     host = _HOSTS.get(service, "{service}.{region}.amazonaws.com")
     return f"https://{host.format(service=service, region=region)}{path}"
 
