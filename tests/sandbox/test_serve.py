@@ -193,9 +193,10 @@ def test_a_deployment_is_driven_by_the_aws_cli_and_coalmine_from_other_processes
     assert whole["FunctionVersion"] == "3"
     assert not whole.get("RoutingConfig", {}).get("AdditionalVersionWeights")
 
-    # Given a deployment of the faulty v4 on its canary; when `coalmine abort` is asked for
-    aborted = start("serve-abort", "4")
-    canary_of("4")
+    # Given a deployment of v2 (healthy: it cannot fail by itself) on its canary; when
+    # `coalmine abort` is asked for
+    aborted = start("serve-abort", "2")
+    canary_of("2")
     abort = _run(
         env, *coalmine_verb, "abort", "brand-api:prod", "--reason", "serve test abort",
         "--endpoint-url", url,
@@ -214,7 +215,7 @@ def test_a_deployment_is_driven_by_the_aws_cli_and_coalmine_from_other_processes
     assert history.returncode == 0, history.stderr
     rows = [line for line in history.stdout.splitlines() if "brand-api:prod" in line]
     assert [r.split()[-1] for r in rows] == ["serve-abort", "serve-promote"], history.stdout
-    assert "v3 -> v4" in rows[0]
+    assert "v3 -> v2" in rows[0]
     assert "v2 -> v3" in rows[1]
     assert "PROMOTED" in rows[1]
     assert "promoted now" in history.stdout
@@ -223,7 +224,29 @@ def test_a_deployment_is_driven_by_the_aws_cli_and_coalmine_from_other_processes
     server.wait_for_line("serve-abort: FAILED DeploymentAborted")
     assert "serve-promote: SUCCEEDED" in server.output()
 
+    # and a stack the endpoint does not hold is CloudFormation's ValidationError (exit 3)
+    other = _run(env, *coalmine_verb, "list", "--stack", "not-there", "--endpoint-url", url)
+    assert other.returncode == 3
+    assert "Stack with id not-there does not exist" in other.stderr
+
     # When it is interrupted (Ctrl-C), it stops cleanly
     server.process.send_signal(signal.SIGINT)
     assert server.process.wait(timeout=20) == 0
     server.wait_for_line("coalmine sandbox: stopped")
+
+
+def test_a_taken_port_is_refused_before_anything_stands_up(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [*SERVE, "--port", str(port)],
+            env=_env(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 3
+    assert f"cannot serve on 127.0.0.1:{port}" in done.stderr
+    assert "serving" not in done.stdout

@@ -35,14 +35,14 @@ _HOSTS = {
     "s3": "s3.{region}.amazonaws.com",
     "execute-api": "execute-api.{region}.amazonaws.com",
 }
-# unsigned calls (sts get-caller-identity --no-sign-request is rare): assume this service
-_DEFAULT = ("us-east-1", "sts")
+# an unsigned request (--no-sign-request) names no service: assume STS, in the default region
+_UNSIGNED_SERVICE = "sts"
 
 
 def aws_url(path: str, headers: dict[str, str], default_region: str) -> str:
     """The URL the request would have had on AWS (the dispatcher routes by host)."""
     found = _SCOPE.search(headers.get("authorization", ""))
-    region, service = found.groups() if found else (default_region, _DEFAULT[1])
+    region, service = found.groups() if found else (default_region, _UNSIGNED_SERVICE)
     host = _HOSTS.get(service, "{service}.{region}.amazonaws.com")
     return f"https://{host.format(service=service, region=region)}{path}"
 
@@ -57,9 +57,12 @@ class Endpoint:
         region: str = "us-east-1",
         stacks: dict[str, tuple[str, dict[str, str]]] | None = None,
     ) -> None:
-        """`stacks`: stack name -> (stack ARN, outputs), what DescribeStacks answers."""
+        """Binds the port at once (an OSError if it is taken); serves from `start()`.
+        `stacks`: stack name -> (stack ARN, outputs), what DescribeStacks answers (filled in
+        until `start()`)."""
         self.region = region
-        handler = _handler(region, dict(stacks or {}))
+        self.stacks: dict[str, tuple[str, dict[str, str]]] = dict(stacks or {})
+        handler = _handler(region, self.stacks)
         self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -100,6 +103,8 @@ def dispatch(method: str, url: str, headers: dict[str, str], body: bytes) -> tup
 
 
 Answer = tuple[int, dict[str, str], str]
+# headers the server writes itself (http.server adds Server and Date to every answer)
+_OWN_HEADERS = ("content-length", "transfer-encoding", "connection", "server", "date")
 _CFN = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
 
 
@@ -158,7 +163,7 @@ def _handler(
             data = out_body.encode() if isinstance(out_body, str) else bytes(out_body or b"")
             self.send_response(int(status))
             for key, value in dict(out_headers or {}).items():
-                if key.lower() not in ("content-length", "transfer-encoding", "connection"):
+                if key.lower() not in _OWN_HEADERS:
                     self.send_header(key, str(value))
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()

@@ -79,8 +79,10 @@ class Serving:
         return self._info
 
     def __enter__(self) -> Serving:
-        sb = self.sandbox.__enter__()
+        # the port first: a taken one fails at once, before the stack stands up
+        self.endpoint = Endpoint(self.port, REGION)
         try:
+            sb = self.sandbox.__enter__()
             deployable = _publish_brand_api(sb)
             outputs = _stack_outputs(sb)
             self._start_traffic(sb, deployable)
@@ -88,8 +90,8 @@ class Serving:
                 f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{sb.stack_name}/"
                 "00000000-0000-4000-8000-000000000000"
             )
-            stacks = {sb.stack_name: (stack_arn, outputs)}
-            self.endpoint = Endpoint(self.port, REGION, stacks).start()
+            self.endpoint.stacks[sb.stack_name] = (stack_arn, outputs)
+            self.endpoint.start()
             sb.clock.pace(self.speed)
         except BaseException:
             self.close()
