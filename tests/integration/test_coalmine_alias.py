@@ -216,3 +216,35 @@ def test_an_end_of_a_deployment_not_started_by_cloudformation_answers_nothing(
     assert handler(end_event(started, "SUCCEEDED"), lambda_context)["answered"] is False
     assert arn
     assert endpoint.answers == []
+
+
+def test_a_crash_after_the_deployment_started_answers_once(
+    world: Any,
+    machine: str,
+    endpoint: ResponseEndpoint,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # StartExecution starts the deployment but its answer is lost (the provider sees an error)
+    from coalmine.adapters.stepfunctions import StepFunctionsApi
+
+    started_then_lost = StepFunctionsApi.start
+
+    def lost(self: StepFunctionsApi, *args: Any) -> str:
+        started_then_lost(self, *args)
+        raise TimeoutError("read timeout on StartExecution")
+
+    monkeypatch.setattr(StepFunctionsApi, "start", lost)
+    props = {**PROPS, "FunctionVersion": "2"}
+    old = {**PROPS, "FunctionVersion": "1"}
+    handler(
+        cfn_request("Update", endpoint, "lost-1", props, old=old, physical_id=PHYSICAL),
+        lambda_context,
+    )
+    [answer] = endpoint.of("lost-1")
+    assert answer["Status"] == "FAILED"
+    assert "read timeout" in answer["Reason"]
+    # the deployment that did start ends: it does not answer a second time
+    [started] = executions(machine)
+    handler(end_event(started, "SUCCEEDED"), lambda_context)
+    assert len(endpoint.of("lost-1")) == 1

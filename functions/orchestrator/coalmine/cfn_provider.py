@@ -53,6 +53,8 @@ def on_request(event: Any, ports: Ports) -> dict[str, Any]:
         logger.exception("provider error")
         reason = f"coalmine provider error: {type(error).__name__}: {error}"
         outcome = cr.Answer(cr.FAILED, reason, _physical(request))
+        if not _first_answer(request, ports):  # a deployment did start, and has answered
+            return {"status": "already answered", "reason": reason}
     if isinstance(outcome, str):
         logger.info("deployment started", extra={"executionArn": outcome})
         return {"started": outcome}
@@ -117,6 +119,17 @@ def _respond(request: cr.Request, ports: Ports) -> cr.Answer | str:
         ports.aliases.put_alias(props.function_name, props.alias_name, version, DESCRIPTION)
         return cr.Answer(cr.SUCCESS, decision.why, props.physical_id, cr.data(props))
     return ports.start(decision.execution_name, json.dumps(decision.execution_input))
+
+
+def _first_answer(request: cr.Request, ports: Ports) -> bool:
+    """Claim the request's answer before a crash's FAILED (an execution may have started before
+    the error, e.g. StartExecution's response lost: its end then stays silent). A claim that
+    cannot be made is no reason to stay silent: True."""
+    try:
+        return ports.claims.claim(cr.ANSWERED_PREFIX + request.request_id, cr.FAILED, "")
+    except Exception:
+        logger.exception("could not claim the answer; answering anyway")
+        return True
 
 
 def _physical(request: cr.Request) -> str:
