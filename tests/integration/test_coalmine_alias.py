@@ -13,6 +13,7 @@ import boto3
 import pytest
 from cfn_endpoint import ResponseEndpoint, cfn_request, response_endpoint
 
+from coalmine.adapters import cfn_response
 from coalmine.handlers.coalmine_alias import handler
 
 PROPS = {"FunctionName": "brand-api", "AliasName": "prod", "Strategy": "Canary10Percent5Minutes"}
@@ -108,12 +109,17 @@ def test_an_update_to_a_newer_version_starts_a_deployment_and_its_end_answers_on
 
 
 def test_a_failed_put_is_retried_by_the_next_invocation(
-    world: Any, machine: str, endpoint: ResponseEndpoint, lambda_context: Any
+    world: Any,
+    machine: str,
+    endpoint: ResponseEndpoint,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     props = {**PROPS, "FunctionVersion": "2"}
     event = cfn_request("Update", endpoint, "update-2", props, old=props, physical_id=PHYSICAL)
     handler(event, lambda_context)
     [started] = executions(machine)
+    monkeypatch.setattr(cfn_response, "DELAYS", (0.0, 0.0))  # (its back-off, not under test)
     endpoint.refuse = 3  # every attempt of the first invocation
     with pytest.raises(OSError, match="500"):
         handler(end_event(started, "SUCCEEDED", output='{"toVersion": "2"}'), lambda_context)
@@ -248,3 +254,20 @@ def test_a_crash_after_the_deployment_started_answers_once(
     [started] = executions(machine)
     handler(end_event(started, "SUCCEEDED"), lambda_context)
     assert len(endpoint.of("lost-1")) == 1
+
+
+def test_an_answer_after_cloudformation_gave_up_is_not_retried(
+    world: Any, machine: str, endpoint: ResponseEndpoint, lambda_context: Any
+) -> None:
+    # the deployment outlived the resource's timeout: the pre-signed URL answers 403
+    props = {**PROPS, "FunctionVersion": "2"}
+    event = cfn_request("Update", endpoint, "late-1", props, old=props, physical_id=PHYSICAL)
+    handler(event, lambda_context)
+    [started] = executions(machine)
+    endpoint.refuse, endpoint.refuse_code = 1, 403
+    out = handler(end_event(started, "SUCCEEDED"), lambda_context)
+    assert out["answered"] is False
+    assert out["why"] == "ResponseURL answered HTTP 403"
+    assert endpoint.refuse == 0  # one PUT, not retried
+    # and the end, told again, does not try again
+    assert handler(end_event(started, "SUCCEEDED"), lambda_context)["why"] == "already answered"

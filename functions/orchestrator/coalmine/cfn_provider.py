@@ -92,10 +92,13 @@ def on_end(detail: dict[str, Any], ports: Ports) -> dict[str, Any]:
         data=cr.data(props) if status == cr.SUCCESS else None,
     )
     try:
-        ports.put(str(hook["responseUrl"]), body)
+        http = ports.put(str(hook["responseUrl"]), body)
     except Exception:
         ports.claims.unclaim(key)  # the retried invocation answers
         raise
+    if http >= 400:  # the URL expired (CloudFormation gave up waiting): nobody to tell
+        logger.warning("CloudFormation no longer takes this answer", extra={"http": http})
+        return {"answered": False, "why": f"ResponseURL answered HTTP {http}", "status": status}
     logger.info("answered at the end", extra={"status": status, "reason": reason})
     return {"answered": True, "status": status, "reason": reason}
 
