@@ -329,6 +329,7 @@ def test_a_deployment_stopped_from_the_console_or_refused_by_prepare_answers_fai
     [refused] = endpoint.of("locked")
     assert refused["Status"] == "FAILED"
     assert "DeploymentInProgress" in refused["Reason"]
+    assert "stackTrace" not in refused["Reason"]  # Lambda's error message, not its JSON
     stop_traffic()
     assert on(sb, ORDERS) == (v2, {})
 
