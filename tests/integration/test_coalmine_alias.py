@@ -271,3 +271,37 @@ def test_an_answer_after_cloudformation_gave_up_is_not_retried(
     assert endpoint.refuse == 0  # one PUT, not retried
     # and the end, told again, does not try again
     assert handler(end_event(started, "SUCCEEDED"), lambda_context)["why"] == "already answered"
+
+
+def test_a_revert_racing_cleanup_looks_again_and_succeeds(
+    world: Any,
+    machine: str,
+    endpoint: ResponseEndpoint,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A stopped canary left version 1 with 10% on 2; Cleanup restores it while the rollback
+    # Update points it: the provider's conditional write loses (a new RevisionId)
+    from coalmine.adapters.lambda_api import LambdaApi
+    from coalmine.exceptions import AliasChangedOutOfBand
+
+    world.route("1", {"2": 0.1})
+    calls: list[str] = []
+
+    def cleanup_first(self: LambdaApi, function: str, alias: str, version: str, _: str) -> None:
+        calls.append(version)
+        world.route("1")  # Cleanup's write lands first
+        raise AliasChangedOutOfBand(f"{function}:{alias} changed")
+
+    monkeypatch.setattr(LambdaApi, "put_alias", cleanup_first)
+    props = {**PROPS, "FunctionVersion": "1"}
+    old = {**PROPS, "FunctionVersion": "2"}
+    handler(
+        cfn_request("Update", endpoint, "race-1", props, old=old, physical_id=PHYSICAL),
+        lambda_context,
+    )
+    [answer] = endpoint.of("race-1")
+    assert answer["Status"] == "SUCCESS"
+    assert answer["Reason"] == "alias already on version 1"
+    assert calls == ["1"]  # one lost write, then nothing left to do
+    assert world.alias() == {"version": "1", "weights": {}}

@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from coalmine import custom_resource as cr
-from coalmine.exceptions import ResourceNotFound
+from coalmine.exceptions import AliasChangedOutOfBand, ResourceNotFound
 from coalmine.models import AliasState
 from coalmine.observability import logger
 
 DESCRIPTION = "coalmine: Custom::CoalmineAlias"
+#: pointing the alias (Create, a revert) is conditional on the revision read: a concurrent change
+#: (Cleanup restoring a stopped deployment's alias) makes it look again, this many times at most
+POINT_ATTEMPTS = 3
 
 
 class Aliases(Protocol):
@@ -110,18 +113,29 @@ def _respond(request: cr.Request, ports: Ports) -> cr.Answer | str:
         return deleted
     props = cr.alias_properties(request.properties)
     body = cr.checked(props)
-    try:
-        alias: AliasState | None = ports.aliases.get_alias(props.function_name, props.alias_name)
-    except ResourceNotFound:
-        alias = None
-    decision = cr.decide(request, alias, body)
-    if isinstance(decision, cr.Answer):
-        return decision
-    if isinstance(decision, cr.PointAlias):
-        version = decision.props.function_version
-        ports.aliases.put_alias(props.function_name, props.alias_name, version, DESCRIPTION)
+    for attempt in range(1, POINT_ATTEMPTS + 1):
+        decision = cr.decide(request, _alias(ports, props), body)
+        if isinstance(decision, cr.Answer):
+            return decision
+        if isinstance(decision, cr.StartDeployment):
+            return ports.start(decision.execution_name, json.dumps(decision.execution_input))
+        try:
+            version = decision.props.function_version
+            ports.aliases.put_alias(props.function_name, props.alias_name, version, DESCRIPTION)
+        except AliasChangedOutOfBand:  # e.g. Cleanup restoring it meanwhile: look again
+            if attempt == POINT_ATTEMPTS:
+                raise
+            logger.info("alias changed while pointing it; deciding again")
+            continue
         return cr.Answer(cr.SUCCESS, decision.why, props.physical_id, cr.data(props))
-    return ports.start(decision.execution_name, json.dumps(decision.execution_input))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _alias(ports: Ports, props: cr.AliasProperties) -> AliasState | None:
+    try:
+        return ports.aliases.get_alias(props.function_name, props.alias_name)
+    except ResourceNotFound:
+        return None
 
 
 def _first_answer(request: cr.Request, ports: Ports) -> bool:
