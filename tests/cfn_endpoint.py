@@ -16,6 +16,7 @@ class ResponseEndpoint:
     def __init__(self) -> None:
         self.answers: list[tuple[str, dict[str, Any]]] = []  # (request name, body), in order
         self.refuse = 0  # how many next PUTs get a 500
+        self.refuse_code = 500  # (403: an expired pre-signed URL)
         self._lock = threading.Lock()
         endpoint = self
 
@@ -28,7 +29,7 @@ class ResponseEndpoint:
                     if not refused:
                         name = self.path.split("?")[0].strip("/")
                         endpoint.answers.append((name, json.loads(body)))
-                self.send_response(500 if refused else 200)
+                self.send_response(endpoint.refuse_code if refused else 200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 

@@ -13,6 +13,7 @@ import boto3
 import pytest
 from cfn_endpoint import ResponseEndpoint, cfn_request, response_endpoint
 
+from coalmine.adapters import cfn_response
 from coalmine.handlers.coalmine_alias import handler
 
 PROPS = {"FunctionName": "brand-api", "AliasName": "prod", "Strategy": "Canary10Percent5Minutes"}
@@ -108,12 +109,17 @@ def test_an_update_to_a_newer_version_starts_a_deployment_and_its_end_answers_on
 
 
 def test_a_failed_put_is_retried_by_the_next_invocation(
-    world: Any, machine: str, endpoint: ResponseEndpoint, lambda_context: Any
+    world: Any,
+    machine: str,
+    endpoint: ResponseEndpoint,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     props = {**PROPS, "FunctionVersion": "2"}
     event = cfn_request("Update", endpoint, "update-2", props, old=props, physical_id=PHYSICAL)
     handler(event, lambda_context)
     [started] = executions(machine)
+    monkeypatch.setattr(cfn_response, "DELAYS", (0.0, 0.0))  # (its back-off, not under test)
     endpoint.refuse = 3  # every attempt of the first invocation
     with pytest.raises(OSError, match="500"):
         handler(end_event(started, "SUCCEEDED", output='{"toVersion": "2"}'), lambda_context)
@@ -216,3 +222,86 @@ def test_an_end_of_a_deployment_not_started_by_cloudformation_answers_nothing(
     assert handler(end_event(started, "SUCCEEDED"), lambda_context)["answered"] is False
     assert arn
     assert endpoint.answers == []
+
+
+def test_a_crash_after_the_deployment_started_answers_once(
+    world: Any,
+    machine: str,
+    endpoint: ResponseEndpoint,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # StartExecution starts the deployment but its answer is lost (the provider sees an error)
+    from coalmine.adapters.stepfunctions import StepFunctionsApi
+
+    started_then_lost = StepFunctionsApi.start
+
+    def lost(self: StepFunctionsApi, *args: Any) -> str:
+        started_then_lost(self, *args)
+        raise TimeoutError("read timeout on StartExecution")
+
+    monkeypatch.setattr(StepFunctionsApi, "start", lost)
+    props = {**PROPS, "FunctionVersion": "2"}
+    old = {**PROPS, "FunctionVersion": "1"}
+    handler(
+        cfn_request("Update", endpoint, "lost-1", props, old=old, physical_id=PHYSICAL),
+        lambda_context,
+    )
+    [answer] = endpoint.of("lost-1")
+    assert answer["Status"] == "FAILED"
+    assert "read timeout" in answer["Reason"]
+    # the deployment that did start ends: it does not answer a second time
+    [started] = executions(machine)
+    handler(end_event(started, "SUCCEEDED"), lambda_context)
+    assert len(endpoint.of("lost-1")) == 1
+
+
+def test_an_answer_after_cloudformation_gave_up_is_not_retried(
+    world: Any, machine: str, endpoint: ResponseEndpoint, lambda_context: Any
+) -> None:
+    # the deployment outlived the resource's timeout: the pre-signed URL answers 403
+    props = {**PROPS, "FunctionVersion": "2"}
+    event = cfn_request("Update", endpoint, "late-1", props, old=props, physical_id=PHYSICAL)
+    handler(event, lambda_context)
+    [started] = executions(machine)
+    endpoint.refuse, endpoint.refuse_code = 1, 403
+    out = handler(end_event(started, "SUCCEEDED"), lambda_context)
+    assert out["answered"] is False
+    assert out["why"] == "ResponseURL answered HTTP 403"
+    assert endpoint.refuse == 0  # one PUT, not retried
+    # and the end, told again, does not try again
+    assert handler(end_event(started, "SUCCEEDED"), lambda_context)["why"] == "already answered"
+
+
+def test_a_revert_racing_cleanup_looks_again_and_succeeds(
+    world: Any,
+    machine: str,
+    endpoint: ResponseEndpoint,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A stopped canary left version 1 with 10% on 2; Cleanup restores it while the rollback
+    # Update points it: the provider's conditional write loses (a new RevisionId)
+    from coalmine.adapters.lambda_api import LambdaApi
+    from coalmine.exceptions import AliasChangedOutOfBand
+
+    world.route("1", {"2": 0.1})
+    calls: list[str] = []
+
+    def cleanup_first(self: LambdaApi, function: str, alias: str, version: str, _: str) -> None:
+        calls.append(version)
+        world.route("1")  # Cleanup's write lands first
+        raise AliasChangedOutOfBand(f"{function}:{alias} changed")
+
+    monkeypatch.setattr(LambdaApi, "put_alias", cleanup_first)
+    props = {**PROPS, "FunctionVersion": "1"}
+    old = {**PROPS, "FunctionVersion": "2"}
+    handler(
+        cfn_request("Update", endpoint, "race-1", props, old=old, physical_id=PHYSICAL),
+        lambda_context,
+    )
+    [answer] = endpoint.of("race-1")
+    assert answer["Status"] == "SUCCESS"
+    assert answer["Reason"] == "alias already on version 1"
+    assert calls == ["1"]  # one lost write, then nothing left to do
+    assert world.alias() == {"version": "1", "weights": {}}

@@ -329,5 +329,57 @@ def test_a_deployment_stopped_from_the_console_or_refused_by_prepare_answers_fai
     [refused] = endpoint.of("locked")
     assert refused["Status"] == "FAILED"
     assert "DeploymentInProgress" in refused["Reason"]
+    assert "stackTrace" not in refused["Reason"]  # Lambda's error message, not its JSON
     stop_traffic()
+    assert on(sb, ORDERS) == (v2, {})
+
+
+def test_aws_failing_the_provider_still_answers_once(
+    sandbox: Sandbox, endpoint: ResponseEndpoint, make_function: Any, make_role: Any
+) -> None:
+    sb = sandbox
+    v1 = team_function(sb, ORDERS, make_function, make_role)
+    physical = f"{ORDERS}:{ALIAS}"
+    send(sb, cfn_request("Create", endpoint, "create", props(ORDERS, v1)))
+    v2 = sb.publish_version(ORDERS, {"RELEASE": "2"})
+
+    # Lambda throttles the provider's GetAlias (past botocore's retries): FAILED, nothing started
+    sb.faults.inject_api("GetAlias", caller="CoalmineAlias", kind="throttling", times=3)
+    send(
+        sb,
+        cfn_request(
+            "Update",
+            endpoint,
+            "throttled",
+            props(ORDERS, v2),
+            old=props(ORDERS, v1),
+            physical_id=physical,
+        ),
+    )
+    [crashed] = endpoint.of("throttled")
+    assert crashed["Status"] == "FAILED"
+    assert crashed["Reason"].startswith("coalmine provider error: AwsThrottled")
+    assert executions(sb) == []
+    assert on(sb, ORDERS) == (v1, {})
+
+    # DynamoDB throttles the end's claim: that invocation fails, Lambda's retry answers, once
+    stop_traffic = traffic(sb, [ORDERS])
+    claim = sb.faults.inject_api(
+        "PutItem", service="dynamodb", caller="CoalmineAlias", kind="throttling", times=3
+    )
+    send(
+        sb,
+        cfn_request(
+            "Update",
+            endpoint,
+            "retried",
+            props(ORDERS, v2),
+            old=props(ORDERS, v1),
+            physical_id=physical,
+        ),
+    )
+    assert deployment_of(sb, "retried")["status"] == "SUCCEEDED"
+    stop_traffic()
+    assert claim.fired == 3
+    assert [a["Status"] for a in endpoint.of("retried")] == ["SUCCESS"]
     assert on(sb, ORDERS) == (v2, {})

@@ -224,6 +224,20 @@ def test_what_is_not_a_cloudformation_request_cannot_be_answered(event: Any) -> 
             "DeploymentInProgress",
         ),
         ("ABORTED", "Stopped", "by hand", None, cr.FAILED, "was stopped (Stopped: by hand)"),
+        (
+            "FAILED",
+            "TargetVersionInvalid",
+            json.dumps(
+                {
+                    "errorMessage": "version 9 not found",
+                    "errorType": "T",
+                    "stackTrace": ["  File x"],
+                }
+            ),
+            None,
+            cr.FAILED,
+            "failed (TargetVersionInvalid: version 9 not found)",
+        ),
         ("TIMED_OUT", None, None, None, cr.FAILED, "timed out"),
     ],
 )

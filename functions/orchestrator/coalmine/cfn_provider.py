@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from coalmine import custom_resource as cr
-from coalmine.exceptions import ResourceNotFound
+from coalmine.exceptions import AliasChangedOutOfBand, ResourceNotFound
 from coalmine.models import AliasState
 from coalmine.observability import logger
 
 DESCRIPTION = "coalmine: Custom::CoalmineAlias"
+#: pointing the alias (Create, a revert) is conditional on the revision read: a concurrent change
+#: (Cleanup restoring a stopped deployment's alias) makes it look again, this many times at most
+POINT_ATTEMPTS = 3
 
 
 class Aliases(Protocol):
@@ -53,6 +56,8 @@ def on_request(event: Any, ports: Ports) -> dict[str, Any]:
         logger.exception("provider error")
         reason = f"coalmine provider error: {type(error).__name__}: {error}"
         outcome = cr.Answer(cr.FAILED, reason, _physical(request))
+        if not _first_answer(request, ports):  # a deployment did start, and has answered
+            return {"status": "already answered", "reason": reason}
     if isinstance(outcome, str):
         logger.info("deployment started", extra={"executionArn": outcome})
         return {"started": outcome}
@@ -90,10 +95,13 @@ def on_end(detail: dict[str, Any], ports: Ports) -> dict[str, Any]:
         data=cr.data(props) if status == cr.SUCCESS else None,
     )
     try:
-        ports.put(str(hook["responseUrl"]), body)
+        http = ports.put(str(hook["responseUrl"]), body)
     except Exception:
         ports.claims.unclaim(key)  # the retried invocation answers
         raise
+    if http >= 400:  # the URL expired (CloudFormation gave up waiting): nobody to tell
+        logger.warning("CloudFormation no longer takes this answer", extra={"http": http})
+        return {"answered": False, "why": f"ResponseURL answered HTTP {http}", "status": status}
     logger.info("answered at the end", extra={"status": status, "reason": reason})
     return {"answered": True, "status": status, "reason": reason}
 
@@ -105,18 +113,40 @@ def _respond(request: cr.Request, ports: Ports) -> cr.Answer | str:
         return deleted
     props = cr.alias_properties(request.properties)
     body = cr.checked(props)
-    try:
-        alias: AliasState | None = ports.aliases.get_alias(props.function_name, props.alias_name)
-    except ResourceNotFound:
-        alias = None
-    decision = cr.decide(request, alias, body)
-    if isinstance(decision, cr.Answer):
-        return decision
-    if isinstance(decision, cr.PointAlias):
-        version = decision.props.function_version
-        ports.aliases.put_alias(props.function_name, props.alias_name, version, DESCRIPTION)
+    for attempt in range(1, POINT_ATTEMPTS + 1):
+        decision = cr.decide(request, _alias(ports, props), body)
+        if isinstance(decision, cr.Answer):
+            return decision
+        if isinstance(decision, cr.StartDeployment):
+            return ports.start(decision.execution_name, json.dumps(decision.execution_input))
+        try:
+            version = decision.props.function_version
+            ports.aliases.put_alias(props.function_name, props.alias_name, version, DESCRIPTION)
+        except AliasChangedOutOfBand:  # e.g. Cleanup restoring it meanwhile: look again
+            if attempt == POINT_ATTEMPTS:
+                raise
+            logger.info("alias changed while pointing it; deciding again")
+            continue
         return cr.Answer(cr.SUCCESS, decision.why, props.physical_id, cr.data(props))
-    return ports.start(decision.execution_name, json.dumps(decision.execution_input))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _alias(ports: Ports, props: cr.AliasProperties) -> AliasState | None:
+    try:
+        return ports.aliases.get_alias(props.function_name, props.alias_name)
+    except ResourceNotFound:
+        return None
+
+
+def _first_answer(request: cr.Request, ports: Ports) -> bool:
+    """Claim the request's answer before a crash's FAILED (an execution may have started before
+    the error, e.g. StartExecution's response lost: its end then stays silent). A claim that
+    cannot be made is no reason to stay silent: True."""
+    try:
+        return ports.claims.claim(cr.ANSWERED_PREFIX + request.request_id, cr.FAILED, "")
+    except Exception:
+        logger.exception("could not claim the answer; answering anyway")
+        return True
 
 
 def _physical(request: cr.Request) -> str:

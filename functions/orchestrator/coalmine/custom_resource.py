@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coalmine import execution_limits, strategies, validation
-from coalmine.exceptions import InvalidInput
+from coalmine.exceptions import InvalidInput, lambda_error_message
 from coalmine.models import AliasState, AnalysisConfig, ExecutionInput, Plan
 
 RESOURCE_TYPE = "Custom::CoalmineAlias"
@@ -294,7 +294,8 @@ def ended(status: str, error: str | None, cause: str | None, output: str | None)
         "ABORTED": "the coalmine deployment was stopped",
         "TIMED_OUT": "the coalmine deployment timed out",
     }.get(status, "the coalmine deployment failed")
-    detail = ": ".join(part for part in (error, cause) if part)
+    message = lambda_error_message(cause) if cause else None  # a Lambda error's JSON: its message
+    detail = ": ".join(part for part in (error, message) if part)
     return FAILED, f"{what} ({detail})" if detail else what
 
 

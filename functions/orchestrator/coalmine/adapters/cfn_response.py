@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+import urllib.error
 import urllib.request
 from typing import Any
 
@@ -23,7 +24,9 @@ CLAIM_DAYS = 7  # an answered request's claim expires (TTL) after this
 
 
 def put_response(url: str, body: bytes, sleep: Any = time.sleep) -> int:
-    """PUT ``body`` to ``url``; the HTTP status (2xx), or the last error after retries."""
+    """PUT ``body`` to ``url``; the HTTP status: 2xx, or 4xx (final: the pre-signed URL expired
+    or was refused, as after CloudFormation's own timeout; retrying cannot help). A 5xx or a
+    network error is retried, then raised."""
     last: Exception | None = None
     for delay in (0.0, *DELAYS):
         if delay:
@@ -37,7 +40,11 @@ def put_response(url: str, body: bytes, sleep: Any = time.sleep) -> int:
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as answer:
                 return int(answer.status)
-        except OSError as error:  # URLError, HTTPError, timeouts
+        except urllib.error.HTTPError as error:
+            if 400 <= error.code < 500:
+                return int(error.code)
+            last = error
+        except OSError as error:  # URLError, timeouts
             last = error
     assert last is not None
     raise last
