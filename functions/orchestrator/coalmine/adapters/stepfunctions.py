@@ -44,3 +44,15 @@ class StepFunctionsApi:
                     f"Step Functions throttled DescribeExecution: {message}"
                 ) from error
             raise
+
+    def wake(self, token: str) -> bool:
+        """SendTaskSuccess to a waiting AwaitApproval (its output is not used: Analyze reads the
+        answer from the lock). False when the wait is already over (a timeout, another answer):
+        the next AwaitApproval finds the request in the lock and answers itself."""
+        try:
+            self.client.send_task_success(taskToken=token, output="{}")
+        except ClientError as error:
+            if error_code(error) in ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken"):
+                return False
+            raise
+        return True
