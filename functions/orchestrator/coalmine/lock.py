@@ -49,7 +49,7 @@ MARGIN_SECONDS = 3600
 class AwaitingApproval:
     """What the lock says of a human gate its holder waits at (AwaitApproval writes it)."""
 
-    token: str  # the AwaitApproval task's token (SendTaskSuccess wakes the wait)
+    token: str  # the AwaitApproval task's token (SendTaskSuccess wakes it); "" before the first
     step: str  # how reasons name the gated step: "step 1 (10%)"
     since: datetime  # when the gate was entered: a request after it answers this gate
 

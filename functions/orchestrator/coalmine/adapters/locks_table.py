@@ -134,7 +134,13 @@ class LockTable:
 
     def after_tick(self, before: Deployment, after: Deployment) -> None:
         """Analyze's writes: a watch that passed is recorded (a stop now changes nothing); a
-        human gate's wait that ended leaves the lock (``coalmine approve`` then refuses)."""
+        human gate entered is named in the lock at once (``coalmine approve`` accepts an answer
+        before AwaitApproval has written its first token: that wait then wakes itself); one
+        whose wait ended leaves the lock (``coalmine approve`` then refuses)."""
+        if before.approval is None and after.approval is not None:
+            step = f"step {after.approval.step + 1} ({after.weight * 100:g}%)"
+            gate = AwaitingApproval(token="", step=step, since=after.approval.requested_at)
+            self.await_approval(after, gate)
         if before.approval is not None and after.approval is None:
             self.clear_approval(after)
         if after.outcome == Outcome.PROMOTED and after.action == Action.FINISH:

@@ -59,7 +59,7 @@ def request(
         raise OperatorRequestRefused(
             f"the deployment of {function}:{alias} ended before the {action} was written"
         )
-    if held.approval is not None and sfn is not None:
+    if held.approval is not None and held.approval.token and sfn is not None:
         StepFunctionsApi(sfn).wake(held.approval.token)  # False: the next wait answers itself
     return held, asked
 
