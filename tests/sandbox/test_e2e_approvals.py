@@ -232,6 +232,7 @@ def load_scenario_from(raw: dict[str, Any]) -> Any:
     [
         ("approval-approved", "PROMOTED", None),
         ("approval-timeout", "ROLLED_BACK", "no approval within 300 s"),
+        ("approval-rejected", "ROLLED_BACK", "step 1 (10%) rejected by arn:aws:sts::"),
     ],
 )
 def test_the_approval_scenarios(name: str, outcome: str, reason: str | None) -> None:
@@ -248,9 +249,13 @@ def test_the_approval_scenarios(name: str, outcome: str, reason: str | None) -> 
     if reason is not None:
         assert reason in result["reason"]
         assert seen["routing"] == (result["fromVersion"], {})
-        # the gate held 10% for its 300 s of simulated time, analysing every minute
         [step] = [s for s in result["steps"] if s["weight"] == 0.1]
-        assert step["tickCount"] >= 5 + 2
+        if name == "approval-timeout":  # it held 10% for its 300 s, analysing every minute
+            assert step["tickCount"] >= 5 + 2
+        else:  # approveBeforePromotion: the canary's gate; the reject acted at once
+            [event] = result["events"]
+            assert result["reason"].endswith(event["reason"])
+            assert result["decisionAtSeconds"] - event["performedAtSeconds"] < 5
     else:
         assert seen["routing"] == (result["toVersion"], {})
         [event] = result["events"]
