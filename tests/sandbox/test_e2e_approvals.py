@@ -233,6 +233,7 @@ def load_scenario_from(raw: dict[str, Any]) -> Any:
         ("approval-approved", "PROMOTED", None),
         ("approval-timeout", "ROLLED_BACK", "no approval within 300 s"),
         ("approval-rejected", "ROLLED_BACK", "step 1 (10%) rejected by arn:aws:sts::"),
+        ("approval-low-traffic-ask", "PROMOTED", None),
     ],
 )
 def test_the_approval_scenarios(name: str, outcome: str, reason: str | None) -> None:
@@ -261,3 +262,6 @@ def test_the_approval_scenarios(name: str, outcome: str, reason: str | None) -> 
         [event] = result["events"]
         assert event["result"].startswith("approve requested by arn:aws:sts::")
         assert result["steps"][0]["reason"].endswith(event["reason"])
+        if name == "approval-low-traffic-ask":  # the canary was never judged: a human decided
+            assert result["steps"][0]["verdict"] == "INCONCLUSIVE"
+            assert "a human decides (lowTrafficPolicy ask)" in result["steps"][0]["reason"]

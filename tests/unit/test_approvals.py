@@ -38,7 +38,9 @@ def _steps(*items: dict[str, Any]) -> dict[str, Any]:
             "strategy": {"type": "steps", "steps": list(items)}}  # fmt: skip
 
 
-def _baking(gate: dict[str, Any] | None = None, weights: tuple[float, ...] = (0.1,)) -> Deployment:
+def _baking(
+    gate: dict[str, Any] | None = None, weights: tuple[float, ...] = (0.1,), **cfg: Any
+) -> Deployment:
     """Step 1 of a plan, its bake (120 s) about to end; a gate after step 1 when ``gate``."""
     items: list[dict[str, Any]] = [{"weight": weights[0], "bakeSeconds": 120}]
     if gate is not None:
@@ -46,8 +48,8 @@ def _baking(gate: dict[str, Any] | None = None, weights: tuple[float, ...] = (0.
     items += [{"weight": w, "bakeSeconds": 120} for w in weights[1:]]
     request = parse_request(_steps(*items))
     plan = strategies.resolve(request.strategy)
-    cfg = AnalysisConfig(interval_seconds=60)
-    d = deployment.prepared("d-1", "brand-api", "prod", "1", "r", plan, cfg, "2", None)
+    config = AnalysisConfig(interval_seconds=60, **cfg)
+    d = deployment.prepared("d-1", "brand-api", "prod", "1", "r", plan, config, "2", None)
     d = deployment.shifted(d.model_copy(update={"started_at": T0}), "r1")
     d.bake.elapsed_seconds = 60  # the next tick ends the bake
     return d
@@ -296,3 +298,54 @@ def test_a_gate_counts_its_waits_in_the_history_limit() -> None:
         parse_request({**raw, "analysis": {"intervalSeconds": 10}})
     assert raised.value.field == "analysis.intervalSeconds"
     parse_request({**raw, "analysis": {"intervalSeconds": 60}})  # every minute fits
+
+
+# ----------------------------------------------------------------------------- lowTrafficPolicy ask
+ASK = {"low_traffic_policy": "ask", "max_bake_extension_seconds": 0, "ask_timeout_seconds": 900}
+
+
+@pytest.mark.parametrize(
+    ("cfg", "verdict", "action", "timeout"),
+    [
+        (ASK, Verdict.INCONCLUSIVE, Action.AWAIT, 900),  # too little traffic: a human decides
+        (ASK, Verdict.PASS, Action.PROMOTE, None),  # judged: no one is asked
+        (ASK, Verdict.FAIL, Action.ROLLBACK, None),
+        ({**ASK, "dry_run": True}, Verdict.INCONCLUSIVE, Action.PROMOTE, None),  # not enforced
+        ({**ASK, "low_traffic_policy": "rollback"}, Verdict.INCONCLUSIVE, Action.ROLLBACK, None),
+    ],
+)
+def test_ask_hands_an_inconclusive_end_of_bake_to_a_human(
+    cfg: dict[str, Any], verdict: Verdict, action: Action, timeout: int | None
+) -> None:
+    after = _tick(_baking(**cfg), verdict, T0)
+    assert after.action == action
+    assert (after.approval.timeout_seconds if after.approval else None) == timeout
+    if timeout is not None:
+        assert after.approval is not None
+        assert after.approval.on_timeout == "rollback"
+        assert "a human decides" in (after.steps[-1].ticks[-1].reason or "")
+
+
+def test_ask_uses_the_plans_own_gate_when_the_step_has_one() -> None:
+    after = _tick(_baking({"timeoutSeconds": 120, "onTimeout": "continue"}, **ASK),
+                  Verdict.INCONCLUSIVE, T0)  # fmt: skip
+    assert after.approval is not None
+    assert (after.approval.timeout_seconds, after.approval.on_timeout) == (120, "continue")
+
+
+def test_ask_holds_then_an_approve_promotes_an_unjudged_step() -> None:
+    waiting = _tick(_baking(**ASK), Verdict.INCONCLUSIVE, T0)
+    held = _tick(waiting, Verdict.INCONCLUSIVE, T0 + timedelta(seconds=60))
+    assert held.action == Action.AWAIT  # still too little traffic: it keeps asking
+    after = approvals.act(held, [_answer("approve", 90)], T0 + timedelta(seconds=91))
+    assert after is not None
+    assert after.action == Action.PROMOTE
+    timed_out = _tick(held, Verdict.INCONCLUSIVE, T0 + timedelta(seconds=900))
+    assert timed_out.action == Action.ROLLBACK
+
+
+def test_ask_counts_a_possible_gate_per_bake_in_the_history_limit() -> None:
+    plan = strategies.resolve("Linear10PercentEvery10Minutes")
+    ask = AnalysisConfig(low_traffic_policy="ask", ask_timeout_seconds=600)
+    assert execution_limits.approval_ticks(plan, ask) == len(plan.steps) * (600 // 60 + 1)
+    assert execution_limits.approval_ticks(plan, AnalysisConfig()) == 0

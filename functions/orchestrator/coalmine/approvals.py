@@ -15,6 +15,10 @@ A plan's gate (``Plan.approvals``: a steps plan's ``{"approval": ...}`` item, or
     approve      (an operator's request, acted on by Analyze: ``answered``) goes on: the next
                  shift, or promotion. reject rolls back, the reason naming the operator.
 
+``analysis.lowTrafficPolicy`` "ask" opens a gate the same way when a bake (the watch after a
+cutover included) ends without enough traffic to judge it (``asked``): a human decides instead of
+the policy; unanswered for ``analysis.askTimeoutSeconds``, it rolls back.
+
 Abort and promote-now end a wait too (operator_actions.act clears ``approval``).
 """
 
@@ -32,6 +36,7 @@ from coalmine.models import (
     Deployment,
     OperatorAction,
     Outcome,
+    TickAction,
     Verdict,
 )
 
@@ -41,6 +46,23 @@ APPROVE, REJECT = "approve", "reject"
 def gate_after(d: Deployment, step_index: int) -> ApprovalGate | None:
     """The plan's gate after step ``step_index`` (0-based), if any."""
     return next((g for g in d.plan.approvals if g.after_step == step_index), None)
+
+
+def asked(before: Deployment, judged: Deployment) -> ApprovalGate | None:
+    """``analysis.lowTrafficPolicy`` "ask": the tick ended the step (or the watch) without
+    enough traffic to judge it, and enforced that: a gate opens (``analysis.askTimeoutSeconds``,
+    then a rollback). A plan's own gate after that step is the one used, if there is one."""
+    last = judged.steps[-1].ticks[-1] if judged.steps and judged.steps[-1].ticks else None
+    if last is None or last.action != TickAction.ASK or not last.enforced:
+        return None
+    if judged.action not in (Action.SHIFT, Action.PROMOTE, Action.FINISH):
+        return None
+    own = gate_after(before, before.step_index) if before.outcome != Outcome.PROMOTED else None
+    return own or ApprovalGate(
+        after_step=max(before.step_index, 0),
+        timeout_seconds=before.analysis.ask_timeout_seconds,
+        on_timeout="rollback",
+    )
 
 
 def waiting_step(d: Deployment) -> str:
@@ -54,10 +76,12 @@ def after_tick(before: Deployment, judged: Deployment, now: datetime) -> Deploym
     ``on_timeout`` says, anything else holds the step."""
     if before.approval is not None:
         return _while_waiting(before, judged, now)
-    passed = judged.action in (Action.SHIFT, Action.PROMOTE)
-    gate = gate_after(before, before.step_index)
-    if not passed or gate is None or before.outcome == Outcome.PROMOTED:
-        return judged
+    gate = asked(before, judged)
+    if gate is None:
+        passed = judged.action in (Action.SHIFT, Action.PROMOTE)
+        gate = gate_after(before, before.step_index)
+        if not passed or gate is None or before.outcome == Outcome.PROMOTED:
+            return judged
     after = judged.model_copy(deep=True)
     wait = min(before.analysis.interval_seconds, gate.timeout_seconds)
     after.approval = ApprovalWait(

@@ -60,8 +60,13 @@ def worst_case_ticks(plan: Plan, cfg: AnalysisConfig) -> int:
 
 
 def approval_ticks(plan: Plan, cfg: AnalysisConfig) -> int:
-    """The most waits the plan's human gates can take (one per interval, until their timeout)."""
-    return sum(math.ceil(g.timeout_seconds / cfg.interval_seconds) + 1 for g in plan.approvals)
+    """The most waits the plan's human gates can take (one per interval, until their timeout);
+    with ``lowTrafficPolicy`` "ask", any bake (the watch included) may open one."""
+    timeouts = [g.timeout_seconds for g in plan.approvals]
+    if cfg.low_traffic_policy == "ask":
+        bakes = len(plan.steps) + (1 if plan.post_promotion_bake_seconds > 0 else 0)
+        timeouts += [cfg.ask_timeout_seconds] * bakes
+    return sum(math.ceil(t / cfg.interval_seconds) + 1 for t in timeouts)
 
 
 def worst_case_events(plan: Plan, cfg: AnalysisConfig) -> int:

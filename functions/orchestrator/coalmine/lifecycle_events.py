@@ -142,9 +142,13 @@ def approval_reason(d: Deployment) -> str:
     waiting = d.approval
     assert waiting is not None
     until = history.iso(waiting.requested_at + timedelta(seconds=waiting.timeout_seconds))
-    step = f"step {waiting.step + 1} ({d.weight * 100:g}%)"
+    step = (
+        "post-promotion bake"
+        if d.outcome == Outcome.PROMOTED
+        else f"step {waiting.step + 1} ({d.weight * 100:g}%)"
+    )
     return (
-        f"{step} passed; waiting for `coalmine approve|reject {d.function_name}:{d.alias}` "
+        f"{step} over; waiting for `coalmine approve|reject {d.function_name}:{d.alias}` "
         f"until {until} (then onTimeout {waiting.on_timeout})"
     )
 

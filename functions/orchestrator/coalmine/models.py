@@ -183,6 +183,8 @@ class AnalysisConfig(InputModel, GatesConfig):
     max_destination_delivery_failures: int | None = Field(default=0, ge=0)  # None: not judged
     # an operator's pause longer than this rolls back (operator_actions.py)
     max_pause_seconds: int = Field(default=86_400, ge=60, le=86_400)
+    # lowTrafficPolicy "ask": how long the human gate it opens waits (then rolls back)
+    ask_timeout_seconds: int = Field(default=3600, ge=60, le=86_400)
 
 
 class ExecutionInput(InputModel):
@@ -271,6 +273,7 @@ class TickAction(StrEnum):
     CONTINUE = "CONTINUE"  # bake on
     EXTEND = "EXTEND"  # bake over, too little traffic: bake ``extend_seconds`` more
     PASS = "PASS"  # step done: shift further or promote
+    ASK = "ASK"  # step done, too little traffic to judge: a human decides (approvals.py)
     ROLLBACK = "ROLLBACK"
 
 

@@ -18,6 +18,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from coalmine import approvals
 from coalmine.adapters.errors import error_code, throttling_translated
 from coalmine.exceptions import AwsThrottled
 from coalmine.lock import AwaitingApproval, Lock, lock_id
@@ -138,7 +139,7 @@ class LockTable:
         before AwaitApproval has written its first token: that wait then wakes itself); one
         whose wait ended leaves the lock (``coalmine approve`` then refuses)."""
         if before.approval is None and after.approval is not None:
-            step = f"step {after.approval.step + 1} ({after.weight * 100:g}%)"
+            step = approvals.waiting_step(after)
             gate = AwaitingApproval(token="", step=step, since=after.approval.requested_at)
             self.await_approval(after, gate)
         if before.approval is not None and after.approval is None:
