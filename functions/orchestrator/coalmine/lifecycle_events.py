@@ -50,7 +50,8 @@ DETAIL_TYPES = (
     FAILED,
 )
 #: The endings AlertsTopic hears about (template.yaml's DeploymentAlertsRule).
-ALERTS = (ROLLED_BACK, FAILED, ABORTED, STOPPED)
+#: (and a human gate waiting: someone must answer it before its timeout)
+ALERTS = (ROLLED_BACK, FAILED, ABORTED, STOPPED, APPROVAL_REQUESTED)
 #: How the execution's status (Cleanup's event) names the ending.
 CLEANED_UP = {"ABORTED": STOPPED, "TIMED_OUT": STOPPED, "FAILED": FAILED}
 #: PutEvents: at most 10 entries per call, 256 KiB per entry and per call (the entry's size:
