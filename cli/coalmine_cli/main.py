@@ -7,6 +7,7 @@ coalmine status   brand-api[:prod] | EXECUTION_ARN      (where a deployment is; 
 coalmine abort    brand-api[:prod] --reason R          (roll a running deployment back; real AWS)
 coalmine promote  brand-api[:prod] --now --reason R    (skip the remaining bakes; real AWS)
 coalmine pause    brand-api[:prod] --reason R          (hold the weight; `resume` goes on; real AWS)
+coalmine approve  brand-api[:prod] --reason R          (a human gate: go on; `reject` rolls back)
 coalmine report   EXECUTION_ARN|RESULT.json -o report.html [--png] [--json timeline.json]
 coalmine rehearse healthy-canary [--json out.json] [--report]  (a shipped scenario or a file)
 coalmine demo                                                             (sandbox)
@@ -367,9 +368,21 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return _steer(args, "resume")
 
 
+def cmd_approve(args: argparse.Namespace) -> int:
+    return _steer(args, "approve")
+
+
+def cmd_reject(args: argparse.Namespace) -> int:
+    return _steer(args, "reject")
+
+
 def cmd_promote(args: argparse.Namespace) -> int:
     if not args.now:
-        print("coalmine: promote needs --now (no approval step exists yet)", file=sys.stderr)
+        print(
+            "coalmine: promote needs --now (to let a deployment waiting at a human gate go on: "
+            "coalmine approve)",
+            file=sys.stderr,
+        )
         return 2
     return _steer(args, "promote-now")
 
@@ -602,6 +615,14 @@ def build_parser() -> argparse.ArgumentParser:
          "At its next analysis tick the paused deployment running on FUNCTION[:ALIAS] bakes on "
          "from where the pause stopped it.",
          steer.PAUSE_EPILOG, cmd_resume),
+        ("approve", "let a deployment waiting at a human gate go on",
+         "The deployment running on FUNCTION[:ALIAS], waiting at a human gate (docs/approvals.md), "
+         "goes on at once: its next step, or promotion.",
+         steer.APPROVE_EPILOG, cmd_approve),
+        ("reject", "roll back a deployment waiting at a human gate",
+         "The deployment running on FUNCTION[:ALIAS], waiting at a human gate, rolls back at "
+         "once; its reason names you.",
+         steer.APPROVE_EPILOG, cmd_reject),
     ):  # fmt: skip
         steering = sub.add_parser(
             verb, help=helped, description=described, epilog=epilog,

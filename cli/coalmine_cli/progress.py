@@ -48,6 +48,12 @@ def describe_state_exit(state: str, output: dict[str, Any]) -> str | None:
         tick = steps[-1]["ticks"][-1]
         gates = ", ".join(f"{g['gate']} {g['verdict']}" for g in tick.get("gates", []))
         held = " (paused: the bake clock stopped)" if output.get("pausedAt") else ""
+        waiting = output.get("approval")
+        if waiting and output.get("action") == "AWAIT":
+            held += (
+                f" (waiting for approval since {waiting.get('requestedAt')}, up to "
+                f"{waiting.get('timeoutSeconds')} s: coalmine approve|reject)"
+            )
         return f"analysis at {tick['elapsedSeconds']} s: {tick['verdict']} ({gates}){held}"
     if state == "Promote":
         gates = ["post-traffic-hook"] + ([] if plan.get("steps") else ["pre-traffic-hook"])

@@ -64,6 +64,23 @@ exit codes:
 """
 
 
+APPROVE_EPILOG = """examples:
+  coalmine approve brand-api:prod --reason "checked the canary's dashboards with the partner"
+  coalmine reject brand-api:prod --reason "the partner sees wrong prices"
+
+A deployment waiting at a human gate (a steps plan's {"approval": ...} item, or
+strategy.approveBeforePromotion; docs/approvals.md) holds its weight until then. approve lets it go
+on (the next step, or promotion); reject rolls it back, the reason naming you. The CLI finds the
+wait's task token in the alias's lock and wakes it: the deployment acts at once.
+
+exit codes:
+  0    requested
+  2    bad input: unknown function, no deployment of it running, nothing waiting for an approval,
+       the approval already answered, an empty reason: nothing changed
+  3    an AWS or tool error (credentials, permissions, stack not found, ...): one line
+"""
+
+
 def request(
     session: Any,
     endpoint: dict[str, str],
@@ -92,10 +109,15 @@ def request(
             lambda_client=session.client("lambda", **endpoint),
             sts=session.client("sts", **endpoint),
             now=datetime.now(UTC),
+            sfn=session.client("stepfunctions", **endpoint),
         )
     except operator_requests.OperatorRequestRefused as error:  # (the class the adapter raises)
         raise Refused(str(error)) from error
+    when = (
+        "it takes effect now (the deployment was waiting: its wait is woken)"
+        if held.approval is not None
+        else "it takes effect at the deployment's next analysis tick"
+    )
     return (
-        f"{action} requested on {function}:{alias} ({held.describe()}) by {asked.principal}; "
-        f"it takes effect at the deployment's next analysis tick"
+        f"{action} requested on {function}:{alias} ({held.describe()}) by {asked.principal}; {when}"
     )

@@ -144,7 +144,8 @@ def test_promote_without_now_exits_2_and_changes_nothing(
     code = _cli(sandbox, "promote", f"{FUNCTION}:prod", "--reason", REASON)
     assert code == deploy.EXIT_BAD_INPUT
     assert capsys.readouterr().err.strip().splitlines() == [
-        "coalmine: promote needs --now (no approval step exists yet)"
+        "coalmine: promote needs --now (to let a deployment waiting at a human gate go on: "
+        "coalmine approve)"
     ]
     assert _locks(sandbox) == []
 

@@ -1,6 +1,7 @@
 """The fault-injection matrix: every Task state x every fault kind x the step it happens at, then a
 stop, an out-of-band alias change at every moment of a deployment, a stop as each Task state
-starts, an operator's abort or promote-now as each Task state starts, an AWS API answering
+starts, an operator's abort or promote-now as each Task state starts, an approve, a reject (and an
+abort) as each Task state of a deployment with a human gate starts, an AWS API answering
 errors to each handler for a window of time (and for good),
 CloudWatch's publishing delay rising, racing deployments and an artifact replaced between upload
 and publish. Each cell asserts the invariant
@@ -463,10 +464,80 @@ def _with_extra_file(code: bytes) -> bytes:
     return buffer.getvalue()
 
 
+# ---------------------------------------------------------------------- a human gate's answer
+#: A gate after the 10% step that goes on by itself after 120 s (onTimeout continue): an answer
+#: refused (no gate yet, or no more) leaves the deployment to promote; a reject taken rolls back.
+GATED_PLAN = {
+    "type": "steps",
+    "steps": [
+        {"weight": 0.1, "bakeSeconds": 60},
+        {"approval": {"timeoutSeconds": 120, "onTimeout": "continue"}},
+        {"weight": 0.5, "bakeSeconds": 60},
+    ],
+}
+#: (Task state, entry) of a gated deployment: AwaitApproval#1 is the gate's first wait (the gate
+#: is named in the lock, its token not yet), #2 its second (the first token has timed out).
+GATE_ENTRIES = [
+    ("Prepare", 1),
+    ("PublishVersion", 1),
+    ("ShiftTraffic", 1),
+    ("Analyze", 1),
+    ("AwaitApproval", 1),
+    ("AwaitApproval", 2),
+    ("ShiftTraffic", 2),
+    ("Promote", 1),
+    ("ReleaseLock", 1),
+]
+AT_THE_GATE = {"AwaitApproval"}
+GATE_CELLS = [
+    pytest.param(action, state, entry, id=f"{action}:{state}#{entry}")
+    for action in ("approve", "reject")
+    for state, entry in GATE_ENTRIES
+] + [
+    pytest.param("abort", "AwaitApproval", entry, id=f"abort:AwaitApproval#{entry}")
+    for entry in (1, 2)
+]
+
+
+@pytest.mark.parametrize(("action", "state", "entry"), GATE_CELLS)
+def test_gate_answer_at_state(
+    target: DeploymentTarget, action: str, state: str, entry: int
+) -> None:
+    # Given an operator's answer made as that invocation of the state's function starts
+    target.reset()
+    said: list[str] = []
+    target.at_entry(
+        state,
+        entry,
+        lambda arn: said.append(
+            moves.operator_request(target.sb, action, target.function, target.alias, "matrix")
+        ),
+    )
+    arn = target.sb.start_execution(target.request(GATED_PLAN, analysis=ANALYSIS))
+    described = target.sb.wait_for_execution(arn)
+    cell = f"gate:{action}:{state}#{entry}"
+    RESULTS[cell] = False
+    # Then the invariant holds; the answer is taken exactly while the gate is open, and the
+    # deployment ends as the answer says (a refused one changed nothing: the gate went on)
+    assert target.acted, "the moment was never reached"
+    assert violations(target, described) == []
+    [line] = said
+    taken = line.startswith(f"{action} requested by ")
+    assert taken == (state in AT_THE_GATE), line
+    if taken and action == "reject":
+        assert (described["status"], described.get("error")) == ("FAILED", "DeploymentRolledBack")
+        assert "rejected by " in described.get("cause", "")
+    elif taken and action == "abort":
+        assert (described["status"], described.get("error")) == ("FAILED", "DeploymentAborted")
+    else:
+        assert described["status"] == "SUCCEEDED", (line, described.get("cause"))
+    RESULTS[cell] = True
+
+
 def test_zz_matrix_summary(capsys: pytest.CaptureFixture[str]) -> None:
     """Prints `fault matrix: N cells, P passed` (runs last in this module)."""
     cells = len(FAULT_CELLS) + 2 * len(MOMENTS) + len(ENTRIES) + len(WATCH_CELLS)
-    cells += len(API_CALLS) * len(API_WINDOWS) - 2 + 2 + 3 + len(EVENT_CELLS)
+    cells += len(API_CALLS) * len(API_WINDOWS) - 2 + 2 + 3 + len(EVENT_CELLS) + len(GATE_CELLS)
     passed = sum(RESULTS.values())
     with capsys.disabled():
         print(

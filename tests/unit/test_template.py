@@ -254,7 +254,7 @@ def test_no_mutating_lambda_action_on_a_wildcard_resource() -> None:
             assert target != "*", f"{resource}: {sorted(actions)} on Resource '*'"
             text = target["Fn::Sub"] if isinstance(target, dict) else target
             assert "${ManagedFunctionPrefix}" in text, f"{resource}: {text} is not scoped"
-    lock_only = {"ReleaseLockFunction"}
+    lock_only = {"ReleaseLockFunction", "AwaitApprovalFunction"}  # no Lambda API call
     assert checked == {f"{state}Function" for state in _task_states()} - lock_only | {
         "CleanupFunction",
         "CoalmineAliasFunction",  # Custom::CoalmineAlias: Create and a revert point the alias
@@ -610,6 +610,7 @@ EMITTERS = {  # the functions whose steps put lifecycle events (coalmine/lifecyc
     "PrepareFunction",  # Deployment Started
     "ShiftTrafficFunction",  # Traffic Shifted
     "PromoteFunction",  # Traffic Shifted (the cutover)
+    "AnalyzeFunction",  # Approval Requested (a human gate's wait begins)
     "ReleaseLockFunction",  # Deployment Promoted / Rolled Back / Aborted
     "CleanupFunction",  # Deployment Stopped / Failed
 }

@@ -149,7 +149,8 @@ def combine(results: Sequence[GateResult], *, bake_over: bool, extended_seconds:
 
     FAIL rolls back at once. Inside the bake anything else bakes on. When the bake is over, PASS
     ends the step; INCONCLUSIVE (too little traffic) extends the bake by ``interval_seconds`` up
-    to ``max_bake_extension_seconds``, then follows ``low_traffic_policy``.
+    to ``max_bake_extension_seconds``, then follows ``low_traffic_policy`` (``ask``: the step ends
+    and a human gate opens: approvals.py).
     """
     verdict = worst(g.verdict for g in results)
     if verdict == Verdict.FAIL:
@@ -167,6 +168,8 @@ def combine(results: Sequence[GateResult], *, bake_over: bool, extended_seconds:
         return TickDecision(
             verdict, TickAction.PASS, f"not enough traffic, promoted by policy: {why}"
         )
+    if cfg.low_traffic_policy == "ask":
+        return TickDecision(verdict, TickAction.ASK, f"not enough traffic, a human decides: {why}")
     return TickDecision(verdict, TickAction.ROLLBACK, f"not enough traffic: {why}")
 
 
@@ -252,6 +255,9 @@ def _decide(recorded: Sequence[GateResult], cfg: AnalysisConfig, *, bake_over: b
     if decision.action == TickAction.PASS and decision.verdict != Verdict.PASS:
         why = f"not enough traffic ({served}), passed by lowTrafficPolicy promote"
         return replace(decision, reason=why)
+    if decision.action == TickAction.ASK:
+        why = f"not enough traffic ({served}), a human decides (lowTrafficPolicy ask)"
+        return replace(decision, reason=why)
     return decision
 
 
@@ -260,7 +266,9 @@ def _enforce(decision: TickDecision, cfg: AnalysisConfig, *, bake_over: bool) ->
     if not cfg.dry_run or decision.action in {TickAction.CONTINUE, TickAction.PASS}:
         return decision
     action = TickAction.PASS if bake_over else TickAction.CONTINUE
-    would = "roll back" if decision.action == TickAction.ROLLBACK else "extend the bake"
+    would = {TickAction.ROLLBACK: "roll back", TickAction.ASK: "ask a human"}.get(
+        decision.action, "extend the bake"
+    )
     return TickDecision(decision.verdict, action, f"dry run, not enforced: would {would}")
 
 

@@ -29,7 +29,12 @@ from coalmine.models import (
 POST_PROMOTION_INDEX = -1
 NOT_JUDGED = "not judged: analysis.watchSeconds is 0 (no watch after the cutover)"
 #: The state that was running when a Catch sent the deployment to Rollback, by its action.
-STATE_BY_ACTION = {Action.SHIFT: "ShiftTraffic", Action.BAKE: "Analyze", Action.PROMOTE: "Promote"}
+STATE_BY_ACTION = {
+    Action.SHIFT: "ShiftTraffic",
+    Action.BAKE: "Analyze",
+    Action.PROMOTE: "Promote",
+    Action.AWAIT: "AwaitApproval",
+}
 
 
 def prepared(

@@ -34,6 +34,9 @@ FIXED_EVENTS = 80
 RETRY_RESERVE = 1_000  # about 330 retried attempts over the whole deployment
 METRICS_MINUTE_SECONDS = 60
 LONGEST_ASYNC_RETRY_WINDOW = 300  # async_gates: 2 retries (60 + 120 s) + 120 s for their metrics
+#: A human gate's wait per interval (coalmine/approvals.py): AwaitApproval (entered, scheduled,
+#: started, submitted, timed out, exited), Analyze (5) and NextAction (2).
+EVENTS_PER_APPROVAL_TICK = 13
 _EXTRA_TICKS_PER_BAKE = 2  # the short last wait of the bake and of its extension
 
 
@@ -56,10 +59,25 @@ def worst_case_ticks(plan: Plan, cfg: AnalysisConfig) -> int:
     return ticks + (bake_ticks(post, cfg, extensible=True) if post > 0 else 0)
 
 
+def approval_ticks(plan: Plan, cfg: AnalysisConfig) -> int:
+    """The most waits the plan's human gates can take (one per interval, until their timeout);
+    with ``lowTrafficPolicy`` "ask", any bake (the watch included) may open one."""
+    timeouts = [g.timeout_seconds for g in plan.approvals]
+    if cfg.low_traffic_policy == "ask":
+        bakes = len(plan.steps) + (1 if plan.post_promotion_bake_seconds > 0 else 0)
+        timeouts += [cfg.ask_timeout_seconds] * bakes
+    return sum(math.ceil(t / cfg.interval_seconds) + 1 for t in timeouts)
+
+
 def worst_case_events(plan: Plan, cfg: AnalysisConfig) -> int:
     ticks = worst_case_ticks(plan, cfg)
+    waits = approval_ticks(plan, cfg) * EVENTS_PER_APPROVAL_TICK
     return (
-        ticks * EVENTS_PER_TICK + len(plan.steps) * EVENTS_PER_STEP + FIXED_EVENTS + RETRY_RESERVE
+        ticks * EVENTS_PER_TICK
+        + waits
+        + len(plan.steps) * EVENTS_PER_STEP
+        + FIXED_EVENTS
+        + RETRY_RESERVE
     )
 
 

@@ -41,7 +41,7 @@ class GatesConfig(BaseModel):
     latency_tolerated_increase: float = Field(default=0.25, ge=0, le=10)
     min_invocations: int = Field(default=100, ge=0, le=10_000_000)
     max_bake_extension_seconds: int = Field(default=1800, ge=0, le=24 * 3600)
-    low_traffic_policy: Literal["rollback", "promote"] = "rollback"
+    low_traffic_policy: Literal["rollback", "promote", "ask"] = "rollback"
     compare_errors: bool = True
     compare_latency: bool = True
     latency_limit_ms: float | None = Field(default=None, gt=0, le=900_000)

@@ -12,7 +12,7 @@ Schemas in schemas/events/). ``source`` "coalmine"; one detail-type per moment o
     Deployment Stopped      Cleanup: the execution was stopped (ABORTED) or timed out
     Deployment Failed       Cleanup: the execution failed without reaching ReleaseLock (a crash,
                             a Rollback that could not finish, a failed publish after the lock)
-    Approval Requested      (schema only: no approval step exists yet)
+    Approval Requested      Analyze: a human gate's wait begins (once per gate: approvals.py)
 
 Delivery is at least once (a retried state may emit its event again): ``deploymentId`` with
 ``detail-type``, ``step`` and ``weight`` identify one. Writes are best effort
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -50,7 +50,8 @@ DETAIL_TYPES = (
     FAILED,
 )
 #: The endings AlertsTopic hears about (template.yaml's DeploymentAlertsRule).
-ALERTS = (ROLLED_BACK, FAILED, ABORTED, STOPPED)
+#: (and a human gate waiting: someone must answer it before its timeout)
+ALERTS = (ROLLED_BACK, FAILED, ABORTED, STOPPED, APPROVAL_REQUESTED)
 #: How the execution's status (Cleanup's event) names the ending.
 CLEANED_UP = {"ABORTED": STOPPED, "TIMED_OUT": STOPPED, "FAILED": FAILED}
 #: PutEvents: at most 10 entries per call, 256 KiB per entry and per call (the entry's size:
@@ -66,9 +67,12 @@ _MOVING = {STARTED, SHIFTED, APPROVAL_REQUESTED}
 
 def after_step(before: Deployment, after: Deployment, *, ended: bool = False) -> list[str]:
     """The detail-types a state handler's step emits: ReleaseLock (``ended``) the ending;
-    another step ``Traffic Shifted`` when it moved the new version's weight up."""
+    another step ``Traffic Shifted`` when it moved the new version's weight up, ``Approval
+    Requested`` when it began a human gate's wait."""
     if ended:
         return [_ENDED[history.phase(after, ended=True)]]
+    if before.approval is None and after.approval is not None:
+        return [APPROVAL_REQUESTED]
     moved = after.weight != before.weight and after.weight > 0
     if moved and after.outcome != Outcome.ROLLED_BACK:
         return [SHIFTED]
@@ -103,6 +107,8 @@ def detail(
     ``status``: the execution's, for Stopped and Failed."""
     arn = execution_arn or d.execution_arn
     why = reason or d.reason
+    if detail_type == APPROVAL_REQUESTED and d.approval is not None and reason is None:
+        why = approval_reason(d)
     if status in ENDED_BY and reason is None:
         why = f"{ENDED_BY[status]}; Cleanup made the alias whole and freed its lock" + (
             f" (last reason: {d.reason})" if d.reason else ""
@@ -130,6 +136,22 @@ def detail(
         body["status"] = status
     body["summary"] = summary(detail_type, body)
     return body
+
+
+def approval_reason(d: Deployment) -> str:
+    """What an Approval Requested event says: which step waits, until when, and what then."""
+    waiting = d.approval
+    assert waiting is not None
+    until = history.iso(waiting.requested_at + timedelta(seconds=waiting.timeout_seconds))
+    step = (
+        "post-promotion bake"
+        if d.outcome == Outcome.PROMOTED
+        else f"step {waiting.step + 1} ({d.weight * 100:g}%)"
+    )
+    return (
+        f"{step} over; waiting for `coalmine approve|reject {d.function_name}:{d.alias}` "
+        f"until {until} (then onTimeout {waiting.on_timeout})"
+    )
 
 
 def summary(detail_type: str, body: dict[str, Any]) -> str:

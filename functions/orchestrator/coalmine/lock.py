@@ -9,6 +9,10 @@ The lock is one item per alias in ``DeploymentLocksTable`` (adapters/locks_table
                   what Cleanup needs to put the alias back after a stop, a timeout or a crash
     requests      operators' requests (abort, ...), each a JSON OperatorAction, appended while
                   the holder holds the lock; Analyze acts on them (coalmine/operator_actions.py)
+    approval      while the holder waits at a human gate (coalmine/approvals.py): JSON
+                  {token, step, since}: AwaitApproval's task token (``coalmine approve`` sends
+                  it), the gated step's name, when the gate was entered; removed by Analyze
+                  when the wait ends
 
 Prepare acquires it (a conditional PutItem that succeeds only when no item exists, or the item
 is its own) before it judges the alias's weights; the ``ReleaseLock`` state frees it on every
@@ -42,6 +46,20 @@ MARGIN_SECONDS = 3600
 
 
 @dataclass(frozen=True)
+class AwaitingApproval:
+    """What the lock says of a human gate its holder waits at (AwaitApproval writes it)."""
+
+    token: str  # the AwaitApproval task's token (SendTaskSuccess wakes it); "" before the first
+    step: str  # how reasons name the gated step: "step 1 (10%)"
+    since: datetime  # when the gate was entered: a request after it answers this gate
+
+    def answer(self, requests: tuple[OperatorAction, ...]) -> OperatorAction | None:
+        """The approve or reject already given to this gate, if any."""
+        given = [r for r in requests if r.action in ("approve", "reject") and r.at >= self.since]
+        return given[0] if given else None
+
+
+@dataclass(frozen=True)
 class Lock:
     lock_id: str
     deployment_id: str
@@ -50,6 +68,7 @@ class Lock:
     expires_at: int
     deployment: Deployment | None = None
     requests: tuple[OperatorAction, ...] = ()
+    approval: AwaitingApproval | None = None
 
     def describe(self) -> str:
         started = datetime.fromtimestamp(self.started_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -15,7 +15,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+)
 from pydantic.alias_generators import to_camel
 
 from coalmine.gates_config import GatesConfig
@@ -80,12 +88,21 @@ class CodeLocation(InputModel):
     )
 
 
+class ApprovalConfig(InputModel):
+    """A human gate (coalmine/approvals.py): hold the weight, analysing at every tick, until an
+    operator approves (go on) or rejects (roll back), or ``timeout_seconds`` pass."""
+
+    timeout_seconds: int = Field(default=3600, ge=60, le=24 * 3600)
+    on_timeout: Literal["rollback", "continue"] = "rollback"
+
+
 class CanaryStrategy(InputModel):
     """Shift ``percent`` of traffic, bake, then promote."""
 
     type: Literal["canary"]
     percent: float = Field(gt=0, lt=100)
     interval_minutes: float = Field(gt=0, le=24 * 60)
+    approve_before_promotion: ApprovalConfig | None = None
 
 
 class LinearStrategy(InputModel):
@@ -94,6 +111,7 @@ class LinearStrategy(InputModel):
     type: Literal["linear"]
     percent: float = Field(gt=0, lt=100)
     interval_minutes: float = Field(gt=0, le=24 * 60)
+    approve_before_promotion: ApprovalConfig | None = None
 
 
 class StepSpec(InputModel):
@@ -101,11 +119,31 @@ class StepSpec(InputModel):
     bake_seconds: int = Field(ge=0, le=24 * 3600)
 
 
+class ApprovalStepSpec(InputModel):
+    """``{"approval": {...}}`` in a steps plan: wait for a human after the step before it."""
+
+    approval: ApprovalConfig
+
+
+def _plan_item_kind(value: Any) -> str:
+    """A steps plan's item: an approval (``{"approval": ...}``) or a weighted step."""
+    if isinstance(value, dict):
+        return "approval" if "approval" in value else "step"
+    return "approval" if isinstance(value, ApprovalStepSpec) else "step"
+
+
+PlanItem = Annotated[
+    Annotated[StepSpec, Tag("step")] | Annotated[ApprovalStepSpec, Tag("approval")],
+    Discriminator(_plan_item_kind),
+]
+
+
 class StepsStrategy(InputModel):
-    """An explicit list of weights (fractions, strictly increasing) each with its bake time."""
+    """An explicit list of weights (fractions, strictly increasing) each with its bake time, and
+    approvals between them."""
 
     type: Literal["steps"]
-    steps: list[StepSpec] = Field(min_length=1, max_length=50)
+    steps: list[PlanItem] = Field(min_length=1, max_length=50)
 
 
 class BlueGreenStrategy(InputModel):
@@ -145,6 +183,8 @@ class AnalysisConfig(InputModel, GatesConfig):
     max_destination_delivery_failures: int | None = Field(default=0, ge=0)  # None: not judged
     # an operator's pause longer than this rolls back (operator_actions.py)
     max_pause_seconds: int = Field(default=86_400, ge=60, le=86_400)
+    # lowTrafficPolicy "ask": how long the human gate it opens waits (then rolls back)
+    ask_timeout_seconds: int = Field(default=3600, ge=60, le=86_400)
 
 
 class CloudFormationCallback(InputModel):
@@ -181,6 +221,15 @@ class Step(Model):
     bake_seconds: int = Field(ge=0)
 
 
+class ApprovalGate(Model):
+    """A human gate of the plan: after step ``after_step``'s bake passed (0-based), the weight is
+    held until an operator approves or rejects, or ``timeout_seconds`` pass (approvals.py)."""
+
+    after_step: int = Field(ge=0)
+    timeout_seconds: int
+    on_timeout: Literal["rollback", "continue"] = "rollback"
+
+
 class Plan(Model):
     """What a strategy means: weighted steps, then promotion, then an optional bake after it."""
 
@@ -188,6 +237,7 @@ class Plan(Model):
     steps: list[Step]
     post_promotion_bake_seconds: int = 0
     previous_alias: AliasName | None = None  # blue/green keeps the old version here
+    approvals: list[ApprovalGate] = Field(default_factory=list)  # coalmine/approvals.py
 
 
 class AsyncTarget(Model):
@@ -212,6 +262,7 @@ class Action(StrEnum):
 
     SHIFT = "SHIFT"
     BAKE = "BAKE"
+    AWAIT = "AWAIT"  # AwaitApproval: a human gate (coalmine/approvals.py)
     PROMOTE = "PROMOTE"
     FINISH = "FINISH"
     ROLLBACK = "ROLLBACK"
@@ -239,6 +290,7 @@ class TickAction(StrEnum):
     CONTINUE = "CONTINUE"  # bake on
     EXTEND = "EXTEND"  # bake over, too little traffic: bake ``extend_seconds`` more
     PASS = "PASS"  # step done: shift further or promote
+    ASK = "ASK"  # step done, too little traffic to judge: a human decides (approvals.py)
     ROLLBACK = "ROLLBACK"
 
 
@@ -333,11 +385,22 @@ class OperatorAction(Model):
     kept in the deployment document's ``operatorActions``."""
 
     id: str = Field(min_length=1, max_length=64)
-    action: Literal["abort", "promote-now", "pause", "resume"]
+    action: Literal["abort", "promote-now", "pause", "resume", "approve", "reject"]
     principal: str = Field(min_length=1, max_length=2048)  # STS GetCallerIdentity's Arn
     at: datetime  # when it was requested
     reason: str = Field(min_length=1, max_length=1024)
     applied_at: datetime | None = None  # when the analysis tick acted on it
+
+
+class ApprovalWait(Model):
+    """The human gate the deployment waits at (coalmine/approvals.py): since when, until when, and
+    the next wait's length (AwaitApproval's TimeoutSecondsPath: at most one analysis interval)."""
+
+    step: int
+    requested_at: datetime
+    timeout_seconds: int
+    on_timeout: Literal["rollback", "continue"] = "rollback"
+    wait_seconds: int = Field(ge=1)
 
 
 class ErrorInfo(Model):
@@ -376,6 +439,7 @@ class Deployment(Model):
     decided_at: datetime | None = None  # when promotion or rollback was decided (recording.py)
     operator_actions: list[OperatorAction] = Field(default_factory=list)  # operator_actions.py
     paused_at: datetime | None = None  # an operator's pause holds the step (operator_actions.py)
+    approval: ApprovalWait | None = None  # waiting for a human (approvals.py)
 
 
 class PrepareEvent(Model):

@@ -35,8 +35,8 @@ from coalmine.models import Action, Bake, Deployment, ErrorInfo, OperatorAction,
 #: The execution's error when an operator aborted it (the ``Aborted`` Fail state).
 ABORTED_ERROR = "DeploymentAborted"
 #: The actions an operator may request (the CLI's verbs, the scenario's events).
-ACTIONS = ("abort", "promote-now", "pause", "resume")
-ABORT, PROMOTE_NOW, PAUSE, RESUME = ACTIONS
+ACTIONS = ("abort", "promote-now", "pause", "resume", "approve", "reject")
+ABORT, PROMOTE_NOW, PAUSE, RESUME, APPROVE, REJECT = ACTIONS
 
 
 def pending(d: Deployment, requests: Iterable[OperatorAction]) -> list[OperatorAction]:
@@ -46,7 +46,8 @@ def pending(d: Deployment, requests: Iterable[OperatorAction]) -> list[OperatorA
 
 
 #: How the deployment's reason names each action's operator.
-_DONE = {ABORT: "aborted", PROMOTE_NOW: "promoted now", PAUSE: "paused", RESUME: "resumed"}
+_DONE = {ABORT: "aborted", PROMOTE_NOW: "promoted now", PAUSE: "paused", RESUME: "resumed",
+         APPROVE: "approved", REJECT: "rejected"}  # fmt: skip
 
 
 def cause(request: OperatorAction) -> str:
@@ -67,7 +68,7 @@ def act(d: Deployment, requests: Iterable[OperatorAction], now: datetime) -> Dep
         error = ErrorInfo(Error=ABORTED_ERROR, Cause=why)
         return d.model_copy(
             update={"action": Action.ROLLBACK, "reason": why, "error": error,
-                    "operator_actions": done, "paused_at": None}
+                    "operator_actions": done, "paused_at": None, "approval": None}
         )  # fmt: skip
     if request.action in (PAUSE, RESUME):
         paused = (d.paused_at or now) if request.action == PAUSE else None
@@ -79,7 +80,8 @@ def act(d: Deployment, requests: Iterable[OperatorAction], now: datetime) -> Dep
         after.action = Action.BAKE
         return after
     after = d.model_copy(
-        update={"reason": why, "operator_actions": done, "paused_at": None}, deep=True
+        update={"reason": why, "operator_actions": done, "paused_at": None, "approval": None},
+        deep=True,
     )
     if after.steps and after.steps[-1].verdict is None:
         after.steps[-1].reason = f"bake skipped: {why}"

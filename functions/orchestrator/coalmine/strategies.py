@@ -13,11 +13,15 @@ import re
 
 from coalmine.exceptions import InvalidInput
 from coalmine.models import (
+    ApprovalConfig,
+    ApprovalGate,
+    ApprovalStepSpec,
     BlueGreenStrategy,
     CanaryStrategy,
     LinearStrategy,
     Plan,
     Step,
+    StepSpec,
     StepsStrategy,
     StrategySpec,
 )
@@ -51,9 +55,11 @@ def resolve(strategy: str | StrategySpec) -> Plan:
     if isinstance(strategy, str):
         return _from_name(strategy)
     if isinstance(strategy, CanaryStrategy):
-        return canary(strategy.percent, strategy.interval_minutes)
+        plan = canary(strategy.percent, strategy.interval_minutes)
+        return _before_promotion(plan, strategy.approve_before_promotion)
     if isinstance(strategy, LinearStrategy):
-        return linear(strategy.percent, strategy.interval_minutes)
+        plan = linear(strategy.percent, strategy.interval_minutes)
+        return _before_promotion(plan, strategy.approve_before_promotion)
     if isinstance(strategy, StepsStrategy):
         return explicit_steps(strategy)
     if isinstance(strategy, BlueGreenStrategy):
@@ -84,20 +90,64 @@ def linear(percent: float, minutes: float) -> Plan:
 
 
 def explicit_steps(spec: StepsStrategy) -> Plan:
-    """Weights must be strictly increasing in (0, 1]; a final 1.0 becomes promotion + bake."""
+    """Weights must be strictly increasing in (0, 1]; a final 1.0 becomes promotion + bake. An
+    ``{"approval": ...}`` item gates what follows the weighted step before it (approvals.py)."""
     previous = 0.0
+    specs: list[StepSpec] = []
+    approvals: list[ApprovalGate] = []
     for index, step in enumerate(spec.steps):
+        if isinstance(step, ApprovalStepSpec):
+            approvals.append(_approval_after(spec, index, specs, step.approval))
+            continue
         if step.weight <= previous:
             raise InvalidInput(
                 f"strategy.steps[{index}].weight",
                 f"weights must be strictly increasing ({_num(step.weight)} after {_num(previous)})",
             )
         previous = step.weight
-    weighted, post_bake = spec.steps, 0
-    if spec.steps[-1].weight >= 1.0:
-        weighted, post_bake = spec.steps[:-1], spec.steps[-1].bake_seconds
+        specs.append(step)
+    weighted, post_bake = specs, 0
+    if specs[-1].weight >= 1.0:
+        weighted, post_bake = specs[:-1], specs[-1].bake_seconds
     steps = [Step(weight=s.weight, bake_seconds=s.bake_seconds) for s in weighted]
-    return Plan(strategy="steps", steps=steps, post_promotion_bake_seconds=post_bake)
+    return Plan(
+        strategy="steps", steps=steps, post_promotion_bake_seconds=post_bake, approvals=approvals
+    )
+
+
+def _approval_after(
+    spec: StepsStrategy, index: int, before: list[StepSpec], config: ApprovalConfig
+) -> ApprovalGate:
+    """The gate of ``strategy.steps[index]``: it holds the weighted step before it, which must
+    exist, be analysed (a bake), be below 100% and not be gated already."""
+    field = f"strategy.steps[{index}].approval"
+    if not before:
+        raise InvalidInput(field, "an approval must follow a step with traffic (it holds it)")
+    if isinstance(spec.steps[index - 1], ApprovalStepSpec):
+        raise InvalidInput(field, "two approvals in a row (one is enough)")
+    if before[-1].weight >= 1.0:
+        raise InvalidInput(field, "an approval cannot follow the 100% step (it is promoted)")
+    if before[-1].bake_seconds <= 0:
+        raise InvalidInput(
+            field, "the step before an approval needs bakeSeconds > 0 (it is analysed meanwhile)"
+        )
+    return ApprovalGate(
+        after_step=len(before) - 1,
+        timeout_seconds=config.timeout_seconds,
+        on_timeout=config.on_timeout,
+    )
+
+
+def _before_promotion(plan: Plan, config: ApprovalConfig | None) -> Plan:
+    """``strategy.approveBeforePromotion``: a gate after the last step (canary, linear)."""
+    if config is None:
+        return plan
+    gate = ApprovalGate(
+        after_step=len(plan.steps) - 1,
+        timeout_seconds=config.timeout_seconds,
+        on_timeout=config.on_timeout,
+    )
+    return plan.model_copy(update={"approvals": [gate]})
 
 
 def with_minimum_last_bake(plan: Plan, minimum_seconds: int) -> tuple[Plan, str | None]:

@@ -75,6 +75,10 @@ def to_invalid_input(error: ValidationError, request: dict[str, Any]) -> Invalid
     return InvalidInput(field, f"{message}{more}")
 
 
+#: The tags of a steps plan's items (models.PlanItem): not fields of the input.
+PLAN_ITEM_TAGS = ("step", "approval")
+
+
 def field_path(loc: tuple[str | int, ...]) -> str:
     """('strategy', 'tagged-union[…]', 'steps', 'steps', 2, 'weight') -> 'strategy.steps[2].weight'.
 
@@ -83,7 +87,10 @@ def field_path(loc: tuple[str | int, ...]) -> str:
     """
     parts: list[str | int] = []
     skip_tag = False
-    for part in loc:
+    for index, part in enumerate(loc):
+        after_item = index > 0 and isinstance(loc[index - 1], int) and loc[0] == "strategy"
+        if after_item and part in PLAN_ITEM_TAGS:  # a steps plan's item: a step or an approval
+            continue
         if isinstance(part, str) and _is_schema_name(part):
             skip_tag = part.startswith("tagged-union")
             continue

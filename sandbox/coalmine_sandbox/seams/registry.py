@@ -49,6 +49,10 @@ HOOKS: tuple[tuple[str, str], ...] = (
     (f"{SFN}.backend.execution", "Execution.stop"),
     (f"{SFN}.backend.execution", "BaseExecutionWorkerCommunication.terminated"),
     (f"{ASL}.state.exec.state_task.service.state_task_service", "StateTaskService._eval_execution"),
+    (
+        f"{ASL}.state.exec.state_task.service.state_task_service_callback",
+        "StateTaskServiceCallback._eval_wait_for_task_token",
+    ),
     ("moto.stepfunctions.responses", "StepFunctionResponse.stop_execution"),
     ("moto.stepfunctions.responses", "StepFunctionResponse.describe_execution"),
     # Step Functions: GetExecutionHistory's paging (sfn_history.py)
@@ -124,6 +128,8 @@ READS: tuple[tuple[str, str], ...] = (
     (f"{SFN}.asl.eval.environment", "Environment.set_timed_out"),
     (f"{SFN}.asl.eval.environment", "Environment.set_stop"),
     (f"{ASL}.common.timeouts.timeout", "EvalTimeoutError"),
+    (f"{SFN}.asl.eval.callback.callback", "CallbackOutcomeTimedOut"),
+    (f"{SFN}.asl.eval.callback.callback", "CallbackEndpoint.get_outcome"),
     ("moto.stepfunctions.exceptions", "InvalidToken"),
     ("moto.stepfunctions.exceptions", "ValidationException"),
     ("moto.s3.exceptions", "S3ClientError"),

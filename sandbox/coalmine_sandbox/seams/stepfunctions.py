@@ -9,6 +9,9 @@
   shows its stopDate (moto leaves it out).
 - A Task's `TimeoutSeconds` against the simulated duration of its Lambda invocation (moto waits
   in wall seconds): longer -> `States.Timeout`.
+- A `.waitForTaskToken` Task waits on the simulated clock (like a Wait state): until its token is
+  answered (SendTaskSuccess/Failure: from a clock listener, or another thread) or its
+  TimeoutSeconds(Path) pass -> `States.Timeout` (moto waits in wall seconds).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from .hooks import active
 from .internals import module
 
 TIMEOUT = "moto.stepfunctions.parser.asl.component.common.timeouts.timeout"
+CALLBACK = "moto.stepfunctions.parser.asl.eval.callback.callback"
 _stop = threading.local()  # StopExecution's error and cause (moto's backend drops them)
 
 
@@ -41,6 +45,27 @@ def _wait_interval(original: Any) -> Any:
     def wait(self: Any, env: Any, wait_seconds: int) -> None:
         arn = sfn_executions.current_execution(env)
         active().sfn.sleep(arn, float(wait_seconds), env.is_running)
+
+    return wait
+
+
+def _wait_for_task_token(original: Any) -> Any:
+    def wait(
+        self: Any, env: Any, timeout_seconds: int, callback_endpoint: Any, heartbeat_endpoint: Any
+    ) -> Any:
+        if heartbeat_endpoint is not None:  # (coalmine's ASL sets no HeartbeatSeconds)
+            return original(self, env, timeout_seconds, callback_endpoint, heartbeat_endpoint)
+        arn = sfn_executions.current_execution(env)
+        active().sfn.sleep(
+            arn,
+            float(timeout_seconds),
+            lambda: env.is_running() and callback_endpoint.get_outcome() is None,
+        )
+        outcome = callback_endpoint.get_outcome()
+        if outcome is None:
+            timed_out = module(CALLBACK).CallbackOutcomeTimedOut
+            return timed_out(callback_id=callback_endpoint.callback_id)
+        return outcome
 
     return wait
 
@@ -130,6 +155,7 @@ def _describe(original: Any) -> Any:
 
 FACTORIES: dict[str, Callable[[Any], Any]] = {
     "WaitFunction._wait_interval": _wait_interval,
+    "StateTaskServiceCallback._eval_wait_for_task_token": _wait_for_task_token,
     "StepFunctionsParserBackend.start_execution": _named_execution,
     "Execution.start": _start,
     "Execution.stop": _stop_execution,

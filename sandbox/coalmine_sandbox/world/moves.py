@@ -51,6 +51,7 @@ def operator_request(sb: Sandbox, action: str, function: str, alias: str, reason
             lambda_client=sb.client("lambda"),
             sts=sb.client("sts"),
             now=sb.clock.now(),
+            sfn=sb.client("stepfunctions"),
         )
     except operator_requests.OperatorRequestRefused as error:
         return f"refused: {error}"

@@ -54,9 +54,11 @@ Action = Literal[
     "promote-now",
     "pause",
     "resume",
+    "approve",
+    "reject",
 ]
 #: An operator's requests (adapters/operator_requests.py, as the CLI makes them): `reason` needed.
-OPERATOR_ACTIONS = ("abort", "promote-now", "pause", "resume")
+OPERATOR_ACTIONS = ("abort", "promote-now", "pause", "resume", "approve", "reject")
 #: Services whose APIs the handlers call (botocore's names), for inject-api-fault.
 ApiService = Literal["lambda", "cloudwatch", "dynamodb", "stepfunctions", "s3", "events", "sqs"]
 # The fields only some actions read: naming one on another action is a mistake, said so.

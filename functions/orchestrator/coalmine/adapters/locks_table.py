@@ -10,6 +10,7 @@ import json
 import os
 import time
 from collections.abc import Callable
+from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -17,10 +18,11 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from coalmine import approvals
 from coalmine.adapters.errors import error_code, throttling_translated
 from coalmine.exceptions import AwsThrottled
-from coalmine.lock import Lock, lock_id
-from coalmine.models import Deployment, OperatorAction
+from coalmine.lock import AwaitingApproval, Lock, lock_id
+from coalmine.models import Action, Deployment, OperatorAction, Outcome
 from coalmine.observability import count, logger
 
 if TYPE_CHECKING:
@@ -131,6 +133,52 @@ class LockTable:
             },
         )
 
+    def after_tick(self, before: Deployment, after: Deployment) -> None:
+        """Analyze's writes: a watch that passed is recorded (a stop now changes nothing); a
+        human gate entered is named in the lock at once (``coalmine approve`` accepts an answer
+        before AwaitApproval has written its first token: that wait then wakes itself); one
+        whose wait ended leaves the lock (``coalmine approve`` then refuses)."""
+        if before.approval is None and after.approval is not None:
+            step = approvals.waiting_step(after)
+            gate = AwaitingApproval(token="", step=step, since=after.approval.requested_at)
+            self.await_approval(after, gate)
+        if before.approval is not None and after.approval is None:
+            self.clear_approval(after)
+        if after.outcome == Outcome.PROMOTED and after.action == Action.FINISH:
+            self.record_after_write(after)
+
+    def await_approval(self, deployment: Deployment, waiting: AwaitingApproval) -> Lock | None:
+        """Record the human gate ``deployment`` waits at (its task token), if it still holds
+        the lock; the lock as written (its requests: an answer may be there already), or None."""
+        try:
+            with throttling_translated(_THROTTLED):
+                item = self.client.update_item(
+                    TableName=self.table,
+                    Key={"lockId": _s(lock_id(deployment.function_name, deployment.alias))},
+                    UpdateExpression="SET approval = :a",
+                    ConditionExpression=_MINE,
+                    ExpressionAttributeValues={
+                        ":a": _s(json.dumps(_approval_json(waiting))),
+                        ":me": _s(deployment.deployment_id),
+                    },
+                    ReturnValues="ALL_NEW",
+                )["Attributes"]
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return _lock(item)
+
+    def clear_approval(self, deployment: Deployment) -> bool:
+        """The wait is over: the lock no longer names a gate (``coalmine approve`` refuses)."""
+        return self._conditional(
+            "update_item",
+            Key={"lockId": _s(lock_id(deployment.function_name, deployment.alias))},
+            UpdateExpression="REMOVE approval",
+            ConditionExpression=_MINE,
+            ExpressionAttributeValues={":me": _s(deployment.deployment_id)},
+        )
+
     def release(self, lock_id: str, deployment_id: str) -> bool:
         """Delete the lock if ``deployment_id`` holds it (False: it was not, or no longer, held)."""
         return self._conditional(
@@ -172,6 +220,20 @@ def _item(lock: Lock) -> dict[str, Any]:
     return item
 
 
+def _approval_json(waiting: AwaitingApproval) -> dict[str, str]:
+    return {"token": waiting.token, "step": waiting.step, "since": waiting.since.isoformat()}
+
+
+def _approval(item: dict[str, Any]) -> AwaitingApproval | None:
+    raw = item.get("approval", {}).get("S")
+    if not raw:
+        return None
+    value = json.loads(raw)
+    return AwaitingApproval(
+        token=value["token"], step=value["step"], since=datetime.fromisoformat(value["since"])
+    )
+
+
 def _lock(item: dict[str, Any]) -> Lock:
     document = item.get("deployment", {}).get("S")
     return Lock(
@@ -185,4 +247,5 @@ def _lock(item: dict[str, Any]) -> Lock:
             OperatorAction.model_validate(json.loads(r["S"]))
             for r in item.get("requests", {}).get("L", [])
         ),
+        approval=_approval(item),
     )

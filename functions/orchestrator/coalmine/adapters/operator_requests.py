@@ -15,12 +15,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from coalmine import approvals
 from coalmine.adapters.errors import error_code
 from coalmine.adapters.locks_table import LockTable
+from coalmine.adapters.stepfunctions import StepFunctionsApi
 from coalmine.exceptions import OperatorRequestRefused as OperatorRequestRefused
 from coalmine.lock import Lock, lock_id
 from coalmine.models import Deployment, OperatorAction
-from coalmine.operator_actions import ACTIONS, act
+from coalmine.operator_actions import ACTIONS
 
 
 def request(
@@ -33,8 +35,11 @@ def request(
     lambda_client: Any,
     sts: Any,
     now: datetime,
+    sfn: Any = None,
 ) -> tuple[Lock, OperatorAction]:
-    """Append ``action`` to the lock of ``function:alias``; (the lock as read, the request)."""
+    """Append ``action`` to the lock of ``function:alias``; (the lock as read, the request).
+    approve and reject need a human gate waiting, not answered yet. When the deployment waits
+    at a gate, its wait is woken (``sfn``: SendTaskSuccess) so Analyze acts at once."""
     if action not in ACTIONS:
         raise OperatorRequestRefused(f"unknown action {action!r} (one of {', '.join(ACTIONS)})")
     if not reason.strip():
@@ -43,6 +48,8 @@ def request(
     if held is None:
         _known_function(lambda_client, function)
         raise OperatorRequestRefused(f"no deployment of {function}:{alias} is running")
+    if action in (approvals.APPROVE, approvals.REJECT):
+        _gate_open(held, function, alias)
     principal = sts.get_caller_identity()["Arn"]
     asked = OperatorAction.model_validate(
         {"id": uuid.uuid4().hex, "action": action, "principal": principal, "at": now,
@@ -52,14 +59,32 @@ def request(
         raise OperatorRequestRefused(
             f"the deployment of {function}:{alias} ended before the {action} was written"
         )
+    if held.approval is not None and held.approval.token and sfn is not None:
+        StepFunctionsApi(sfn).wake(held.approval.token)  # False: the next wait answers itself
     return held, asked
+
+
+def _gate_open(held: Lock, function: str, alias: str) -> None:
+    """approve / reject: refused when nothing waits for one, or when it was given already."""
+    if held.approval is None:
+        raise OperatorRequestRefused(
+            f"the deployment of {function}:{alias} waits for no approval "
+            f"({held.describe()} is not at a human gate)"
+        )
+    given = held.approval.answer(held.requests)
+    if given is not None:
+        at = given.at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        raise OperatorRequestRefused(
+            f"the approval of {held.approval.step} of {function}:{alias} was already answered: "
+            f"{given.action} by {given.principal} at {at}"
+        )
 
 
 def acted_on(current: Deployment, locks: LockTable, now: datetime) -> Deployment | None:
     """Analyze's first read: the deployment as its oldest pending request leaves it, or None."""
     held = locks.get(lock_id(current.function_name, current.alias))
     mine = held is not None and held.deployment_id == current.deployment_id
-    return act(current, held.requests if held is not None and mine else (), now)
+    return approvals.act(current, held.requests if held is not None and mine else (), now)
 
 
 def _known_function(lambda_client: Any, function: str) -> None:

@@ -56,3 +56,15 @@ class StepFunctionsApi:
     def input_of(self, execution_arn: str) -> str:
         """The execution's input (when its status-change event did not include it)."""
         return str(self.client.describe_execution(executionArn=execution_arn).get("input", "{}"))
+
+    def wake(self, token: str) -> bool:
+        """SendTaskSuccess to a waiting AwaitApproval (its output is not used: Analyze reads the
+        answer from the lock). False when the wait is already over (a timeout, another answer):
+        the next AwaitApproval finds the request in the lock and answers itself."""
+        try:
+            self.client.send_task_success(taskToken=token, output="{}")
+        except ClientError as error:
+            if error_code(error) in ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken"):
+                return False
+            raise
+        return True

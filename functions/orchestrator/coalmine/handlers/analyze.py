@@ -1,5 +1,5 @@
-"""Analyze: act on an operator's request (operator_actions.py), else judge the new version: bake
-on, extend, move on, or roll back (analysis.py; a paused step is held). The alias is checked
+"""Analyze: act on an operator's request (operator_actions.py, approvals.py), else judge the
+new version (analysis.py; a paused step, or one at a human gate, is held). The alias is checked
 first; one GetMetricData call reads both versions since the step began (the watch: watch.py),
 then the alarms. A throttled read is inconclusive, up to ``arrival.MAX_UNREAD_TICKS`` in a row."""
 
@@ -9,14 +9,15 @@ from datetime import UTC, datetime
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from coalmine import analysis, arrival, operator_actions, ownership, watch
+from coalmine import analysis, approvals, arrival, ownership, watch
 from coalmine.adapters import operator_requests
 from coalmine.adapters.cloudwatch import CloudWatchApi
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.adapters.locks_table import LockTable
 from coalmine.exceptions import AwsThrottled
-from coalmine.models import Action, Deployment, Outcome
+from coalmine.models import Action, Deployment
 from coalmine.observability import count, logger
+from coalmine.operator_actions import held
 from coalmine.recording import recorded_step
 
 
@@ -25,12 +26,11 @@ def handler(current: Deployment, context: LambdaContext) -> Deployment:
     locks, now = LockTable(), datetime.now(UTC)
     steered = operator_requests.acted_on(current, locks, now)
     judged = steered or analyze(current, LambdaApi(), CloudWatchApi())
-    result = judged if steered else operator_actions.held(current, judged, now)
-    if result.outcome == Outcome.PROMOTED and result.action == Action.FINISH:
-        locks.record_after_write(result)  # the watch is over: a stop now changes nothing
+    result = steered or approvals.after_tick(current, held(current, judged, now), now)
+    locks.after_tick(current, result)  # the watch passed, or a human gate's wait is over
     if steered is not None:
         logger.warning("operator action", extra={"reason": steered.reason})
-        return steered
+        return result
     tick = result.steps[-1].ticks[-1]
     logger.info("analysed", extra={"verdict": tick.verdict, "action": result.action})
     if result.action == Action.ROLLBACK:
