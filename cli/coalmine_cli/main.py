@@ -352,6 +352,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     def run() -> int:
         if not args.to_previous:
             raise BadInput("rollback needs --to-previous (the one rollback it makes)")
+        target = rollback.parse(args.target, args.reason, args.previous_alias)
         session, endpoint = _session(args)
         table = args.lock_table or deploy.find_output(
             session.client("cloudformation", **endpoint), args.stack, rollback.LOCKS_OUTPUT
@@ -359,7 +360,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         print(
             rollback.to_previous(
                 session.client("lambda", **endpoint), session.client("dynamodb", **endpoint),
-                session.client("sts", **endpoint), table, args.target, args.previous_alias,
+                session.client("sts", **endpoint), table, target, args.previous_alias,
                 args.reason,
             )
         )  # fmt: skip

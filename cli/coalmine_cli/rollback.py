@@ -54,16 +54,8 @@ def _alias(lam: Any, function: str, alias: str, missing: str) -> dict[str, Any]:
         raise
 
 
-def to_previous(
-    lam: Any,
-    dynamodb: Any,
-    sts: Any,
-    table: str,
-    target: str,
-    previous_alias: str,
-    reason: str,
-) -> str:
-    """Make the rollback (Refused: nothing changed); the line to print."""
+def parse(target: str, reason: str, previous_alias: str) -> tuple[str, str]:
+    """(function, alias) of the command line, checked before any AWS call; Refused otherwise."""
     try:
         function, named = executions.parse_target(target)
     except ValueError as error:
@@ -73,6 +65,21 @@ def to_previous(
         raise Refused("--reason must say why")
     if alias == previous_alias:
         raise Refused(f"{function}:{alias} is the previous alias itself")
+    return function, alias
+
+
+def to_previous(
+    lam: Any,
+    dynamodb: Any,
+    sts: Any,
+    table: str,
+    target: tuple[str, str],
+    previous_alias: str,
+    reason: str,
+) -> str:
+    """Make the rollback of ``target`` (function, alias) (Refused: nothing changed); the line
+    to print."""
+    function, alias = target
     try:
         lam.get_function(FunctionName=function)
     except ClientError as error:
