@@ -111,7 +111,7 @@ def to_previous(
         f" + v{v} {w * 100:g}%" for v, w in weights.items()
     )
     if str(current["FunctionVersion"]) == version and not weights:
-        return f"{function}:{alias} is already wholly on v{version} ({previous_alias}): no change"
+        return f"{function}:{alias} is already wholly on v{version} ({previous_alias!r}): no change"
     principal = sts.get_caller_identity()["Arn"]
     try:
         updated = lam.update_alias(
