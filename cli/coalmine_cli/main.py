@@ -503,6 +503,8 @@ def _aws_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from coalmine_cli import epilogs
+
     parser = argparse.ArgumentParser(prog="coalmine", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"coalmine {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -558,7 +560,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="running deployments",
         description="Running deployments: one line each (start, function:alias, target, "
         "strategy, execution name).",
-        epilog="example:\n  coalmine list --stack coalmine",
+        epilog=epilogs.LIST,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _aws_options(listing)
@@ -571,8 +573,7 @@ def build_parser() -> argparse.ArgumentParser:
         "strategy, outcome, duration, reason. Read from the DeploymentHistory table "
         "(--history-table, or the stack's DeploymentHistoryTableName output), else from the "
         "state machine's executions.",
-        epilog="examples:\n  coalmine history brand-api\n  coalmine history brand-api:prod "
-        "--limit 5",
+        epilog=epilogs.HISTORY,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     past.add_argument("target", metavar="FUNCTION[:ALIAS]")
@@ -652,7 +653,10 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_rollback
     )
 
-    rehearse = sub.add_parser("rehearse", help="run one scenario in the local sandbox")
+    rehearse = sub.add_parser(
+        "rehearse", help="run one scenario in the local sandbox", epilog=epilogs.REHEARSE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
     rehearse.add_argument(
         "scenario",
         help="scenario file (.json or .yaml), or the name of a shipped scenario "
@@ -693,10 +697,16 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--endpoint-url", help="AWS endpoint (e.g. a local emulator)")
     report.set_defaults(func=cmd_report)
 
-    demo = sub.add_parser("demo", help="a healthy and a faulty canary in the sandbox")
+    demo = sub.add_parser(
+        "demo", help="a healthy and a faulty canary in the sandbox", epilog=epilogs.DEMO,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
     demo.set_defaults(func=cmd_demo)
 
-    soak = sub.add_parser("soak", help="many deployments with random faults in one sandbox")
+    soak = sub.add_parser(
+        "soak", help="many deployments with random faults in one sandbox", epilog=epilogs.SOAK,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
     soak.add_argument("--deployments", type=int, default=300)
     soak.add_argument("--seed", type=int, default=0)
     soak.set_defaults(func=cmd_soak)
