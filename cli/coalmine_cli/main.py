@@ -308,7 +308,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             session = boto3.session.Session(profile_name=args.profile, region_name=args.region)
             endpoint = {"endpoint_url": args.endpoint_url} if args.endpoint_url else {}
             sfn = session.client("stepfunctions", **endpoint)
-            arns = [args.target]
+            from coalmine_cli import watch
+
+            arns = [watch.known(sfn, args.target)]
         else:
             try:
                 function, alias = executions.parse_target(args.target)

@@ -12,11 +12,24 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from botocore.exceptions import ClientError
+
 from coalmine.execution_history import TERMINAL, HistoryReader
 from coalmine_cli import deploy, status
 from coalmine_cli.progress import progress_lines
 
 CLEAR = "\x1b[H\x1b[2J"  # cursor home, clear the screen
+
+
+def known(sfn: Any, arn: str) -> str:
+    """``arn`` if the execution exists; Refused (exit 2, one line) if Step Functions has none."""
+    try:
+        sfn.describe_execution(executionArn=arn)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
+            raise deploy.Refused(f"execution {arn} does not exist") from error
+        raise
+    return arn
 
 
 def one(arns: list[str], target: str) -> str:
