@@ -76,11 +76,23 @@ def _input(description: dict[str, Any]) -> dict[str, Any]:
 def newest_ended(
     sfn: Any, machine_arn: str, function: str, alias: str, scan: int
 ) -> tuple[dict[str, Any], str, str]:
-    """(the input, name, ARN) of the newest ended deployment of ``function:alias``."""
-    for found in executions.history(sfn, machine_arn, function, alias, scan, scan):
-        if found.status in TERMINAL:
-            description = sfn.describe_execution(executionArn=found.arn)
-            return _input(description), found.name, found.arn
+    """(the input, name, ARN) of the newest ended deployment of ``function:alias`` among the
+    newest ``scan`` executions (ListExecutions; one DescribeExecution per ended one looked at)."""
+    kwargs: dict[str, Any] = {"stateMachineArn": machine_arn, "maxResults": 100}
+    seen = 0
+    while seen < scan:
+        page = sfn.list_executions(**kwargs)
+        for listed in page["executions"][: scan - seen]:  # newest first
+            seen += 1
+            if listed["status"] not in TERMINAL:
+                continue
+            description = sfn.describe_execution(executionArn=listed["executionArn"])
+            found = executions.row(description)
+            if (found.function, found.alias) == (function, alias):
+                return _input(description), found.name, found.arn
+        if not page.get("nextToken"):
+            break
+        kwargs["nextToken"] = page["nextToken"]
     raise deploy.Refused(
         f"no ended deployment of {function}:{alias} among the newest {scan} executions"
     )
@@ -111,6 +123,8 @@ def run(
         raise deploy.Refused("--reason must say why")
     if args.timeout is not None and args.timeout <= 0:
         raise deploy.Refused("--timeout must be a positive number of seconds")
+    if args.scan < 1:
+        raise deploy.Refused("--scan must be at least 1")
     is_arn = args.target.startswith("arn:")
     if not is_arn:
         try:

@@ -50,9 +50,11 @@ def _stopped(sb: Sandbox, request: dict[str, Any]) -> str:
 def test_retry_of_an_alias_redeploys_its_last_input_and_exits_0(
     sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Given a deployment of a candidate that was stopped (the alias back on the stable version)
+    # Given two deployments of candidates that were stopped (the alias back on the stable version)
     stable = routing(alias_snapshot(sandbox))[0]
-    candidate = publish_candidate(sandbox)
+    first = publish_candidate(sandbox)
+    older = _stopped(sandbox, {"functionName": FUNCTION, "targetVersion": first})
+    candidate = publish_candidate(sandbox, "newer")
     request = {"functionName": FUNCTION, "targetVersion": candidate, **QUICK}
     old = _stopped(sandbox, request)
     assert routing(alias_snapshot(sandbox)) == (stable, {})
@@ -60,9 +62,9 @@ def test_retry_of_an_alias_redeploys_its_last_input_and_exits_0(
     # When it is retried by function:alias, with the final document asked for
     code = _retry(sandbox, f"{FUNCTION}:prod", "--output", "json")
     printed = capsys.readouterr()
-    # Then a new execution ran the same input and promoted the candidate
+    # Then a new execution ran the newest one's input and promoted its candidate
     assert code == deploy.EXIT_PROMOTED
-    new = [e for e in _executions(sandbox) if e["executionArn"] != old]
+    new = [e for e in _executions(sandbox) if e["executionArn"] not in {old, older}]
     assert len(new) == 1
     assert new[0]["name"].startswith("retry-")
     assert new[0]["name"].endswith("-" + old.rsplit(":", 1)[-1])  # (a name short enough to keep)
