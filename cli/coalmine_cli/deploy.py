@@ -42,6 +42,11 @@ class ToolError(Exception):
     """Something outside the deployment went wrong (exit 3): the message is the one line shown."""
 
 
+class Refused(Exception):
+    """Bad input found with AWS's help (an unknown execution, nothing to act on, ...): exit 2,
+    nothing changed; the message is the one line shown."""
+
+
 class TimedOut(Exception):
     """`--timeout` passed while the execution was still running."""
 

@@ -8,6 +8,8 @@ coalmine abort    brand-api[:prod] --reason R          (roll a running deploymen
 coalmine promote  brand-api[:prod] --now --reason R    (skip the remaining bakes; real AWS)
 coalmine pause    brand-api[:prod] --reason R          (hold the weight; `resume` goes on; real AWS)
 coalmine approve  brand-api[:prod] --reason R          (a human gate: go on; `reject` rolls back)
+coalmine retry    brand-api[:prod] | EXECUTION_ARN --reason R   (redeploy an ended one's input)
+coalmine rollback --to-previous brand-api[:prod] --reason R     (blue/green: back on `previous`)
 coalmine report   EXECUTION_ARN|RESULT.json -o report.html [--png] [--json timeline.json]
 coalmine rehearse healthy-canary [--json out.json] [--report]  (a shipped scenario or a file)
 coalmine demo                                                             (sandbox)
@@ -108,7 +110,7 @@ def _guarded(run: Callable[[], int], running: list[str]) -> int:
 
     try:
         return run()
-    except BadInput as error:
+    except (BadInput, deploy.Refused) as error:
         print(f"coalmine: {error}", file=sys.stderr)
         return deploy.EXIT_BAD_INPUT
     except InvalidInput as error:
@@ -322,6 +324,8 @@ HISTORY_OUTPUT = "DeploymentHistoryTableName"
 def cmd_status(args: argparse.Namespace) -> int:
     from coalmine_cli import executions, sources, status
 
+    watched: list[str] = []
+
     def run() -> int:
         if args.target.startswith("arn:"):
             if sources.arn_region(args.target) is None:
@@ -333,7 +337,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             session = boto3.session.Session(profile_name=args.profile, region_name=args.region)
             endpoint = {"endpoint_url": args.endpoint_url} if args.endpoint_url else {}
             sfn = session.client("stepfunctions", **endpoint)
-            arns = [args.target]
+            from coalmine_cli import watch
+
+            arns = [watch.known(sfn, args.target)]
         else:
             try:
                 function, alias = executions.parse_target(args.target)
@@ -345,12 +351,50 @@ def cmd_status(args: argparse.Namespace) -> int:
                 for found in executions.running(sfn, machine)
                 if found.function == function and alias in (None, found.alias)
             ]
-            if not arns:
+            if not arns and not args.watch:
                 print(f"no deployment of {args.target} is running")
+        if args.watch:
+            from coalmine_cli import watch
+
+            watched.append(watch.one(arns, args.target))
+            return watch.watch(
+                sfn, watched[0], sys.stdout, tty=sys.stdout.isatty(),
+                poll_seconds=args.poll_seconds, timeout_seconds=args.timeout,
+            )  # fmt: skip
         for arn in arns:
             description = sfn.describe_execution(executionArn=arn)
             for line in status.lines(description, sources.history_events(sfn, arn)):
                 print(line)
+        return 0
+
+    return _guarded(run, watched)
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    from coalmine_cli import retry
+
+    started: list[str] = []
+    return _guarded(lambda: retry.run(args, lambda: _aws(args), started), started)
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from coalmine_cli import deploy, rollback
+
+    def run() -> int:
+        if not args.to_previous:
+            raise BadInput("rollback needs --to-previous (the one rollback it makes)")
+        target = rollback.parse(args.target, args.reason, args.previous_alias)
+        session, endpoint = _session(args)
+        table = args.lock_table or deploy.find_output(
+            session.client("cloudformation", **endpoint), args.stack, rollback.LOCKS_OUTPUT
+        )
+        print(
+            rollback.to_previous(
+                session.client("lambda", **endpoint), session.client("dynamodb", **endpoint),
+                session.client("sts", **endpoint), table, target, args.previous_alias,
+                args.reason,
+            )
+        )  # fmt: skip
         return 0
 
     return _guarded(run, [])
@@ -477,6 +521,22 @@ exit codes:
 """
 
 
+STATUS_EPILOG = """examples:
+  coalmine status brand-api:prod
+  coalmine status arn:aws:states:eu-west-1:123456789012:execution:coalmine-deployment:abc
+  coalmine status brand-api:prod --watch --timeout 3600
+
+exit codes:
+  0    printed (with --watch: the deployment was promoted)
+  1    --watch: not promoted (rolled back, aborted, refused, failed)
+  2    bad input: a malformed target or ARN; with --watch, no (or more than one) deployment of
+       it running
+  3    an AWS or tool error (credentials, permissions, stack not found, ...): one line
+  4    --watch --timeout reached: the deployment goes on
+  130  interrupted (Ctrl-C): the deployment goes on
+"""
+
+
 def _aws_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", default="coalmine", help="stack to read the ARN from")
     parser.add_argument("--state-machine-arn", help="use this state machine instead")
@@ -486,6 +546,8 @@ def _aws_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from coalmine_cli import epilogs
+
     parser = argparse.ArgumentParser(prog="coalmine", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"coalmine {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -552,7 +614,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="running deployments",
         description="Running deployments: one line each (start, function:alias, target, "
         "strategy, execution name).",
-        epilog="example:\n  coalmine list --stack coalmine",
+        epilog=epilogs.LIST,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _aws_options(listing)
@@ -565,8 +627,7 @@ def build_parser() -> argparse.ArgumentParser:
         "strategy, outcome, duration, reason. Read from the DeploymentHistory table "
         "(--history-table, or the stack's DeploymentHistoryTableName output), else from the "
         "state machine's executions.",
-        epilog="examples:\n  coalmine history brand-api\n  coalmine history brand-api:prod "
-        "--limit 5",
+        epilog=epilogs.HISTORY,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     past.add_argument("target", metavar="FUNCTION[:ALIAS]")
@@ -587,11 +648,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="Where a deployment is: its state and since when, the step and the alias's "
         "routing, the bake (the next analysis, the step's end), the latest verdicts, where the "
         "evidence is; an ended one says how it ended.",
-        epilog="examples:\n  coalmine status brand-api:prod\n  coalmine status "
-        "arn:aws:states:eu-west-1:123456789012:execution:coalmine-deployment:abc",
+        epilog=STATUS_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     now.add_argument("target", metavar="FUNCTION[:ALIAS]|EXECUTION_ARN")
+    now.add_argument(
+        "--watch",
+        action="store_true",
+        help="follow it until it ends (redrawn on a terminal, plain lines otherwise); "
+        "exit as deploy does",
+    )
+    now.add_argument("--poll-seconds", type=float, default=5.0, help="--watch: every (default 5)")
+    now.add_argument(
+        "--timeout", type=float, metavar="SECONDS", help="--watch: stop after this long (exit 4)"
+    )
     _aws_options(now)
     now.set_defaults(func=cmd_status)
 
@@ -636,7 +706,19 @@ def build_parser() -> argparse.ArgumentParser:
         _aws_options(steering)
         steering.set_defaults(func=run)
 
-    rehearse = sub.add_parser("rehearse", help="run one scenario in the local sandbox")
+    from coalmine_cli import retry, rollback
+
+    retry.add_parser(sub, _aws_options, argparse.RawDescriptionHelpFormatter).set_defaults(
+        func=cmd_retry
+    )
+    rollback.add_parser(sub, _aws_options, argparse.RawDescriptionHelpFormatter).set_defaults(
+        func=cmd_rollback
+    )
+
+    rehearse = sub.add_parser(
+        "rehearse", help="run one scenario in the local sandbox", epilog=epilogs.REHEARSE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
     rehearse.add_argument(
         "scenario",
         help="scenario file (.json or .yaml), or the name of a shipped scenario "
@@ -681,10 +763,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     serving.add_parser(sub)
 
-    demo = sub.add_parser("demo", help="a healthy and a faulty canary in the sandbox")
+    demo = sub.add_parser(
+        "demo", help="a healthy and a faulty canary in the sandbox", epilog=epilogs.DEMO,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
     demo.set_defaults(func=cmd_demo)
 
-    soak = sub.add_parser("soak", help="many deployments with random faults in one sandbox")
+    soak = sub.add_parser(
+        "soak", help="many deployments with random faults in one sandbox", epilog=epilogs.SOAK,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
     soak.add_argument("--deployments", type=int, default=300)
     soak.add_argument("--seed", type=int, default=0)
     soak.set_defaults(func=cmd_soak)

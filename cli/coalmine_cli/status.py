@@ -3,7 +3,8 @@ execution (DescribeExecution, GetExecutionHistory): the state it is in and since
 and the alias's routing (as the last routing state left it), the bake (elapsed, the next
 analysis, the step's end, as times: the CLI's clock may not be AWS's), the running step's latest
 ticks (the deployment document keeps the last few: coalmine/evidence.py), and where the rest of
-the evidence is. An ended execution says how it ended."""
+the evidence is; each version's invocations and errors in the step (the errors gate's evidence
+at the latest analysis). An ended execution says how it ended."""
 
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ def lines(description: dict[str, Any], events: list[dict[str, Any]]) -> list[str
     step = f"{index + 1}/{plan_steps} at {weight * 100:g}%" if index >= 0 else "not shifted yet"
     out.append(f"  step    {step}; routing {_routing(document, events)}")
     out.extend(_bake(document, state, since))
+    out.extend(_traffic(document))
     out.extend(_ticks(document))
     evidence = document.get("evidence") or {}
     if evidence.get("location"):
@@ -79,6 +81,23 @@ def _bake(document: dict[str, Any], state: str | None, since: datetime | None) -
         ends = since + timedelta(seconds=total - elapsed)
         text += f"; step ends at {_hms(ends)} (next step or promotion then, if it passes)"
     return [text]
+
+
+def _traffic(document: dict[str, Any]) -> list[str]:
+    """Each version's invocations and errors in this step, as its latest analysis counted them
+    (the errors gate's evidence: the totals over the step's minutes read so far)."""
+    steps = document.get("steps") or []
+    for tick in reversed((steps[-1].get("ticks") or []) if steps else []):
+        for gate in tick.get("gates") or []:
+            found = gate.get("evidence") or {}
+            if gate.get("gate") == "errors" and "newInvocations" in found:
+                return [
+                    f"  traffic v{document.get('toVersion')}: {found['newInvocations']:g} "
+                    f"invocations, {found['newErrors']:g} errors; v{document.get('fromVersion')}: "
+                    f"{found['oldInvocations']:g} invocations, {found['oldErrors']:g} errors "
+                    f"(this step, at {tick.get('elapsedSeconds')} s)"
+                ]
+    return []
 
 
 def _ticks(document: dict[str, Any]) -> list[str]:

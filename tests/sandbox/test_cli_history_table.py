@@ -158,6 +158,10 @@ def test_status_shows_a_running_deployment_then_its_end(
         "  bake    3660 of 21600 s; next analysis at " in by_alias
     )
     assert "; step ends at " in by_alias
+    assert (
+        f"  traffic v{target}: 0 invocations, 0 errors; v{int(target) - 1}: 0 invocations, "
+        "0 errors (this step, at 3600 s)"
+    ) in by_alias
     assert "  verdicts 1 PASS (this step)" in by_alias
     assert "    at 3600 s: PASS (errors PASS, latency PASS): baking" in by_alias
     assert "  evidence s3://" in by_alias

@@ -37,7 +37,8 @@ STACK_RESOURCES = {
 # and `status` read the evidence (s3:GetObject on the reports bucket, cloudwatch:GetMetricData,
 # which IAM cannot scope to a stack); the sandbox verbs call emulated AWS, never the account;
 # the steering verbs (abort, promote --now, pause, resume: steer.py) are a person's, under their
-# own identity, which the request records (docs/operating.md lists what they call).
+# own identity, which the request records (docs/operating.md lists what they call); so are
+# `rollback --to-previous` (rollback.py: lambda:UpdateAlias) and `status --watch` (watch.py).
 NOT_CI = {
     "report.py",
     "report_html.py",
@@ -46,6 +47,8 @@ NOT_CI = {
     "browser.py",
     "rehearse.py",
     "steer.py",
+    "rollback.py",
+    "watch.py",
 }
 
 
