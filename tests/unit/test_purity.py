@@ -28,6 +28,7 @@ PURE = [
     "outcome_metrics",
     "ownership",
     "models",
+    "policy_floor",
     "preflight",
     "recovery",
     "sequential",

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Protocol
 
+from coalmine import policy_floor
 from coalmine.exceptions import CoalmineError, InvalidInput, ResourceNotFound, TargetVersionInvalid
 from coalmine.models import AliasState, AnalysisConfig, ExecutionInput, FunctionState
 
@@ -42,16 +43,22 @@ class LambdaReads(Protocol):
 
 
 def check_request(
-    request: ExecutionInput, lambda_api: LambdaReads, alarm_states: AlarmStates
+    request: ExecutionInput,
+    lambda_api: LambdaReads,
+    alarm_states: AlarmStates,
+    from_upload: bool = False,
 ) -> AliasState:
     """Prepare's checks, in order; the alias as read (its weights are judged once the alias's
-    lock is held: ``check_unweighted``)."""
+    lock is held: ``check_unweighted``). The function's tags set the floor under the request
+    (coalmine/policy_floor.py; ``from_upload``: the request came with an upload)."""
     name = request.function_name
     try:
         function = lambda_api.get_function(name)
     except ResourceNotFound:
         raise InvalidInput("functionName", f"no Lambda function named {name!r}") from None
-    check_opted_in(name, lambda_api.list_tags(name))
+    tags = lambda_api.list_tags(name)
+    check_opted_in(name, tags)
+    policy_floor.check(request, tags, from_upload)
     if request.code is not None and function.package_type != "Zip":
         raise InvalidInput("code", f"{name} is a {function.package_type} function, not a zip")
     try:
