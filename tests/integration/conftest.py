@@ -160,7 +160,8 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
             Role=role,
             Handler="app.handler",
             Code={"ZipFile": zip_of("VERSION = 1\n")},
-            Tags={"coalmine:managed": "true"},
+            # opted in, and a hook too (tests name brand-api:1 as a hook of itself)
+            Tags={"coalmine:managed": "true", "coalmine:hook": "true"},
         )
         client.publish_version(FunctionName=FUNCTION)
         client.update_function_code(FunctionName=FUNCTION, ZipFile=zip_of("VERSION = 2\n"))

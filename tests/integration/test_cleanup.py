@@ -22,10 +22,44 @@ from events import load_event
 LOCK_TABLE = "coalmine-deployment-locks"  # tests/integration/conftest.py
 
 
+#: What DescribeExecution answers per execution ARN here (Cleanup acts only on an end it confirms)
+DESCRIBED: dict[str, str] = {}
+
+
+class _Executions:
+    def status(self, execution_arn: str) -> str | None:
+        return DESCRIBED.get(execution_arn, "MISSING")
+
+
+@pytest.fixture(autouse=True)
+def described(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Step Functions as Cleanup reads it: each event's execution ended as the event says."""
+    DESCRIBED.clear()
+    monkeypatch.setattr(cleanup, "StepFunctionsApi", _Executions)
+    return DESCRIBED
+
+
 def _ended(status: str = "ABORTED", **detail: Any) -> dict[str, Any]:
     event = load_event("cleanup")
     event["detail"].update(status=status, **detail)
+    DESCRIBED[event["detail"]["executionArn"]] = status
     return event
+
+
+def test_an_event_describe_execution_does_not_confirm_changes_nothing(
+    world: Any, lambda_context: Any, described: dict[str, str]
+) -> None:
+    # Given a deployment holding the lock with the alias weighted, still RUNNING
+    _routed_by_coalmine(world, "1", {"2": 0.1})
+    lock_before = world.lock()
+    event = _ended("ABORTED")
+    described[event["detail"]["executionArn"]] = "RUNNING"
+    # When Cleanup gets an ABORTED event for it (forged, or delivered early)
+    out = handler(event, lambda_context)
+    # Then nothing changed: the alias as routed, the lock held
+    assert out["done"].startswith("nothing to do: DescribeExecution says"), out
+    assert world.alias() == {"version": "1", "weights": {"2": 0.1}}
+    assert world.lock() == lock_before
 
 
 def _record(world: Any, **changes: Any) -> Deployment:

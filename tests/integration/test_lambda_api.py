@@ -145,6 +145,19 @@ def test_a_zip_lambda_refuses_is_invalid_input_naming_the_s3_key() -> None:
     assert "s3://bucket/brand-api/v3.zip" in raised.value.problem
 
 
+@pytest.mark.parametrize(
+    "code", ["CodeVerificationFailedException", "InvalidCodeSignatureException"]
+)
+def test_a_zip_code_signing_refuses_is_invalid_input_naming_the_s3_key(code: str) -> None:
+    # Given a function whose CodeSigningConfig enforces signatures, and an unsigned zip
+    api, stubber = _stubbed()
+    stubber.add_client_error("update_function_code", code, "The code signature failed")
+    with stubber, pytest.raises(InvalidInput) as raised:
+        api.update_code("brand-api", "bucket", "deployments/brand-api/v3.zip", None)
+    assert raised.value.field == "code.s3Key"
+    assert "refused by the function's code signing" in raised.value.problem
+
+
 def test_a_published_version_with_another_sha_is_code_sha_mismatch() -> None:
     api, stubber = _stubbed()
     stubber.add_response("publish_version", {"Version": "3", "CodeSha256": "sha-racer"})

@@ -60,7 +60,7 @@ def test_invoke_returns_the_answer_and_the_function_error() -> None:
     ("code", "error", "message"),
     [
         ("ResourceNotFoundException", InvokeFailed, "no Lambda function brand-api-smoke:live"),
-        ("AccessDeniedException", InvokeFailed, "tagged coalmine:managed=true"),
+        ("AccessDeniedException", InvokeFailed, "tagged coalmine:hook=true"),
         ("TooManyRequestsException", AwsThrottled, "throttled"),
     ],
 )

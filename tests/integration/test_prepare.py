@@ -199,7 +199,7 @@ def test_a_hook_that_exists_and_is_opted_in_is_accepted(world: Any, lambda_conte
 def test_a_hook_not_opted_in_is_refused_before_anything_moves(
     world: Any, lambda_context: Any
 ) -> None:
-    # Given a hook function without the coalmine:managed tag (coalmine could not invoke it)
+    # Given a hook function without the coalmine:hook tag (coalmine could not invoke it)
     role = world.lambda_client.get_function_configuration(FunctionName="brand-api")["Role"]
     world.lambda_client.create_function(
         FunctionName="brand-untagged-smoke",
@@ -209,7 +209,9 @@ def test_a_hook_not_opted_in_is_refused_before_anything_moves(
         Code={"ZipFile": zip_of("OK = True\n")},
     )
     # When it is named as the post-traffic hook, Then Prepare refuses, naming the field
-    with pytest.raises(InvalidInput, match=r"not opted in to coalmine") as raised:
+    with pytest.raises(
+        InvalidInput, match=r"not tagged as a hook: tag it coalmine:hook=true"
+    ) as raised:
         handler(_event(analysis={"postTrafficHook": "brand-untagged-smoke"}), lambda_context)
     assert raised.value.field == "analysis.postTrafficHook"
     assert world.lock() is None

@@ -235,3 +235,69 @@ def test_a_policy_object_that_is_not_json_fails_in_prepare_naming_it_and_changes
     assert code_sha256(quiet, "$LATEST", name) == latest
     assert _table_items(quiet, "DeploymentLocksTable", name) == []
     assert _table_items(quiet, "DeploymentHistoryTable", name) == []
+
+
+FLOOR_CASES = {
+    # an upload's policy may tighten the function's own, never loosen it
+    "upload: dry run": (
+        {},
+        {"policy": {"analysis": {"dryRun": True}}},
+        "analysis.dryRun: a dry run of {name}: an upload's policy may tighten",
+    ),
+    "upload: promote on low traffic": (
+        {"coalmine:allow": "dryRun"},
+        {"policy": {"analysis": {"lowTrafficPolicy": "promote"}}},
+        "analysis.lowTrafficPolicy: promotion on low traffic: {name}'s tag coalmine:allow does "
+        "not list promoteOnLowTraffic",
+    ),
+    "upload: a strategy the tags do not pin": (
+        {"coalmine:strategies": "Canary10Percent5Minutes"},
+        {"metadata": {"coalmine-strategy": "AllAtOnce"}},
+        "strategy: AllAtOnce is not a strategy {name} allows",
+    ),
+    # and the same floor holds for a caller of StartExecution
+    "direct: dry run forbidden": (
+        {"coalmine:allow": "none"},
+        {"direct": {"analysis": {"dryRun": True}}},
+        "analysis.dryRun: a dry run of {name}: {name}'s tag coalmine:allow does not list dryRun",
+    ),
+    "direct: a bake that rounds to 0 s": (
+        {},
+        {"direct": {"strategy": {"type": "canary", "percent": 10, "intervalMinutes": 0.001}}},
+        "strategy.intervalMinutes: 0.001 minutes rounds to a bake of 0 s",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("tags", "how", "message"), list(FLOOR_CASES.values()), ids=list(FLOOR_CASES)
+)
+def test_the_functions_floor_holds_for_uploads_and_direct_callers(
+    quiet: Sandbox, make_role: Any, tags: dict[str, str], how: dict[str, Any], message: str
+) -> None:
+    # Given an opted-in function with its tags' floor
+    name = f"floor-{len(executions(quiet))}-fn"  # (a new function per case)
+    new_function(quiet, make_role, name, {"coalmine:managed": "true", **tags})
+    bucket = quiet.stack["ArtifactBucket"]
+    before = (alias_snapshot(quiet, name, ALIAS), published_versions(quiet, name))
+    started_before = {e["executionArn"] for e in executions(quiet)}
+    # When a deployment tries to go below it: by an upload (its policy object or metadata), or
+    # by StartExecution
+    key = f"deployments/{name}/build-2"
+    if "direct" in how:
+        quiet.put_object(bucket, key, release_zip("v2"))
+        code = {"s3Bucket": bucket, "s3Key": key}
+        quiet.start_execution({"functionName": name, "code": code, **how["direct"]})
+    else:
+        if "policy" in how:
+            quiet.put_object(bucket, f"deployments/{name}/coalmine.json", json.dumps(how["policy"]))
+        metadata = how.get("metadata", {})
+        quiet.put_object(bucket, f"{key}.zip", release_zip("v2"), Metadata=metadata)
+    # Then it failed in Prepare naming the field, and nothing changed
+    [new] = [e for e in executions(quiet) if e["executionArn"] not in started_before]
+    done = finish(quiet, new["executionArn"])
+    assert (done.status, done.error) == ("FAILED", "InvalidInput"), done.cause
+    assert done.message.startswith(message.format(name=name)), done.message
+    assert done.entered == ["Prepare"]
+    assert (alias_snapshot(quiet, name, ALIAS), published_versions(quiet, name)) == before
+    assert _table_items(quiet, "DeploymentLocksTable", name) == []

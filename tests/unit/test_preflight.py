@@ -14,6 +14,7 @@ from coalmine.models import AliasState, ExecutionInput, FunctionState
 
 ROLE = "arn:aws:iam::123456789012:role/brand-api-role"
 MANAGED = {"coalmine:managed": "true"}
+HOOK = {"coalmine:hook": "true"}
 
 
 def _version(version: str, **changes: object) -> FunctionState:
@@ -34,7 +35,7 @@ class Lambda:
         }
     )
     tags: dict[str, dict[str, str]] = field(
-        default_factory=lambda: {"brand-api": MANAGED, "brand-api-smoke": MANAGED}
+        default_factory=lambda: {"brand-api": MANAGED, "brand-api-smoke": HOOK}
     )
     alias: AliasState = field(default_factory=lambda: AliasState(function_version="1"))
     reads: list[str] = field(default_factory=list)
@@ -87,15 +88,20 @@ def test_bad_input_names_its_field(
     assert raised.value.field == field_name
 
 
-def test_a_function_or_hook_not_opted_in_is_refused() -> None:
-    lam = Lambda(tags={"brand-api-smoke": MANAGED})
+def test_a_function_not_opted_in_or_a_hook_without_its_tag_is_refused() -> None:
+    lam = Lambda(tags={"brand-api-smoke": HOOK})
     with pytest.raises(InvalidInput, match="not opted in") as raised:
         _check(lam)
     assert raised.value.field == "functionName"
     lam = Lambda(tags={"brand-api": MANAGED})
-    with pytest.raises(InvalidInput, match="not opted in") as raised:
+    with pytest.raises(InvalidInput, match="not tagged as a hook") as raised:
         _check(lam, analysis={"postTrafficHook": "brand-api-smoke"})
     assert raised.value.field == "analysis.postTrafficHook"
+    # the deploy opt-in is not a hook's tag
+    lam = Lambda(tags={"brand-api": MANAGED, "brand-api-smoke": MANAGED})
+    with pytest.raises(InvalidInput, match="coalmine:hook=true") as raised:
+        _check(lam, analysis={"preTrafficHook": "brand-api-smoke"})
+    assert raised.value.field == "analysis.preTrafficHook"
 
 
 def test_an_image_function_cannot_take_a_zip() -> None:

@@ -29,6 +29,7 @@ PURE = [
     "outcome_metrics",
     "ownership",
     "models",
+    "policy_floor",
     "preflight",
     "recovery",
     "sequential",

@@ -160,3 +160,77 @@ def test_only_the_errors_named_as_failures_become_rollback_failed() -> None:
         recovery.clean_up(_change(), locks, RollBack(KeyError("bug")))
     with pytest.raises(RollbackFailed):
         recovery.clean_up(_change(), locks, RollBack(KeyError("x")), failures=(KeyError,))
+
+
+@dataclass
+class Executions:
+    """DescribeExecution's answer per execution ARN (None: not ours to describe)."""
+
+    statuses: dict[str, str | None]
+
+    def status(self, execution_arn: str) -> str | None:
+        return self.statuses.get(execution_arn, "MISSING")
+
+
+@pytest.mark.parametrize(
+    ("described", "words"),
+    [
+        ("RUNNING", "DescribeExecution says d-1 is RUNNING, not ended"),
+        ("PENDING_REDRIVE", "is PENDING_REDRIVE, not ended"),
+        ("MISSING", "is MISSING, not ended"),
+        (None, "unknown (not this stack's to describe)"),
+    ],
+)
+def test_an_event_describe_execution_does_not_confirm_changes_nothing(
+    described: str | None, words: str
+) -> None:
+    # Given an ABORTED event (forged, stale or early) for an execution that holds the lock
+    locks, roll_back = _held(_deployment()), RollBack()
+    executions = Executions({"arn:d-1": described})
+    # When Cleanup gets it
+    done = recovery.clean_up(_change("ABORTED"), locks, roll_back, executions=executions)
+    # Then nothing was restored nor released
+    assert done.startswith("nothing to do"), done
+    assert words in done, done
+    assert (roll_back.rolled_back, locks.released) == ([], [])
+
+
+def test_the_status_described_is_acted_on_not_the_events() -> None:
+    # Given an event saying ABORTED for an execution DescribeExecution says SUCCEEDED (promoted)
+    locks, roll_back = _held(_deployment(Outcome.PROMOTED)), RollBack()
+    executions = Executions({"arn:d-1": "SUCCEEDED"})
+    done = recovery.clean_up(_change("ABORTED"), locks, roll_back, executions=executions)
+    # Then the promotion stands (no rollback), and the lock is freed
+    assert done.startswith("the execution succeeded (promoted)"), done
+    assert (roll_back.rolled_back, locks.released) == ([], ["brand-api:prod"])
+
+
+def test_an_ended_execution_the_lock_does_not_name_changes_nothing() -> None:
+    # Given the lock held by another execution of the same name (another ARN)
+    locks = Locks(Lock("brand-api:prod", "d-1", "arn:other:d-1", 0, 1, _deployment()))
+    roll_back = RollBack()
+    executions = Executions({"arn:d-1": "ABORTED"})
+    done = recovery.clean_up(_change("ABORTED"), locks, roll_back, executions=executions)
+    assert done == "nothing to do: lock brand-api:prod is held by arn:other:d-1, not by arn:d-1"
+    assert (roll_back.rolled_back, locks.released) == ([], [])
+
+
+def test_a_confirmed_end_is_cleaned_up() -> None:
+    locks, roll_back = _held(_deployment()), RollBack()
+    executions = Executions({"arn:d-1": "ABORTED"})
+    done = recovery.clean_up(_change("ABORTED"), locks, roll_back, executions=executions)
+    assert (roll_back.rolled_back, locks.released) == (["d-1"], ["brand-api:prod"]), done
+
+
+def test_an_uploads_execution_finds_its_lock_by_the_keys_function() -> None:
+    # Given the upload rule's input (no functionName: the key names the function)
+    upload = {
+        "source": "aws.s3",
+        "detail-type": "Object Created",
+        "detail": {"object": {"key": "deployments/brand-api/b.zip"}},
+    }
+    change = _change(text=json.dumps({"upload": upload}))
+    assert recovery.function_and_alias(change) == ("brand-api", "prod")
+    locks, roll_back = _held(_deployment()), RollBack()
+    recovery.clean_up(change, locks, roll_back)
+    assert roll_back.rolled_back == ["d-1"]

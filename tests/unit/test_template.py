@@ -6,7 +6,9 @@
   coalmine.handlers.<x>.handler and that module exists; every ASL ${...} substitution is in
   DefinitionSubstitutions and vice versa.
 - Least privilege: no mutating Lambda action on Resource "*"; they are scoped to
-  ${ManagedFunctionPrefix} and to functions carrying the opt-in tag coalmine:managed=true.
+  ${ManagedFunctionPrefix} (optional, default none) and to functions carrying the opt-in tag
+  coalmine:managed=true (test_template_iam.py evaluates the statements for tagged and untagged
+  functions).
 - checkov (offline, from .venv-checkov) finds nothing the template does not suppress with a reason.
 - The upload rule (one, for every function) renders a valid ExecutionInput for the function its
   key names.
@@ -385,7 +387,7 @@ def test_outputs_name_what_the_cli_and_the_demo_need() -> None:
 
 
 # ----------------------------------------------------------------------------- lifecycle hooks
-def test_orchestrator_may_invoke_only_opted_in_managed_functions() -> None:
+def test_orchestrator_may_invoke_only_functions_tagged_as_hooks() -> None:
     invoking = {
         resource: statement
         for resource, statement in _statements()
@@ -393,13 +395,13 @@ def test_orchestrator_may_invoke_only_opted_in_managed_functions() -> None:
     }
     sample = invoking.pop("BrandApiSmokeFunction")
 
-    # the hooks run in ShiftTraffic and Promote: prefix-scoped and opt-in tagged, like a change
+    # the hooks run in ShiftTraffic and Promote: prefix-scoped and with the hook's own tag
     assert set(invoking) == {"ShiftTrafficFunction", "PromoteFunction"}
     for resource, statement in invoking.items():
         for target in _as_list(statement["Resource"]):
             assert "${ManagedFunctionPrefix}" in target["Fn::Sub"], resource
         condition = statement["Condition"]["StringEquals"]
-        assert condition["aws:ResourceTag/coalmine:managed"] == "true", resource
+        assert condition == {"aws:ResourceTag/coalmine:hook": "true"}, resource
     # the sample hook may invoke brand-api's versions and nothing else
     assert _as_list(sample["Resource"]) == [
         {
@@ -418,7 +420,7 @@ def test_the_sample_hook_is_in_scope_and_answers_in_time() -> None:
 
     for stack_name in ("coalmine", "team-b"):
         assert _evaluate(hook["FunctionName"], stack_name).startswith(prefix)
-    assert hook["Tags"] == {"coalmine:managed": "true"}
+    assert hook["Tags"] == {"coalmine:hook": "true"}  # a hook, not a function coalmine deploys
     assert (ROOT / hook["CodeUri"] / handler_module).is_file()
     assert hook["Environment"]["Variables"]["TARGET_FUNCTION_NAME"] == {"Ref": "BrandApiFunction"}
     assert hook["Timeout"] < INVOKE_TIMEOUT_SECONDS

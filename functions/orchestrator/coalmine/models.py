@@ -8,6 +8,7 @@ JSON field names are camelCase (the ASL reads ``$.action``, ``$.bake.waitSeconds
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -450,6 +451,17 @@ class PrepareEvent(Model):
     deployment_id: str
     execution_arn: str | None = None  # the holder the deployment lock names
     started_at: datetime | None = None  # $$.Execution.StartTime: the history item's sort key
+
+    @property
+    def from_upload(self) -> bool:
+        """The input came with an upload (its policy may tighten, never loosen: policy_floor)."""
+        raw = self.request
+        if isinstance(raw, str | bytes):
+            try:
+                raw = json.loads(raw)
+            except ValueError:
+                return False
+        return isinstance(raw, dict) and "upload" in raw
 
 
 # ----------------------------------------------------------------------------- Lambda's answers

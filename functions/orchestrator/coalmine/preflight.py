@@ -3,7 +3,7 @@ and the checks that read AWS through the adapters passed in (no boto3 here).
 
 - the function opts in to being managed: tag ``coalmine:managed = "true"`` (the orchestrator's
   IAM lets it change only functions with that tag, so an untagged one would fail half-way);
-  so does every hook it names (coalmine may invoke only tagged functions);
+  every hook it names carries ``coalmine:hook = "true"`` (coalmine may invoke only those);
 - the alias exists and points at a published version, wholly (``check_unweighted``: a weighted
   alias is a deployment in progress or abandoned);
 - the version to deploy exists, is not the stable one, and is ready: ``State`` Active and
@@ -22,11 +22,13 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Protocol
 
+from coalmine import policy_floor
 from coalmine.exceptions import CoalmineError, InvalidInput, ResourceNotFound, TargetVersionInvalid
 from coalmine.models import AliasState, AnalysisConfig, ExecutionInput, FunctionState
 
 MANAGED_TAG = "coalmine:managed"
 MANAGED_VALUE = "true"
+HOOK_TAG = "coalmine:hook"
 
 #: Turns a problem with the version to deploy into the error its state raises.
 Refuse = Callable[[str], CoalmineError]
@@ -42,16 +44,22 @@ class LambdaReads(Protocol):
 
 
 def check_request(
-    request: ExecutionInput, lambda_api: LambdaReads, alarm_states: AlarmStates
+    request: ExecutionInput,
+    lambda_api: LambdaReads,
+    alarm_states: AlarmStates,
+    from_upload: bool = False,
 ) -> AliasState:
     """Prepare's checks, in order; the alias as read (its weights are judged once the alias's
-    lock is held: ``check_unweighted``)."""
+    lock is held: ``check_unweighted``). The function's tags set the floor under the request
+    (coalmine/policy_floor.py; ``from_upload``: the request came with an upload)."""
     name = request.function_name
     try:
         function = lambda_api.get_function(name)
     except ResourceNotFound:
         raise InvalidInput("functionName", f"no Lambda function named {name!r}") from None
-    check_opted_in(name, lambda_api.list_tags(name))
+    tags = lambda_api.list_tags(name)
+    check_opted_in(name, tags)
+    policy_floor.check(request, tags, from_upload)
     if request.code is not None and function.package_type != "Zip":
         raise InvalidInput("code", f"{name} is a {function.package_type} function, not a zip")
     try:
@@ -138,8 +146,9 @@ def check_alarms(alarm_states: AlarmStates, alarms: Sequence[str]) -> None:
 
 
 def check_hooks(lambda_api: LambdaReads, analysis: AnalysisConfig) -> None:
-    """A named hook must exist and be opted in (coalmine may invoke only tagged functions), so a
-    typo fails here, not after a whole bake when the post-traffic hook is finally due."""
+    """A named hook must exist and carry the hook tag ``coalmine:hook = "true"`` (coalmine may
+    invoke only functions tagged so; the deploy opt-in is not a hook's), so a typo fails here,
+    not after a whole bake when the post-traffic hook is finally due."""
     for field, hook in (
         ("analysis.preTrafficHook", analysis.pre_traffic_hook),
         ("analysis.postTrafficHook", analysis.post_traffic_hook),
@@ -151,10 +160,12 @@ def check_hooks(lambda_api: LambdaReads, analysis: AnalysisConfig) -> None:
             lambda_api.get_function(name, qualifier or None)
         except ResourceNotFound:
             raise InvalidInput(field, f"no Lambda function {hook!r}") from None
-        try:
-            check_opted_in(name, lambda_api.list_tags(name))
-        except InvalidInput as refused:
-            raise InvalidInput(field, refused.problem) from None
+        if lambda_api.list_tags(name).get(HOOK_TAG, "").lower() != MANAGED_VALUE:
+            raise InvalidInput(
+                field,
+                f"{name} is not tagged as a hook: tag it {HOOK_TAG}={MANAGED_VALUE} (coalmine may "
+                f"invoke only functions that carry this tag)",
+            )
 
 
 def version_problems(stable: FunctionState, target: FunctionState) -> list[str]:

@@ -29,8 +29,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from coalmine import lock, preflight
-from coalmine.exceptions import AliasChangedOutOfBand, CoalmineError, RollbackFailed
+from coalmine import lock, preflight, uploads
+from coalmine.exceptions import AliasChangedOutOfBand, CoalmineError, InvalidInput, RollbackFailed
 from coalmine.models import Action, AliasState, Deployment, Outcome
 
 ENDED = frozenset({"ABORTED", "TIMED_OUT", "FAILED"})
@@ -80,15 +80,30 @@ def clean_up(
     roll_back: RollBack,
     failures: tuple[type[Exception], ...] = (CoalmineError,),
     read_alias: ReadAlias | None = None,
+    executions: lock.Executions | None = None,
 ) -> str:
     """Restore the alias if this execution left it shifted, free its lock; say what was done.
     ``failures``: the errors that mean ``roll_back`` failed (the adapter's own among them);
-    ``read_alias``: to see a promotion that was being made when the execution stopped."""
+    ``read_alias``: to see a promotion that was being made when the execution stopped;
+    ``executions``: DescribeExecution, which must confirm the event (the execution ended; its
+    status, not the event's, is acted on): an event that is not (a forged invocation, a stale
+    or reordered delivery) changes nothing. The lock must name this execution (its ARN)."""
     if change.status not in ENDED | {SUCCEEDED}:
         return f"nothing to do: the execution is {change.status}"
+    if executions is not None:
+        status = executions.status(change.execution_arn)
+        if status not in ENDED | {SUCCEEDED}:
+            known = status or "unknown (not this stack's to describe)"
+            return f"nothing to do: DescribeExecution says {change.name} is {known}, not ended"
+        change = change.model_copy(update={"status": status})
     held = _held_lock(change, locks)
     if held is None or held.deployment_id != change.name:
         return "nothing to do: this execution holds no lock (it ended cleanly, or never got one)"
+    if held.execution_arn and held.execution_arn != change.execution_arn:
+        return (
+            f"nothing to do: lock {held.lock_id} is held by {held.execution_arn}, not by "
+            f"{change.execution_arn}"
+        )
     if change.status == SUCCEEDED:
         done = "the execution succeeded (promoted): alias left as it is"
     elif held.deployment and _promotion_made(held.deployment, read_alias):
@@ -164,9 +179,10 @@ def watching(d: Deployment) -> bool:
 
 
 def function_and_alias(change: StatusChange) -> tuple[str, str]:
-    """The execution input's function and alias ("?" where the input is not usable)."""
+    """The execution input's function (an upload's: the key's) and alias ("?" where the input is
+    not usable)."""
     request = _request(change.input)
-    name, alias = request.get("functionName"), request.get("alias", "prod")
+    name, alias = request.get("functionName") or _uploaded(request), request.get("alias", "prod")
     usable = isinstance(name, str) and isinstance(alias, str) and name and alias
     return (str(name), str(alias)) if usable else ("?", "?")
 
@@ -177,6 +193,16 @@ def _held_lock(change: StatusChange, locks: HeldLocks) -> lock.Lock | None:
     if name != "?":
         return locks.get(lock.lock_id(name, alias))
     return locks.find(change.name)
+
+
+def _uploaded(request: dict[str, Any]) -> str | None:
+    """The function an upload's key names (deployments/<function>/...), else None."""
+    upload = request.get(uploads.UPLOAD_FIELD)
+    try:
+        key = upload["detail"]["object"]["key"]  # type: ignore[index]
+        return uploads.function_of_key(key, uploads.UPLOAD_FIELD)
+    except (TypeError, KeyError, InvalidInput):
+        return None
 
 
 def _request(text: str | None) -> dict[str, Any]:

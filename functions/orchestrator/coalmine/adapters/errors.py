@@ -7,6 +7,9 @@ Lambda (``lambda_translated``), besides throttling:
   ResourceNotFoundException                                   -> ResourceNotFound
   InvalidParameterValueException  -> InvalidInput(code.s3Key) (UpdateFunctionCode: not a zip,
                                      no such object) / CodeShaMismatch (publish)
+  CodeVerificationFailedException, InvalidCodeSignatureException
+                                  -> InvalidInput(code.s3Key) (UpdateFunctionCode: the function's
+                                     CodeSigningConfig, Enforce, refused the zip)
 Any other error propagates unchanged (to the state's Catch).
 """
 
@@ -36,6 +39,10 @@ THROTTLING_CODES = frozenset(
         "RequestLimitExceeded",
     }
 )
+
+
+#: UpdateFunctionCode refused by a CodeSigningConfig whose policy is Enforce: bad input (the zip).
+CODE_SIGNING_CODES = frozenset({"CodeVerificationFailedException", "InvalidCodeSignatureException"})
 
 
 def error_code(error: ClientError) -> str:
@@ -88,4 +95,7 @@ def lambda_translated(
                 raise CodeShaMismatch(f"{what}: {message}") from error
         elif code == "InvalidParameterValueException" and invalid is not None:
             raise invalid(f"{what}: {message}") from error
+        elif code in CODE_SIGNING_CODES and invalid is not None and invalid is not CodeShaMismatch:
+            # the function's CodeSigningConfig (Enforce) refused an unsigned or untrusted zip
+            raise invalid(f"{what}: refused by the function's code signing ({message})") from error
         raise

@@ -71,8 +71,8 @@ class LambdaInvoker:
             if error_code(error) != "AccessDeniedException":
                 raise
             raise InvokeFailed(
-                f"coalmine may not invoke {function}: {error} (it may invoke only functions "
-                "named with its ManagedFunctionPrefix and tagged coalmine:managed=true)"
+                f"coalmine may not invoke {function}: {error} (it may invoke only hooks tagged "
+                "coalmine:hook=true, named with its ManagedFunctionPrefix if one is set)"
             ) from error
         return Invoked(
             payload=body.decode("utf-8", errors="replace"),

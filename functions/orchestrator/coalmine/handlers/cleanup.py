@@ -1,7 +1,6 @@
-"""Cleanup: after a stop, a timeout or a crash, put the alias wholly back on one version and
-free its lock (coalmine/recovery.py). Invoked by its ``OnEnd`` EventBridge rule
-(CleanupFunctionOnEnd) on Step Functions ``Execution Status Change`` events (ABORTED, TIMED_OUT,
-FAILED)."""
+"""Cleanup: after a stop, a timeout or a crash (``Execution Status Change`` events, its OnEnd rule),
+put the alias wholly back on one version and free its lock (coalmine/recovery.py); only for an
+execution DescribeExecution confirms ended and the lock names."""
 
 from __future__ import annotations
 
@@ -16,6 +15,7 @@ from botocore.exceptions import ClientError
 from coalmine import cleanup_retries, recovery
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.adapters.locks_table import LockTable
+from coalmine.adapters.stepfunctions import StepFunctionsApi
 from coalmine.exceptions import CoalmineError, RollbackFailed
 from coalmine.handlers.rollback import roll_back
 from coalmine.observability import log_metrics, logger, tracer
@@ -46,10 +46,10 @@ def clean_up(
     change: recovery.StatusChange, lambda_api: LambdaApi, locks: recovery.HeldLocks
 ) -> str:
     """recovery.clean_up with Rollback's own code; an AWS error restoring the alias is a failure
-    to restore it (RollbackFailed) like coalmine's own."""
-    restore = partial(roll_back, lambda_api=lambda_api)
-    failures = (CoalmineError, ClientError)
-    return recovery.clean_up(change, locks, restore, failures, _reader(lambda_api))
+    to restore it (RollbackFailed) like coalmine's own. The event is checked (DescribeExecution)."""
+    restore, failures = partial(roll_back, lambda_api=lambda_api), (CoalmineError, ClientError)
+    read, executions = _reader(lambda_api), StepFunctionsApi()
+    return recovery.clean_up(change, locks, restore, failures, read, executions)
 
 
 def _retrying(error: Exception, delay: float) -> None:

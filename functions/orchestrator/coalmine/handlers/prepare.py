@@ -43,7 +43,7 @@ def prepare(
     executions: lock.Executions,
 ) -> Deployment:
     request = validation.parse_request(event.request, *upload_context(lambda_api))
-    alias = preflight.check_request(request, lambda_api, cloudwatch.alarm_states)
+    alias = preflight.check_request(request, lambda_api, cloudwatch.alarm_states, event.from_upload)
     prepared = deployment.planned(event.deployment_id, request, alias, None, event.started_at)
     held = lock.new_lock(prepared, event.execution_arn, int(time.time()))
 
