@@ -29,6 +29,7 @@ PURE = [
     "ownership",
     "models",
     "preflight",
+    "provisioned_concurrency",
     "recovery",
     "sequential",
     "strategies",

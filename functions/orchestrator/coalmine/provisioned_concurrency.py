@@ -1,0 +1,157 @@
+"""Provisioned concurrency on the alias being deployed (pure: the config is read by the adapter,
+adapters/lambda_api.py ``get_provisioned_concurrency``). docs/provisioned-concurrency.md says
+what AWS documents and what coalmine assumes.
+
+AWS: an alias's provisioned concurrency follows the versions it routes to; after a routing
+change its config is IN_PROGRESS until the environments are allocated (READY), or FAILED with a
+StatusReason. Until then a version's share of traffic beyond its allocated environments runs on
+standard (on-demand) concurrency: cold starts (ProvisionedConcurrencySpilloverInvocations).
+
+coalmine therefore:
+- pre-flight (Prepare, ``check``): refuses an alias whose config is not READY (FAILED, or still
+  IN_PROGRESS), and a plan step whose weight gives the new version under one environment of the
+  alias's provisioned concurrency (ASSUMED split: proportional to the weights, rounded down);
+- after each weight change (ShiftTraffic, ``judge``/``after_waiting``): the bake starts only once
+  the config is READY with all of it allocated; FAILED, or not READY within ``MAX_WAIT_SECONDS``,
+  rolls back with the reason.
+An alias without provisioned concurrency (ProvisionedConcurrencyConfigNotFoundException: None)
+proceeds at once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from coalmine.exceptions import InvalidInput
+
+#: How long ShiftTraffic waits for a routing change's allocation (AWS: allocation starts "after a
+#: minute or two of preparation"); ShiftTrafficFunction's Timeout leaves room for it and a hook.
+MAX_WAIT_SECONDS = 180.0
+#: How often ShiftTraffic reads the config while it waits.
+POLL_SECONDS = 5.0
+
+READY, IN_PROGRESS, FAILED = "READY", "IN_PROGRESS", "FAILED"
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisionedConfig:
+    """GetProvisionedConcurrencyConfig's answer for the alias."""
+
+    requested: int
+    allocated: int
+    available: int
+    status: str  # IN_PROGRESS | READY | FAILED
+    status_reason: str | None = None
+
+
+class Gate(StrEnum):
+    PROCEED = "PROCEED"  # the new version's share is on allocated environments (or there is none)
+    WAIT = "WAIT"  # still allocating
+    FAIL = "FAIL"  # will not be allocated: roll back
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    gate: Gate
+    reason: str
+
+
+class ProvisionedReads(Protocol):
+    def get_provisioned_concurrency(
+        self, function_name: str, qualifier: str
+    ) -> ProvisionedConfig | None: ...
+
+
+def new_version_share(requested: int, weight: float) -> int:
+    """Environments of the alias's ``requested`` the new version gets at ``weight`` (ASSUMED:
+    proportional, rounded down; AWS does not document the split)."""
+    return min(requested, math.floor(requested * weight + 1e-9))
+
+
+def judge(config: ProvisionedConfig | None, weight: float, where: str) -> Judgement:
+    """May the bake start now that ``where`` routes ``weight`` to the new version?"""
+    if config is None:
+        return Judgement(Gate.PROCEED, f"{where} has no provisioned concurrency")
+    if config.status == FAILED:
+        why = config.status_reason or "no reason given"
+        return Judgement(
+            Gate.FAIL,
+            f"{where}'s provisioned concurrency could not be allocated after routing "
+            f"{weight * 100:g}% to the new version (FAILED: {why}); its share would run on "
+            f"cold environments",
+        )
+    if config.status != READY or config.allocated < config.requested:
+        return Judgement(
+            Gate.WAIT,
+            f"{where}'s provisioned concurrency is {config.status}: {config.allocated} of "
+            f"{config.requested} environments allocated",
+        )
+    return Judgement(
+        Gate.PROCEED,
+        f"{where}'s provisioned concurrency is READY ({config.allocated} of {config.requested})",
+    )
+
+
+def after_waiting(judgement: Judgement, waited_seconds: float) -> Judgement:
+    """A WAIT that has lasted ``MAX_WAIT_SECONDS`` fails (bounded, with the reason)."""
+    if judgement.gate != Gate.WAIT or waited_seconds < MAX_WAIT_SECONDS:
+        return judgement
+    return Judgement(
+        Gate.FAIL,
+        f"{judgement.reason} after waiting {waited_seconds:g} s (at most {MAX_WAIT_SECONDS:g} s): "
+        f"the new version's share would run on cold environments",
+    )
+
+
+def alias_problem(config: ProvisionedConfig | None, where: str) -> str | None:
+    """Why ``where``'s provisioned concurrency is not ready to be shifted (None: it is)."""
+    if config is None or (config.status == READY and config.allocated >= config.requested):
+        return None
+    if config.status == FAILED:
+        return (
+            f"{where}'s provisioned concurrency is FAILED "
+            f"({config.status_reason or 'no reason given'}); fix it before deploying"
+        )
+    return (
+        f"{where}'s provisioned concurrency is {config.status} ({config.allocated} of "
+        f"{config.requested} allocated); deploy once it is READY"
+    )
+
+
+def step_problems(
+    config: ProvisionedConfig | None, weights: Sequence[float], where: str
+) -> list[str]:
+    """Why steps of these ``weights`` would send the new version's share cold (empty: none)."""
+    if config is None:
+        return []
+    found: list[str] = []
+    for weight in sorted(set(weights)):
+        if new_version_share(config.requested, weight) < 1:
+            needed = math.ceil(1 / weight - 1e-9)
+            found.append(
+                f"a step of {weight * 100:g}% gives the new version "
+                f"{config.requested * weight:g} of {where}'s {config.requested} provisioned "
+                f"environments (under one: its share would run cold); start at "
+                f"{100 / config.requested:g}% or more, or provision at least {needed}"
+            )
+    return found
+
+
+def check(
+    lambda_api: ProvisionedReads, function_name: str, alias: str, weights: Sequence[float]
+) -> ProvisionedConfig | None:
+    """Prepare's pre-flight check: the alias's config not ready -> InvalidInput("alias"); a step
+    too small for one environment -> InvalidInput("strategy"), naming every such step."""
+    config = lambda_api.get_provisioned_concurrency(function_name, alias)
+    where = f"{function_name}:{alias}"
+    problem = alias_problem(config, where)
+    if problem is not None:
+        raise InvalidInput("alias", problem)
+    found = step_problems(config, weights, where)
+    if found:
+        raise InvalidInput("strategy", "; ".join(found))
+    return config
