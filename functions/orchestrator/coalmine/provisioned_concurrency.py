@@ -21,12 +21,14 @@ proceeds at once.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from coalmine import strategies
 from coalmine.exceptions import InvalidInput
+from coalmine.models import Action, Bake, Deployment, ExecutionInput, Verdict
 
 #: How long ShiftTraffic waits for a routing change's allocation (AWS: allocation starts "after a
 #: minute or two of preparation"); ShiftTrafficFunction's Timeout leaves room for it and a hook.
@@ -107,6 +109,46 @@ def after_waiting(judgement: Judgement, waited_seconds: float) -> Judgement:
     )
 
 
+def wait_until_allocated(
+    read: Callable[[], ProvisionedConfig | None],
+    weight: float,
+    where: str,
+    sleep: Callable[[float], None],
+) -> Judgement:
+    """Read the alias's config after a routing change until it PROCEEDs or FAILs: every
+    ``POLL_SECONDS``, for at most ``MAX_WAIT_SECONDS`` (then FAIL). One read when the alias has
+    no provisioned concurrency or is already READY."""
+    waited = 0.0
+    judged = judge(read(), weight, where)
+    while judged.gate == Gate.WAIT and waited < MAX_WAIT_SECONDS:
+        sleep(POLL_SECONDS)
+        waited += POLL_SECONDS
+        judged = judge(read(), weight, where)
+    return after_waiting(judged, waited)
+
+
+def after_shift(
+    read: Callable[[], ProvisionedConfig | None],
+    shifted: Deployment,
+    sleep: Callable[[float], None],
+) -> Deployment:
+    """``shifted`` (the alias now routes its weight) once the alias's provisioned concurrency
+    is allocated; if it will not be: ``not_allocated``."""
+    where = f"{shifted.function_name}:{shifted.alias}"
+    judged = wait_until_allocated(read, shifted.weight, where, sleep)
+    return not_allocated(shifted, judged.reason) if judged.gate == Gate.FAIL else shifted
+
+
+def not_allocated(shifted: Deployment, reason: str) -> Deployment:
+    """The alias was shifted but its provisioned concurrency will not serve the new version's
+    share warm: no bake, Rollback with ``reason`` (the step's record says it too)."""
+    d = shifted.model_copy(
+        update={"action": Action.ROLLBACK, "reason": reason, "bake": Bake()}, deep=True
+    )
+    d.steps[-1].verdict, d.steps[-1].reason = Verdict.FAIL, reason
+    return d
+
+
 def alias_problem(config: ProvisionedConfig | None, where: str) -> str | None:
     """Why ``where``'s provisioned concurrency is not ready to be shifted (None: it is)."""
     if config is None or (config.status == READY and config.allocated >= config.requested):
@@ -155,3 +197,10 @@ def check(
     if found:
         raise InvalidInput("strategy", "; ".join(found))
     return config
+
+
+def check_request(lambda_api: ProvisionedReads, request: ExecutionInput) -> None:
+    """``check`` for the request's alias and the weights its strategy's steps would route
+    (preflight.check_request calls it)."""
+    weights = [step.weight for step in strategies.resolve(request.strategy).steps]
+    check(lambda_api, request.function_name, request.alias, weights)

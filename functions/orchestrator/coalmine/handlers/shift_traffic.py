@@ -1,15 +1,19 @@
-"""ShiftTraffic: UpdateAlias to the next step's weight, never over someone else's change. The
-alias's lock records the write before it is made and its RevisionId after (retried, never
-raised), so Cleanup knows every routing coalmine wrote (coalmine/ownership.py).
-
-Before the first step, the pre-traffic hook (if any) tests the new version: if it fails, nothing
-is shifted and the deployment goes to Rollback (coalmine/hooks.py)."""
+"""ShiftTraffic: UpdateAlias to the next step's weight, never over someone else's change; the
+lock records the write before it is made and its RevisionId after (coalmine/ownership.py).
+Before the first step a failing pre-traffic hook shifts nothing: Rollback (coalmine/hooks.py).
+After a shift, provisioned concurrency on the alias must be READY before the bake starts;
+FAILED or not READY in time: Rollback (coalmine/provisioned_concurrency.py)."""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import partial
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from coalmine import deployment, hooks, ownership
+from coalmine import provisioned_concurrency as pc
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.adapters.lambda_invoke import LambdaInvoker
 from coalmine.adapters.locks_table import LockTable
@@ -23,17 +27,24 @@ def handler(current: Deployment, context: LambdaContext) -> Deployment:
     locks = LockTable()
     locks.record(current)  # the write about to be made (its action), before it is made
     result = shift(current, LambdaApi(), LambdaInvoker().invoke)
+    if result.revision_id != current.revision_id:
+        locks.record_after_write(result)  # Cleanup knows the revision it wrote
     if result.action == Action.ROLLBACK:
-        logger.warning("not shifted: the pre-traffic hook failed", extra={"reason": result.reason})
-        count("HookFailed", result.function_name)
+        logger.warning("not baking: rolling back", extra={"reason": result.reason})
+        failed = "HookFailed" if result.step_index == current.step_index else "ColdShift"
+        count(failed, result.function_name)
         return result
-    locks.record_after_write(result)  # Cleanup knows the revision it wrote
     logger.info("traffic shifted", extra={"weight": result.weight, "step": result.step_index})
     count("StepShifted", result.function_name)
     return result
 
 
-def shift(current: Deployment, lambda_api: LambdaApi, invoke: hooks.Invoke) -> Deployment:
+def shift(
+    current: Deployment,
+    lambda_api: LambdaApi,
+    invoke: hooks.Invoke,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Deployment:
     to_version = str(current.to_version)
     weights = {to_version: deployment.next_step_weight(current)}
     observed = lambda_api.get_alias(current.function_name, current.alias)
@@ -44,4 +55,5 @@ def shift(current: Deployment, lambda_api: LambdaApi, invoke: hooks.Invoke) -> D
     updated = lambda_api.update_alias(
         current.function_name, current.alias, current.from_version, weights, revision
     )
-    return deployment.shifted(checked, updated.revision_id)
+    read = partial(lambda_api.get_provisioned_concurrency, current.function_name, current.alias)
+    return pc.after_shift(read, deployment.shifted(checked, updated.revision_id), sleep)
