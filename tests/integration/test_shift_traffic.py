@@ -10,7 +10,11 @@ from botocore.stub import Stubber
 
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.adapters.lambda_invoke import LambdaInvoker
-from coalmine.exceptions import AliasChangedOutOfBand, AwsThrottled
+from coalmine.exceptions import (
+    AliasChangedOutOfBand,
+    AwsThrottled,
+    ProvisionedConcurrencyNotReady,
+)
 from coalmine.handlers.shift_traffic import handler, shift
 from coalmine.models import Deployment
 from coalmine.provisioned_concurrency import ProvisionedConfig
@@ -104,41 +108,33 @@ def _config(status: str, allocated: int = 10, reason: str | None = None) -> Prov
     return ProvisionedConfig(10, allocated, allocated, status, reason)
 
 
-def _shift(world: Any) -> tuple[Deployment, list[float]]:
-    slept: list[float] = []
+def _shift(world: Any) -> Deployment:
     current = Deployment.model_validate(load_event("shift-traffic"))
-    out = shift(current, LambdaApi(), LambdaInvoker().invoke, slept.append)
-    return out, slept
+    return shift(current, LambdaApi(), LambdaInvoker().invoke)
 
 
-def test_an_alias_without_provisioned_concurrency_costs_one_read_and_no_wait(world: Any) -> None:
-    out, slept = _shift(world)
-    assert (out.action, slept, world.provisioned_reads) == ("BAKE", [], 1)
+def test_an_alias_without_provisioned_concurrency_costs_one_read(world: Any) -> None:
+    out = _shift(world)
+    assert (out.action, world.provisioned_reads) == ("BAKE", 1)
 
 
-def test_the_bake_starts_once_the_allocation_is_ready(world: Any) -> None:
+def test_a_shift_is_retried_until_the_allocation_is_ready(world: Any) -> None:
     world.provisioned = [_config("IN_PROGRESS", 9), _config("IN_PROGRESS", 9), _config("READY")]
-    out, slept = _shift(world)
-    assert world.alias() == {"version": "1", "weights": {"2": 0.1}}  # shifted first, then waited
-    assert (out.action, out.weight, slept) == ("BAKE", 0.1, [5.0, 5.0])
-    assert world.provisioned_reads == 3
+    for _ in range(2):  # the state machine's Retry runs the same input again
+        with pytest.raises(ProvisionedConcurrencyNotReady, match="IN_PROGRESS: 9 of 10"):
+            _shift(world)
+        assert world.alias() == {"version": "1", "weights": {"2": 0.1}}  # shifted, waiting
+    shifted_revision = world.revision()
+    out = _shift(world)
+    assert (out.action, out.weight, world.provisioned_reads) == ("BAKE", 0.1, 3)
+    assert world.revision() == out.revision_id == shifted_revision  # not written again
 
 
 def test_a_failed_allocation_rolls_back_naming_its_reason(world: Any, lambda_context: Any) -> None:
-    failed = _config("FAILED", 9, "FUNCTION_ERROR_INIT_FAILURE")
-    world.provisioned = [_config("IN_PROGRESS", 9), failed]
+    world.provisioned = [_config("FAILED", 9, "FUNCTION_ERROR_INIT_FAILURE")]
     out = handler(load_event("shift-traffic"), lambda_context)
     assert out["action"] == "ROLLBACK"
     assert "FAILED: FUNCTION_ERROR_INIT_FAILURE" in out["reason"]
     assert out["reason"].startswith("brand-api:prod's provisioned concurrency could not be")
     assert (out["steps"][-1]["verdict"], out["steps"][-1]["reason"]) == ("FAIL", out["reason"])
     assert out["revisionId"] == world.revision()  # Rollback claims the routing it wrote
-
-
-def test_an_allocation_never_ready_rolls_back_after_the_bounded_wait(world: Any) -> None:
-    world.provisioned = [_config("IN_PROGRESS", 3)]
-    out, slept = _shift(world)
-    assert out.action == "ROLLBACK"
-    assert sum(slept) == 180.0
-    assert world.provisioned_reads == 37
-    assert "IN_PROGRESS: 3 of 10 environments allocated after waiting 180 s" in str(out.reason)

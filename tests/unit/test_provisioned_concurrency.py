@@ -3,11 +3,16 @@ what Prepare refuses, for the alias's provisioned concurrency config."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
+from coalmine import deployment
 from coalmine import provisioned_concurrency as pc
-from coalmine.exceptions import InvalidInput
+from coalmine.exceptions import InvalidInput, ProvisionedConcurrencyNotReady
+from coalmine.models import Deployment
 from coalmine.provisioned_concurrency import Gate, ProvisionedConfig
+from events import load_event
 
 WHERE = "brand-api:prod"
 
@@ -34,23 +39,6 @@ def test_judge(config: ProvisionedConfig | None, gate: Gate, says: str) -> None:
     assert judged.gate == gate
     assert says in judged.reason
     assert judged.reason.startswith(WHERE)
-
-
-@pytest.mark.parametrize(
-    ("gate", "waited", "after"),
-    [
-        (Gate.WAIT, 0.0, Gate.WAIT),
-        (Gate.WAIT, pc.MAX_WAIT_SECONDS - 1, Gate.WAIT),
-        (Gate.WAIT, pc.MAX_WAIT_SECONDS, Gate.FAIL),
-        (Gate.PROCEED, pc.MAX_WAIT_SECONDS * 2, Gate.PROCEED),
-        (Gate.FAIL, 0.0, Gate.FAIL),
-    ],
-)
-def test_the_wait_is_bounded(gate: Gate, waited: float, after: Gate) -> None:
-    judged = pc.after_waiting(pc.Judgement(gate, "why"), waited)
-    assert judged.gate == after
-    if gate == Gate.WAIT and after == Gate.FAIL:
-        assert judged.reason.startswith("why after waiting 180 s (at most 180 s)")
 
 
 @pytest.mark.parametrize(
@@ -123,3 +111,69 @@ def test_check(config: ProvisionedConfig | None, weights: list[float], field: st
         assert refused.value.field == field
         assert WHERE in refused.value.problem
     assert reads.asked == [("brand-api", "prod")]
+
+
+def _shifted() -> Deployment:
+    """A deployment whose first step (10%) was just routed (what ShiftTraffic hands over)."""
+    return deployment.shifted(Deployment.model_validate(load_event("shift-traffic")), "rev-2")
+
+
+NOW = datetime(2026, 12, 2, 12, 3, 12, 400000, tzinfo=UTC)
+
+
+def test_after_shift_an_alias_without_provisioned_concurrency_bakes_at_once() -> None:
+    shifted = _shifted()
+    assert pc.after_shift(None, shifted, NOW) is shifted
+
+
+def test_after_shift_a_ready_allocation_bakes_from_the_next_whole_minute() -> None:
+    shifted = _shifted()
+    out = pc.after_shift(_config("READY"), shifted, NOW)
+    assert (out.action, out.bake.bake_seconds) == ("BAKE", shifted.bake.bake_seconds)
+    # 47.6 s to 12:04:00 (48 whole seconds): the first tick lands an interval after it, and
+    # Analyze's bake start (tick time - elapsed - wait) is 12:04:00.4, in that minute
+    assert (out.bake.elapsed_seconds, out.bake.wait_seconds) == (-48, 60 + 48)
+    tick = NOW + timedelta(seconds=out.bake.wait_seconds)
+    started = tick - timedelta(seconds=out.bake.elapsed_seconds + out.bake.wait_seconds)
+    assert started.replace(microsecond=0) == datetime(2026, 12, 2, 12, 4, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("now", "ahead"),
+    [
+        (datetime(2026, 12, 2, 12, 4, tzinfo=UTC), 0),  # on the minute already
+        (datetime(2026, 12, 2, 12, 4, 0, 1, tzinfo=UTC), 60),
+        (datetime(2026, 12, 2, 12, 4, 59, tzinfo=UTC), 1),
+    ],
+)
+def test_from_next_minute(now: datetime, ahead: int) -> None:
+    out = pc.from_next_minute(_shifted(), now)
+    assert (out.bake.elapsed_seconds, out.bake.wait_seconds) == (-ahead, 60 + ahead)
+
+
+def test_from_next_minute_leaves_a_step_without_bake() -> None:
+    event = load_event("shift-traffic")
+    event["plan"]["steps"][0]["bakeSeconds"] = 0
+    shifted = deployment.shifted(Deployment.model_validate(event), "rev-2")
+    assert pc.from_next_minute(shifted, NOW) is shifted
+
+
+def test_after_shift_an_allocation_in_progress_is_retried_by_the_state_machine() -> None:
+    with pytest.raises(ProvisionedConcurrencyNotReady) as waiting:
+        pc.after_shift(_config("IN_PROGRESS", 0), _shifted(), NOW)
+    assert str(waiting.value) == (
+        "brand-api:prod's provisioned concurrency is IN_PROGRESS: 0 of 10 environments "
+        "allocated: the new version's 10% would run on cold environments (waited for at most "
+        "180 s, then rolled back)"
+    )
+    assert pc.MAX_WAIT_SECONDS == pc.RETRY_INTERVAL_SECONDS * pc.RETRY_ATTEMPTS == 180
+
+
+def test_after_shift_a_failed_allocation_rolls_back_with_its_reason() -> None:
+    shifted = _shifted()
+    out = pc.after_shift(_config("FAILED", 9, reason="FUNCTION_ERROR_INIT_FAILURE"), shifted, NOW)
+    assert (out.action, out.bake.bake_seconds, out.revision_id) == ("ROLLBACK", 0, "rev-2")
+    assert out.reason is not None
+    assert "(FAILED: FUNCTION_ERROR_INIT_FAILURE)" in out.reason
+    assert (out.steps[-1].verdict, out.steps[-1].reason) == ("FAIL", out.reason)
+    assert shifted.action == "BAKE"  # the input is not changed

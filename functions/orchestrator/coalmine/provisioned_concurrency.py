@@ -11,9 +11,10 @@ coalmine therefore:
 - pre-flight (Prepare, ``check``): refuses an alias whose config is not READY (FAILED, or still
   IN_PROGRESS), and a plan step whose weight gives the new version under one environment of the
   alias's provisioned concurrency (ASSUMED split: proportional to the weights, rounded down);
-- after each weight change (ShiftTraffic, ``judge``/``after_waiting``): the bake starts only once
-  the config is READY with all of it allocated; FAILED, or not READY within ``MAX_WAIT_SECONDS``,
-  rolls back with the reason.
+- after each weight change (ShiftTraffic, ``after_shift``): the bake starts only once the config
+  is READY with all of it allocated; still allocating: ProvisionedConcurrencyNotReady, retried by
+  the state machine (no Lambda runs while it waits); FAILED, or not READY within
+  ``MAX_WAIT_SECONDS``, rolls back with the reason.
 An alias without provisioned concurrency (ProvisionedConcurrencyConfigNotFoundException: None)
 proceeds at once.
 """
@@ -21,20 +22,22 @@ proceeds at once.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
 from coalmine import strategies
-from coalmine.exceptions import InvalidInput
+from coalmine.exceptions import InvalidInput, ProvisionedConcurrencyNotReady
 from coalmine.models import Action, Bake, Deployment, ExecutionInput, Verdict
 
-#: How long ShiftTraffic waits for a routing change's allocation (AWS: allocation starts "after a
-#: minute or two of preparation"); ShiftTrafficFunction's Timeout leaves room for it and a hook.
-MAX_WAIT_SECONDS = 180.0
-#: How often ShiftTraffic reads the config while it waits.
-POLL_SECONDS = 5.0
+#: ShiftTraffic's Retry on ProvisionedConcurrencyNotReady (statemachine/deployment.asl.json;
+#: tests/unit/test_asl.py keeps them equal): how long a routing change's allocation is waited
+#: for (AWS: allocation starts "after a minute or two of preparation").
+RETRY_INTERVAL_SECONDS = 10
+RETRY_ATTEMPTS = 18
+MAX_WAIT_SECONDS = RETRY_INTERVAL_SECONDS * RETRY_ATTEMPTS
 
 READY, IN_PROGRESS, FAILED = "READY", "IN_PROGRESS", "FAILED"
 
@@ -98,45 +101,36 @@ def judge(config: ProvisionedConfig | None, weight: float, where: str) -> Judgem
     )
 
 
-def after_waiting(judgement: Judgement, waited_seconds: float) -> Judgement:
-    """A WAIT that has lasted ``MAX_WAIT_SECONDS`` fails (bounded, with the reason)."""
-    if judgement.gate != Gate.WAIT or waited_seconds < MAX_WAIT_SECONDS:
-        return judgement
-    return Judgement(
-        Gate.FAIL,
-        f"{judgement.reason} after waiting {waited_seconds:g} s (at most {MAX_WAIT_SECONDS:g} s): "
-        f"the new version's share would run on cold environments",
-    )
-
-
-def wait_until_allocated(
-    read: Callable[[], ProvisionedConfig | None],
-    weight: float,
-    where: str,
-    sleep: Callable[[float], None],
-) -> Judgement:
-    """Read the alias's config after a routing change until it PROCEEDs or FAILs: every
-    ``POLL_SECONDS``, for at most ``MAX_WAIT_SECONDS`` (then FAIL). One read when the alias has
-    no provisioned concurrency or is already READY."""
-    waited = 0.0
-    judged = judge(read(), weight, where)
-    while judged.gate == Gate.WAIT and waited < MAX_WAIT_SECONDS:
-        sleep(POLL_SECONDS)
-        waited += POLL_SECONDS
-        judged = judge(read(), weight, where)
-    return after_waiting(judged, waited)
-
-
-def after_shift(
-    read: Callable[[], ProvisionedConfig | None],
-    shifted: Deployment,
-    sleep: Callable[[float], None],
-) -> Deployment:
-    """``shifted`` (the alias now routes its weight) once the alias's provisioned concurrency
-    is allocated; if it will not be: ``not_allocated``."""
+def after_shift(config: ProvisionedConfig | None, shifted: Deployment, now: datetime) -> Deployment:
+    """``shifted`` (the alias now routes its weight) if the alias has no provisioned concurrency;
+    if it has and it is allocated: ``from_next_minute``; FAILED: ``not_allocated`` (Rollback);
+    still allocating: ProvisionedConcurrencyNotReady, which ShiftTraffic's Retry retries every
+    ``RETRY_INTERVAL_SECONDS`` for ``RETRY_ATTEMPTS`` attempts before its Catch rolls back."""
     where = f"{shifted.function_name}:{shifted.alias}"
-    judged = wait_until_allocated(read, shifted.weight, where, sleep)
-    return not_allocated(shifted, judged.reason) if judged.gate == Gate.FAIL else shifted
+    judged = judge(config, shifted.weight, where)
+    if judged.gate == Gate.WAIT:
+        raise ProvisionedConcurrencyNotReady(
+            f"{judged.reason}: the new version's {shifted.weight * 100:g}% would run on cold "
+            f"environments (waited for at most {MAX_WAIT_SECONDS:g} s, then rolled back)"
+        )
+    if judged.gate == Gate.FAIL:
+        return not_allocated(shifted, judged.reason)
+    return shifted if config is None else from_next_minute(shifted, now)
+
+
+def from_next_minute(shifted: Deployment, now: datetime) -> Deployment:
+    """The bake is judged from the next whole minute: Lambda's metrics are per minute, and the
+    minute in which the allocation completed mixes the cold requests that spilled over before it
+    with warm ones after it. Analyze takes the bake's start as ``now - (elapsed + wait)`` of its
+    tick: a negative ``elapsed_seconds`` and a longer first wait put it on that minute."""
+    if shifted.action != Action.BAKE or shifted.bake.bake_seconds <= 0:
+        return shifted
+    into = now.second + now.microsecond / 1e6
+    ahead = math.ceil(60 - into) if into > 0 else 0
+    bake = shifted.bake.model_copy(
+        update={"elapsed_seconds": -ahead, "wait_seconds": shifted.bake.wait_seconds + ahead}
+    )
+    return shifted.model_copy(update={"bake": bake})
 
 
 def not_allocated(shifted: Deployment, reason: str) -> Deployment:

@@ -1,14 +1,13 @@
 """ShiftTraffic: UpdateAlias to the next step's weight, never over someone else's change; the
 lock records the write before it is made and its RevisionId after (coalmine/ownership.py).
 Before the first step a failing pre-traffic hook shifts nothing: Rollback (coalmine/hooks.py).
-After a shift, provisioned concurrency on the alias must be READY before the bake starts;
-FAILED or not READY in time: Rollback (coalmine/provisioned_concurrency.py)."""
+After a shift the alias's provisioned concurrency must be READY before the bake starts: while
+IN_PROGRESS, ProvisionedConcurrencyNotReady (the Retry re-runs this state: an alias already at
+the step's routing is not written again); FAILED: Rollback (coalmine/provisioned_concurrency.py)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from functools import partial
+from datetime import UTC, datetime
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -39,21 +38,21 @@ def handler(current: Deployment, context: LambdaContext) -> Deployment:
     return result
 
 
-def shift(
-    current: Deployment,
-    lambda_api: LambdaApi,
-    invoke: hooks.Invoke,
-    sleep: Callable[[float], None] = time.sleep,
-) -> Deployment:
-    to_version = str(current.to_version)
-    weights = {to_version: deployment.next_step_weight(current)}
-    observed = lambda_api.get_alias(current.function_name, current.alias)
-    revision = ownership.claim_alias(current, observed, (current.from_version, weights))
-    checked = hooks.before_traffic(current, invoke)
-    if checked.action == Action.ROLLBACK:
-        return checked
-    updated = lambda_api.update_alias(
-        current.function_name, current.alias, current.from_version, weights, revision
+def shift(current: Deployment, lambda_api: LambdaApi, invoke: hooks.Invoke) -> Deployment:
+    name, alias, weights = (
+        current.function_name,
+        current.alias,
+        {str(current.to_version): deployment.next_step_weight(current)},
     )
-    read = partial(lambda_api.get_provisioned_concurrency, current.function_name, current.alias)
-    return pc.after_shift(read, deployment.shifted(checked, updated.revision_id), sleep)
+    observed = lambda_api.get_alias(name, alias)
+    revision = ownership.claim_alias(current, observed, (current.from_version, weights))
+    checked = current  # already routed so (a retry): its hook passed, nothing to write
+    if (observed.function_version, observed.weights) != (current.from_version, weights):
+        checked = hooks.before_traffic(current, invoke)
+        if checked.action == Action.ROLLBACK:
+            return checked
+        revision = lambda_api.update_alias(
+            name, alias, current.from_version, weights, revision
+        ).revision_id
+    config = lambda_api.get_provisioned_concurrency(name, alias)
+    return pc.after_shift(config, deployment.shifted(checked, revision), datetime.now(UTC))

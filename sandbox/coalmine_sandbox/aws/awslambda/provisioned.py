@@ -64,6 +64,8 @@ class _AliasConfig:
         return found[-1] if found else 0
 
     def change(self, now: float, wanted: dict[str, int], delay: float, failing: Any) -> None:
+        if self.targets and self.targets[-1][1] == wanted:  # the same split: nothing moves
+            return
         self.targets = [t for t in self.targets if t[0] <= now] + [(now, wanted)]
         self.failures = [f for f in self.failures if f[0] <= now]
         for version in set(self.allocation) | set(wanted):

@@ -167,7 +167,15 @@ class Runtime:
                 self._provisioned(spec, alias, start, duration, warm)
             if self.metrics is not None:  # CloudWatch Logs extracts the EMF lines' metrics
                 self.metrics.ingest_logs(state.text())
-            return Invocation(spec.version, payload, error, duration, request_id, state.text())
+            return Invocation(
+                spec.version,
+                payload,
+                error,
+                duration,
+                request_id,
+                state.text(),
+                spillover=warm is False,
+            )
 
     def _record(
         self,
