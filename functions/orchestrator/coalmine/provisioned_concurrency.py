@@ -89,7 +89,7 @@ def judge(config: ProvisionedConfig | None, weight: float, where: str) -> Judgem
             f"{weight * 100:g}% to the new version (FAILED: {why}); its share would run on "
             f"cold environments",
         )
-    if config.status != READY or config.allocated < config.requested:
+    if config.status != READY:  # the documented signal (the counts "fluctuate" while weighted)
         return Judgement(
             Gate.WAIT,
             f"{where}'s provisioned concurrency is {config.status}: {config.allocated} of "
@@ -145,7 +145,7 @@ def not_allocated(shifted: Deployment, reason: str) -> Deployment:
 
 def alias_problem(config: ProvisionedConfig | None, where: str) -> str | None:
     """Why ``where``'s provisioned concurrency is not ready to be shifted (None: it is)."""
-    if config is None or (config.status == READY and config.allocated >= config.requested):
+    if config is None or config.status == READY:
         return None
     if config.status == FAILED:
         return (
