@@ -4,7 +4,10 @@ moto 5.2.5 never checks RevisionId, never raises PreconditionFailedException, an
 CodeSha256: tests of those paths use a botocore Stubber, or change the alias's routing out of
 band, instead of relying on moto. It keeps the RevisionId unchanged on UpdateAlias: the world
 gives every UpdateAlias a new one, like AWS (coalmine knows its own routings by their revision),
-and starts the alias on the revision the fixtures' documents (events/) name.
+and starts the alias on the revision the fixtures' documents (events/) name. It has no
+provisioned concurrency API (404 "Not yet implemented"): the world answers
+GetProvisionedConcurrencyConfig from ``World.provisioned`` (none: no config), and the adapter's
+own call is tested with a Stubber (test_lambda_api.py).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -61,6 +64,15 @@ class World:
     cloudwatch: Any
     s3: Any
     function: str = FUNCTION
+    #: GetProvisionedConcurrencyConfig's answers, in order (the last one repeats; none: None)
+    provisioned: list[Any] = field(default_factory=list)
+    provisioned_reads: int = 0
+
+    def read_provisioned(self, function_name: str, qualifier: str) -> Any:
+        self.provisioned_reads += 1
+        if len(self.provisioned) > 1:
+            return self.provisioned.pop(0)
+        return self.provisioned[0] if self.provisioned else None
 
     def alias(self, name: str = "prod") -> dict[str, Any]:
         found = alias_state(self.lambda_client.get_alias(FunctionName=self.function, Name=name))
@@ -183,6 +195,11 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         s3.create_bucket(Bucket=BUCKET)
         world = World(client, alarms, s3)
         world.set_alarm("OK")
+        monkeypatch.setattr(
+            lambda_api.LambdaApi,
+            "get_provisioned_concurrency",
+            lambda _self, name, qualifier: world.read_provisioned(name, qualifier),
+        )
         yield world
         _clear_client_caches()
 

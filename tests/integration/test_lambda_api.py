@@ -22,6 +22,7 @@ from coalmine.exceptions import (
     TargetVersionInvalid,
 )
 from coalmine.models import AliasState, CodeLocation
+from coalmine.provisioned_concurrency import ProvisionedConfig
 
 
 def _stubbed() -> tuple[LambdaApi, Stubber]:
@@ -219,3 +220,66 @@ def test_deploy_code_uploads_then_waits() -> None:
     updated = api.deploy_code("brand-api", code, 60, lambda _: None)
     assert updated.code_sha256 == "sha-new"
     stubber.assert_no_pending_responses()
+
+
+# ---------------------------------------------------------------------- provisioned concurrency
+def test_provisioned_concurrency_of_the_alias_is_read_with_its_status() -> None:
+    api, stub = _stubbed()
+    answer = {
+        "RequestedProvisionedConcurrentExecutions": 10,
+        "AllocatedProvisionedConcurrentExecutions": 4,
+        "AvailableProvisionedConcurrentExecutions": 4,
+        "Status": "IN_PROGRESS",
+        "LastModified": "2026-12-02T12:00:00+0000",
+    }
+    stub.add_response(
+        "get_provisioned_concurrency_config",
+        answer,
+        {"FunctionName": "brand-api", "Qualifier": "prod"},
+    )
+    with stub:
+        config = api.get_provisioned_concurrency("brand-api", "prod")
+    assert config == ProvisionedConfig(10, 4, 4, "IN_PROGRESS", None)
+
+
+def test_a_failed_allocation_carries_its_reason() -> None:
+    api, stub = _stubbed()
+    answer = {
+        "RequestedProvisionedConcurrentExecutions": 10,
+        "AllocatedProvisionedConcurrentExecutions": 0,
+        "Status": "FAILED",
+        "StatusReason": "FUNCTION_ERROR_INIT_FAILURE",
+    }
+    stub.add_response("get_provisioned_concurrency_config", answer)
+    with stub:
+        config = api.get_provisioned_concurrency("brand-api", "prod")
+    assert config == ProvisionedConfig(10, 0, 0, "FAILED", "FUNCTION_ERROR_INIT_FAILURE")
+
+
+def test_an_alias_without_provisioned_concurrency_has_none() -> None:
+    api, stub = _stubbed()
+    stub.add_client_error(
+        "get_provisioned_concurrency_config",
+        "ProvisionedConcurrencyConfigNotFoundException",
+        "No Provisioned Concurrency Config found for this function",
+        404,
+    )
+    with stub:
+        assert api.get_provisioned_concurrency("brand-api", "prod") is None
+
+
+@pytest.mark.parametrize(
+    ("code", "raised"),
+    [
+        ("TooManyRequestsException", AwsThrottled),
+        ("ResourceNotFoundException", ResourceNotFound),
+        ("ServiceException", ClientError),
+    ],
+)
+def test_other_errors_reading_provisioned_concurrency_are_translated(
+    code: str, raised: type[Exception]
+) -> None:
+    api, stub = _stubbed()
+    stub.add_client_error("get_provisioned_concurrency_config", code, "no", 429)
+    with stub, pytest.raises(raised):
+        api.get_provisioned_concurrency("brand-api", "prod")

@@ -10,9 +10,14 @@ from botocore.stub import Stubber
 
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.adapters.lambda_invoke import LambdaInvoker
-from coalmine.exceptions import AliasChangedOutOfBand, AwsThrottled
+from coalmine.exceptions import (
+    AliasChangedOutOfBand,
+    AwsThrottled,
+    ProvisionedConcurrencyNotReady,
+)
 from coalmine.handlers.shift_traffic import handler, shift
 from coalmine.models import Deployment
+from coalmine.provisioned_concurrency import ProvisionedConfig
 from events import load_event
 
 
@@ -96,3 +101,40 @@ def test_aws_errors_on_update_are_translated(code: str, error: type[Exception]) 
         current = Deployment.model_validate(load_event("shift-traffic") | {"revisionId": "rev-now"})
         with pytest.raises(error):
             shift(current, LambdaApi(client), LambdaInvoker(client).invoke)
+
+
+# ---------------------------------------------------------------------- provisioned concurrency
+def _config(status: str, allocated: int = 10, reason: str | None = None) -> ProvisionedConfig:
+    return ProvisionedConfig(10, allocated, allocated, status, reason)
+
+
+def _shift(world: Any) -> Deployment:
+    current = Deployment.model_validate(load_event("shift-traffic"))
+    return shift(current, LambdaApi(), LambdaInvoker().invoke)
+
+
+def test_an_alias_without_provisioned_concurrency_costs_one_read(world: Any) -> None:
+    out = _shift(world)
+    assert (out.action, world.provisioned_reads) == ("BAKE", 1)
+
+
+def test_a_shift_is_retried_until_the_allocation_is_ready(world: Any) -> None:
+    world.provisioned = [_config("IN_PROGRESS", 9), _config("IN_PROGRESS", 9), _config("READY")]
+    for _ in range(2):  # the state machine's Retry runs the same input again
+        with pytest.raises(ProvisionedConcurrencyNotReady, match="IN_PROGRESS: 9 of 10"):
+            _shift(world)
+        assert world.alias() == {"version": "1", "weights": {"2": 0.1}}  # shifted, waiting
+    shifted_revision = world.revision()
+    out = _shift(world)
+    assert (out.action, out.weight, world.provisioned_reads) == ("BAKE", 0.1, 3)
+    assert world.revision() == out.revision_id == shifted_revision  # not written again
+
+
+def test_a_failed_allocation_rolls_back_naming_its_reason(world: Any, lambda_context: Any) -> None:
+    world.provisioned = [_config("FAILED", 9, "FUNCTION_ERROR_INIT_FAILURE")]
+    out = handler(load_event("shift-traffic"), lambda_context)
+    assert out["action"] == "ROLLBACK"
+    assert "FAILED: FUNCTION_ERROR_INIT_FAILURE" in out["reason"]
+    assert out["reason"].startswith("brand-api:prod's provisioned concurrency could not be")
+    assert (out["steps"][-1]["verdict"], out["steps"][-1]["reason"]) == ("FAIL", out["reason"])
+    assert out["revisionId"] == world.revision()  # Rollback claims the routing it wrote

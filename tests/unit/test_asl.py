@@ -17,7 +17,7 @@ import yaml
 from statelint.config import Config
 from statelint.linter import Linter
 
-from coalmine import exceptions
+from coalmine import exceptions, provisioned_concurrency
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL_PATH = ROOT / "statemachine" / "deployment.asl.json"
@@ -190,3 +190,17 @@ def test_rolled_back_is_a_fail_state_named_for_ci() -> None:
     rolled_back = _states()["RolledBack"]
     assert rolled_back == {**rolled_back, "Type": "Fail", "Error": "DeploymentRolledBack"}
     assert rolled_back["CausePath"] == "$.reason"
+
+
+def test_shift_traffic_waits_for_provisioned_concurrency_as_long_as_coalmine_says() -> None:
+    # provisioned_concurrency.MAX_WAIT_SECONDS is what its messages promise: the Retry honours it
+    retries = _states()["ShiftTraffic"]["Retry"]
+    (clause,) = [r for r in retries if "ProvisionedConcurrencyNotReady" in r["ErrorEquals"]]
+    assert clause["ErrorEquals"] == ["ProvisionedConcurrencyNotReady"]
+    assert clause["IntervalSeconds"] == provisioned_concurrency.RETRY_INTERVAL_SECONDS
+    assert clause["MaxAttempts"] == provisioned_concurrency.RETRY_ATTEMPTS
+    assert clause.get("BackoffRate", 2.0) == 1.0  # a steady poll: the bound is exact
+    assert "MaxDelaySeconds" not in clause
+    # exhausted, it is caught into Rollback like any other error after a shift
+    catch = _states()["ShiftTraffic"]["Catch"][-1]
+    assert (catch["ErrorEquals"], catch["Next"]) == (["States.ALL"], "Rollback")

@@ -11,6 +11,7 @@ import pytest
 from coalmine import preflight
 from coalmine.exceptions import InvalidInput, ResourceNotFound, TargetVersionInvalid
 from coalmine.models import AliasState, ExecutionInput, FunctionState
+from coalmine.provisioned_concurrency import ProvisionedConfig
 
 ROLE = "arn:aws:iam::123456789012:role/brand-api-role"
 MANAGED = {"coalmine:managed": "true"}
@@ -39,6 +40,14 @@ class Lambda:
     )
     alias: AliasState = field(default_factory=lambda: AliasState(function_version="1"))
     reads: list[str] = field(default_factory=list)
+    provisioned: ProvisionedConfig | None = None  # the alias's provisioned concurrency
+    provisioned_reads: list[str] = field(default_factory=list)
+
+    def get_provisioned_concurrency(
+        self, function_name: str, qualifier: str
+    ) -> ProvisionedConfig | None:
+        self.provisioned_reads.append(f"{function_name}:{qualifier}")
+        return self.provisioned
 
     def get_function(self, function_name: str, qualifier: str | None = None) -> FunctionState:
         self.reads.append(f"{function_name}:{qualifier}")
@@ -163,3 +172,29 @@ def test_version_problems(changes: dict[str, object], problem: str) -> None:
     [found] = preflight.version_problems(_version("1"), _version("2", **changes))
     assert problem in found
     assert preflight.version_problems(_version("1"), _version("2")) == []
+
+
+@pytest.mark.parametrize(
+    ("config", "strategy", "field_name", "problem"),
+    [
+        (ProvisionedConfig(10, 10, 10, "READY"), "Canary10Percent5Minutes", None, None),
+        (ProvisionedConfig(10, 10, 10, "READY"), "AllAtOnce", None, None),
+        (ProvisionedConfig(10, 10, 10, "READY"), "Linear5PercentEvery1Minute", "strategy",
+         "a step of 5% gives the new version 0.5 of brand-api:prod's 10"),
+        (ProvisionedConfig(10, 4, 4, "IN_PROGRESS"), "Canary10Percent5Minutes", "alias",
+         "brand-api:prod's provisioned concurrency is IN_PROGRESS (4 of 10 allocated)"),
+        (ProvisionedConfig(10, 0, 0, "FAILED", "FUNCTION_ERROR_INIT_FAILURE"), "AllAtOnce",
+         "alias", "is FAILED (FUNCTION_ERROR_INIT_FAILURE); fix it before deploying"),
+    ],
+)  # fmt: skip
+def test_provisioned_concurrency_is_checked_against_the_plan(
+    config: ProvisionedConfig, strategy: str, field_name: str | None, problem: str | None
+) -> None:
+    lam = Lambda(provisioned=config)
+    if field_name is None:
+        assert _check(lam, targetVersion="2", strategy=strategy).function_version == "1"
+    else:
+        with pytest.raises(InvalidInput) as refused:
+            _check(lam, targetVersion="2", strategy=strategy)
+        assert (refused.value.field, problem in refused.value.problem) == (field_name, True)
+    assert lam.provisioned_reads == ["brand-api:prod"]

@@ -31,6 +31,7 @@ PURE = [
     "models",
     "policy_floor",
     "preflight",
+    "provisioned_concurrency",
     "recovery",
     "sequential",
     "strategies",

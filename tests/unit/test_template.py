@@ -53,6 +53,7 @@ SCOPED_LAMBDA_ACTIONS = {
     "lambda:getalias",
     "lambda:getfunctionconfiguration",
     "lambda:getfunctioneventinvokeconfig",
+    "lambda:getprovisionedconcurrencyconfig",
 }
 
 

@@ -17,6 +17,8 @@ every error name in the ASL exists.
     │                              before any change; the message names the running execution)
     ├── RollbackFailed             the alias could not be put back whole (Cleanup; the message
     │                              carries the exact `aws lambda update-alias` command to finish)
+    ├── ProvisionedConcurrencyNotReady  the alias's provisioned concurrency is still being
+    │                              allocated after a shift (ShiftTraffic's Retry waits for it)
     ├── InvokeFailed               a synchronous Invoke (a lifecycle hook) got no answer: no such
     │                              function, not permitted (IAM), or none in time; the hook's
     │                              gate FAILs with the message (coalmine/hooks.py)
@@ -77,6 +79,11 @@ class OperatorRequestRefused(CoalmineError):
 
 class RollbackFailed(CoalmineError):
     """The alias could not be restored to one whole version; the message says how to finish."""
+
+
+class ProvisionedConcurrencyNotReady(CoalmineError):
+    """After a shift, the alias's provisioned concurrency is still IN_PROGRESS: retried (the ASL
+    waits between attempts), then rolled back (coalmine/provisioned_concurrency.py)."""
 
 
 class InvokeFailed(CoalmineError):

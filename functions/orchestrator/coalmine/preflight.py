@@ -23,6 +23,7 @@ from functools import partial
 from typing import Protocol
 
 from coalmine import policy_floor
+from coalmine import provisioned_concurrency
 from coalmine.exceptions import CoalmineError, InvalidInput, ResourceNotFound, TargetVersionInvalid
 from coalmine.models import AliasState, AnalysisConfig, ExecutionInput, FunctionState
 
@@ -35,7 +36,7 @@ Refuse = Callable[[str], CoalmineError]
 AlarmStates = Callable[[Sequence[str]], Mapping[str, str]]
 
 
-class LambdaReads(Protocol):
+class LambdaReads(provisioned_concurrency.ProvisionedReads, Protocol):
     """The Lambda reads the checks need (adapters/lambda_api.LambdaApi)."""
 
     def get_function(self, function_name: str, qualifier: str | None = None) -> FunctionState: ...
@@ -80,6 +81,7 @@ def check_request(
         check_compatible(lambda_api, name, target, alias.function_version, refuse)
     check_alarms(alarm_states, request.analysis.alarms)
     check_hooks(lambda_api, request.analysis)
+    provisioned_concurrency.check_request(lambda_api, request)  # ready, and no step under one
     return alias
 
 

@@ -6,6 +6,8 @@
   `<RequestId>` of an XML body with a regular expression run over the whole body, JSON ones
   included (an execution history, a Lambda payload); a body without that tag is left as is
   without the scan (same headers, same request id, same body).
+- Actions moto does not implement are served by the seams that emulate them
+  (lambda_provisioned.ACTIONS), after any injected fault; their errors serialised as moto's.
 - What moto recomputes for every request and never changes while a Sandbox lives is computed
   once: a backend's URL table (S3's reloads its urls module each time) and the names of a
   response class's methods (listed with `inspect.getmembers` each time).
@@ -19,6 +21,7 @@ from typing import Any
 
 from .hooks import installed
 from .internals import module
+from .lambda_provisioned import ACTIONS
 
 
 def _call_action(original: Any) -> Any:
@@ -29,7 +32,8 @@ def _call_action(original: Any) -> Any:
         faults = hooks.faults
         error = faults.on_api(self.boto3_service_name, self._get_action()) if faults else None
         if error is None:
-            return original(self)
+            served = ACTIONS.get((self.boto3_service_name, self._get_action()))
+            return original(self) if served is None else _served(self, served)
         # moto finds the service model from the exception's module (moto.<service>....)
         injected = type(
             "InjectedFault",
@@ -41,6 +45,16 @@ def _call_action(original: Any) -> Any:
             return self.serialized(module("moto.core.responses").ActionResult(injected(*error)))
 
     return call
+
+
+def _served(response: Any, handler: Any) -> Any:
+    """An emulated action's answer; a moto error it raises answers as moto would."""
+    try:
+        status, headers, body = handler(response)
+    except module("moto.awslambda.exceptions").LambdaClientError as error:
+        headers = dict(error.get_headers() or [])
+        return error.code, {**response.response_headers, **headers}, error.description
+    return status, {**response.response_headers, **headers}, body
 
 
 def _enrich(original: Any) -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from ..aws.awslambda import routing
+from . import lambda_provisioned
 from .hooks import active, installed
 from .internals import module
 
@@ -29,6 +30,7 @@ def _alias_update(original: Any) -> Any:
     def update(self: Any, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
         self.revision_id = str(uuid.uuid4())
+        lambda_provisioned.routed(self)  # its provisioned concurrency follows the routing
 
     return update
 

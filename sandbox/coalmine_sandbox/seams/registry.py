@@ -18,6 +18,7 @@ from . import (
     events,
     lambda_async,
     lambda_config,
+    lambda_provisioned,
     s3,
     sfn_costs,
     sfn_history,
@@ -85,6 +86,8 @@ HOOKS: tuple[tuple[str, str], ...] = (
     (LAMBDA_API, f"{LR}.get_function_event_invoke_config"),
     (LAMBDA_API, f"{LR}.delete_function_event_invoke_config"),
     (LAMBDA_API, f"{LR}.list_function_event_invoke_configs"),
+    # Lambda: provisioned concurrency's URL (lambda_provisioned.py; core.py serves its actions)
+    ("moto.awslambda.urls", "url_paths"),
     # S3 notifications (s3.py), SQS (sqs.py)
     ("moto.s3.notifications", "_invoke_awslambda"),
     ("moto.s3.notifications", "_get_s3_event"),
@@ -109,6 +112,7 @@ READS: tuple[tuple[str, str], ...] = (
     (LAMBDA_MODELS, "LambdaBackend.get_function"),
     (LAMBDA_MODELS, "EventInvokeConfig"),
     ("moto.awslambda.exceptions", "LambdaClientError"),
+    ("moto.awslambda.responses", "LambdaResponse.dispatch"),
     ("moto.awslambda.exceptions", "InvalidParameterValueException"),
     ("moto.awslambda.exceptions", "PreconditionFailedException"),
     ("moto.awslambda.exceptions", "UnknownEventConfig"),
@@ -146,6 +150,7 @@ FACTORIES: dict[str, Callable[[Any], Any]] = {
     **awslambda.FACTORIES,
     **lambda_config.FACTORIES,
     **lambda_async.FACTORIES,
+    **lambda_provisioned.FACTORIES,
     **s3.FACTORIES,
     **sqs.FACTORIES,
     **cloudwatch.FACTORIES,

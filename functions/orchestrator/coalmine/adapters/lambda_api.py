@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
-from coalmine.adapters.errors import lambda_translated
+from coalmine.adapters.errors import error_code, lambda_translated
 from coalmine.exceptions import (
     CoalmineError,
     CodeShaMismatch,
@@ -24,6 +25,7 @@ from coalmine.exceptions import (
     TargetVersionInvalid,
 )
 from coalmine.models import AliasState, CodeLocation, FunctionState
+from coalmine.provisioned_concurrency import ProvisionedConfig
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -92,6 +94,22 @@ class LambdaApi:
                 Description=description,
                 RevisionId=current.revision_id,
             )
+
+    def get_provisioned_concurrency(
+        self, function_name: str, qualifier: str
+    ) -> ProvisionedConfig | None:
+        """GetProvisionedConcurrencyConfig of the alias (or version) ``qualifier``; None when it
+        has none (ProvisionedConcurrencyConfigNotFoundException)."""
+        try:
+            with lambda_translated(f"provisioned concurrency of {function_name}:{qualifier}"):
+                response = self.client.get_provisioned_concurrency_config(
+                    FunctionName=function_name, Qualifier=qualifier
+                )
+        except ClientError as error:
+            if error_code(error) == "ProvisionedConcurrencyConfigNotFoundException":
+                return None
+            raise
+        return provisioned_config(response)
 
     def get_function(self, function_name: str, qualifier: str | None = None) -> FunctionState:
         what = f"function {function_name}" + (f" version {qualifier}" if qualifier else "")
@@ -181,6 +199,17 @@ def alias_state(response: Mapping[str, Any]) -> AliasState:
         function_version=str(response["FunctionVersion"]),
         weights={str(v): float(w) for v, w in weights.items()},
         revision_id=str(response.get("RevisionId", "")),
+    )
+
+
+def provisioned_config(response: Mapping[str, Any]) -> ProvisionedConfig:
+    """A GetProvisionedConcurrencyConfig answer (counts absent: 0)."""
+    return ProvisionedConfig(
+        requested=int(response.get("RequestedProvisionedConcurrentExecutions") or 0),
+        allocated=int(response.get("AllocatedProvisionedConcurrentExecutions") or 0),
+        available=int(response.get("AvailableProvisionedConcurrentExecutions") or 0),
+        status=str(response.get("Status") or ""),
+        status_reason=response.get("StatusReason") or None,
     )
 
 

@@ -1,15 +1,18 @@
-"""ShiftTraffic: UpdateAlias to the next step's weight, never over someone else's change. The
-alias's lock records the write before it is made and its RevisionId after (retried, never
-raised), so Cleanup knows every routing coalmine wrote (coalmine/ownership.py).
-
-Before the first step, the pre-traffic hook (if any) tests the new version: if it fails, nothing
-is shifted and the deployment goes to Rollback (coalmine/hooks.py)."""
+"""ShiftTraffic: UpdateAlias to the next step's weight, never over someone else's change; the
+lock records the write before it is made and its RevisionId after (coalmine/ownership.py).
+Before the first step a failing pre-traffic hook shifts nothing: Rollback (coalmine/hooks.py).
+After a shift the alias's provisioned concurrency must be READY before the bake starts: while
+IN_PROGRESS, ProvisionedConcurrencyNotReady (the Retry re-runs this state: an alias already at
+the step's routing is not written again); FAILED: Rollback (coalmine/provisioned_concurrency.py)."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from coalmine import deployment, hooks, ownership
+from coalmine import provisioned_concurrency as pc
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.adapters.lambda_invoke import LambdaInvoker
 from coalmine.adapters.locks_table import LockTable
@@ -23,25 +26,33 @@ def handler(current: Deployment, context: LambdaContext) -> Deployment:
     locks = LockTable()
     locks.record(current)  # the write about to be made (its action), before it is made
     result = shift(current, LambdaApi(), LambdaInvoker().invoke)
+    if result.revision_id != current.revision_id:
+        locks.record_after_write(result)  # Cleanup knows the revision it wrote
     if result.action == Action.ROLLBACK:
-        logger.warning("not shifted: the pre-traffic hook failed", extra={"reason": result.reason})
-        count("HookFailed", result.function_name)
+        logger.warning("not baking: rolling back", extra={"reason": result.reason})
+        failed = "HookFailed" if result.step_index == current.step_index else "ColdShift"
+        count(failed, result.function_name)
         return result
-    locks.record_after_write(result)  # Cleanup knows the revision it wrote
     logger.info("traffic shifted", extra={"weight": result.weight, "step": result.step_index})
     count("StepShifted", result.function_name)
     return result
 
 
 def shift(current: Deployment, lambda_api: LambdaApi, invoke: hooks.Invoke) -> Deployment:
-    to_version = str(current.to_version)
-    weights = {to_version: deployment.next_step_weight(current)}
-    observed = lambda_api.get_alias(current.function_name, current.alias)
-    revision = ownership.claim_alias(current, observed, (current.from_version, weights))
-    checked = hooks.before_traffic(current, invoke)
-    if checked.action == Action.ROLLBACK:
-        return checked
-    updated = lambda_api.update_alias(
-        current.function_name, current.alias, current.from_version, weights, revision
+    name, alias, weights = (
+        current.function_name,
+        current.alias,
+        {str(current.to_version): deployment.next_step_weight(current)},
     )
-    return deployment.shifted(checked, updated.revision_id)
+    observed = lambda_api.get_alias(name, alias)
+    revision = ownership.claim_alias(current, observed, (current.from_version, weights))
+    checked = current  # already routed so (a retry): its hook passed, nothing to write
+    if (observed.function_version, observed.weights) != (current.from_version, weights):
+        checked = hooks.before_traffic(current, invoke)
+        if checked.action == Action.ROLLBACK:
+            return checked
+        revision = lambda_api.update_alias(
+            name, alias, current.from_version, weights, revision
+        ).revision_id
+    config = lambda_api.get_provisioned_concurrency(name, alias)
+    return pc.after_shift(config, deployment.shifted(checked, revision), datetime.now(UTC))

@@ -39,6 +39,7 @@ class Invocation:
     request_id: str = ""
     logs: str = ""
     throttled: bool = False  # refused for concurrency: the handler did not run
+    spillover: bool = False  # beyond its alias's provisioned environments: a cold start
 
 
 @dataclass

@@ -28,6 +28,7 @@ from .concurrency import Concurrency
 from .environ import restore_environ, swap_environ
 from .invocation import FunctionSpec, Invocation, LambdaContext, error_payload, timeout_payload
 from .process_hooks import InvocationState
+from .provisioned import ProvisionedConcurrency
 from .routing import pick_version
 
 _calls = threading.local()  # the functions running in this thread, innermost last
@@ -54,6 +55,8 @@ class MetricSink(Protocol):
 
     def ingest_logs(self, text: str) -> int: ...
 
+    def record_lambda(self, **kwargs: Any) -> None: ...
+
 
 @dataclass
 class Runtime:
@@ -68,6 +71,7 @@ class Runtime:
     view: LambdaView | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock)
     concurrency: Concurrency = field(default_factory=Concurrency)
+    provisioned: ProvisionedConcurrency = field(default_factory=ProvisionedConcurrency)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -132,6 +136,12 @@ class Runtime:
                 _deadline_ms=float(spec.timeout) * 1000,
                 _state=state,
             )
+            provisioned = self.provisioned
+            warm = (
+                provisioned.admit(spec.function_name, alias, spec.version, start.timestamp())
+                if alias is not None
+                else None
+            )
             saved = swap_environ(self._environment(spec, context))
             process_hooks.push(state)
             calls = _calls.__dict__.setdefault("stack", [])
@@ -142,6 +152,8 @@ class Runtime:
                 state.started = time.thread_time()
                 payload, error = self._call(handler, event, context)
                 duration = state.elapsed_ms()
+                if warm is False:  # spilled over: a cold start on standard concurrency
+                    duration += self.provisioned.cold_start_ms
                 if duration > context._deadline_ms:  # Lambda stops the handler at its timeout
                     payload, error = timeout_payload(start, spec.timeout), True
                     duration = context._deadline_ms
@@ -151,9 +163,19 @@ class Runtime:
                 process_hooks.pop(state)
                 restore_environ(saved)
             self._record(spec, alias, start, duration, error=error)
+            if warm is not None and alias is not None:
+                self._provisioned(spec, alias, start, duration, warm)
             if self.metrics is not None:  # CloudWatch Logs extracts the EMF lines' metrics
                 self.metrics.ingest_logs(state.text())
-            return Invocation(spec.version, payload, error, duration, request_id, state.text())
+            return Invocation(
+                spec.version,
+                payload,
+                error,
+                duration,
+                request_id,
+                state.text(),
+                spillover=warm is False,
+            )
 
     def _record(
         self,
@@ -174,6 +196,27 @@ class Runtime:
                 duration_ms=duration_ms,
                 error=error,
                 throttled=throttled,
+            )
+
+    def _provisioned(
+        self, spec: FunctionSpec, alias: str, start: datetime, duration_ms: float, warm: bool
+    ) -> None:
+        """An invocation of an alias with provisioned concurrency: warm ones hold an environment
+        and count as ProvisionedConcurrencyInvocations, the others as spillover (provisioned.py)."""
+        if warm:
+            self.provisioned.occupy(
+                spec.function_name, alias, spec.version, start.timestamp(), duration_ms
+            )
+        if self.metrics is not None:
+            self.metrics.record_lambda(
+                metric="ProvisionedConcurrencyInvocations"
+                if warm
+                else "ProvisionedConcurrencySpilloverInvocations",
+                function_name=spec.function_name,
+                alias=alias,
+                executed_version=spec.version,
+                timestamp=start,
+                value=1,
             )
 
     def log_sink(self, function_name: str) -> process_hooks.LogSink:
