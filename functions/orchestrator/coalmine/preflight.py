@@ -22,8 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Protocol
 
-from coalmine import policy_floor
-from coalmine import provisioned_concurrency
+from coalmine import policy_floor, provisioned_concurrency
 from coalmine.exceptions import CoalmineError, InvalidInput, ResourceNotFound, TargetVersionInvalid
 from coalmine.models import AliasState, AnalysisConfig, ExecutionInput, FunctionState
 
