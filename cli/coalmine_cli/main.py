@@ -389,12 +389,10 @@ def cmd_rollback(args: argparse.Namespace) -> int:
             session.client("cloudformation", **endpoint), args.stack, rollback.LOCKS_OUTPUT
         )
         print(
-            rollback.to_previous(
-                session.client("lambda", **endpoint), session.client("dynamodb", **endpoint),
-                session.client("sts", **endpoint), table, target, args.previous_alias,
-                args.reason,
+            rollback.to_previous_with(
+                session, endpoint, table, target, args.previous_alias, args.reason
             )
-        )  # fmt: skip
+        )
         return 0
 
     return _guarded(run, [])

@@ -68,6 +68,27 @@ def parse(target: str, reason: str, previous_alias: str) -> tuple[str, str]:
     return function, alias
 
 
+def to_previous_with(
+    session: Any,
+    endpoint: dict[str, str],
+    table: str,
+    target: tuple[str, str],
+    previous_alias: str,
+    reason: str,
+) -> str:
+    """``to_previous`` with the session's clients (an operator's verb, under their own identity:
+    not one a pipeline runs, so not in the CI role, tests/unit/test_ci.py's NOT_CI)."""
+    return to_previous(
+        session.client("lambda", **endpoint),
+        session.client("dynamodb", **endpoint),
+        session.client("sts", **endpoint),
+        table,
+        target,
+        previous_alias,
+        reason,
+    )
+
+
 def to_previous(
     lam: Any,
     dynamodb: Any,
