@@ -161,6 +161,7 @@ def test_the_mutating_and_reading_grants_are_all_checked() -> None:
         "lambda:updatefunctioncode",
         "lambda:getalias",
         "lambda:getfunctionconfiguration",
+        "lambda:getprovisionedconcurrencyconfig",
         "lambda:getfunctioneventinvokeconfig",
         "lambda:invokefunction",
         "lambda:listtags",
