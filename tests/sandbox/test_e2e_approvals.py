@@ -173,6 +173,14 @@ def test_approve_and_reject_refuse_when_nothing_waits(
     assert capsys.readouterr().err.strip().splitlines() == [
         f"coalmine: no deployment of {FUNCTION}:prod is running"
     ]
+    # an unknown function, an empty reason
+    assert _cli(sandbox, "approve", "no-such-function:prod", "--reason", REASON) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "coalmine: function no-such-function does not exist"
+    ]
+    assert _cli(sandbox, "reject", f"{FUNCTION}:prod", "--reason", " ") == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("coalmine: --reason must say why")
     # a deployment baking its first step: not at a gate yet
     candidate = publish_candidate(sandbox)
     seen: list[tuple[int, str, Any]] = []
