@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from coalmine import approvals
 from coalmine.adapters.errors import error_code
@@ -22,6 +22,7 @@ from coalmine.adapters.stepfunctions import StepFunctionsApi
 from coalmine.exceptions import OperatorRequestRefused as OperatorRequestRefused
 from coalmine.lock import Lock, lock_id
 from coalmine.models import Deployment, OperatorAction
+from coalmine.observability import logger
 from coalmine.operator_actions import ACTIONS
 
 
@@ -60,7 +61,10 @@ def request(
             f"the deployment of {function}:{alias} ended before the {action} was written"
         )
     if held.approval is not None and held.approval.token and sfn is not None:
-        StepFunctionsApi(sfn).wake(held.approval.token)  # False: the next wait answers itself
+        try:  # False: the wait ended already, and the next one answers itself
+            StepFunctionsApi(sfn).wake(held.approval.token)
+        except (ClientError, BotoCoreError):  # (permissions...): the wait's end (a tick) acts
+            logger.warning("could not wake the deployment's wait")
     return held, asked
 
 
