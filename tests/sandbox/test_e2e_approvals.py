@@ -97,13 +97,27 @@ def test_coalmine_approve_wakes_the_wait_and_the_deployment_promotes(
     codes: list[int] = []
 
     def approve_twice() -> None:
+        codes.append(
+            main(
+                [
+                    "status",
+                    f"{FUNCTION}:prod",
+                    "--region",
+                    "us-east-1",
+                    "--state-machine-arn",
+                    sandbox.stack.state_machine_arn,
+                ]
+            )  # fmt: skip
+        )
         codes.append(_cli(sandbox, "approve", f"{FUNCTION}:prod", "--reason", REASON))
         codes.append(_cli(sandbox, "approve", f"{FUNCTION}:prod", "--reason", "again"))
 
     done = _deploy(sandbox, approve_twice)
     out, err = capsys.readouterr()
     # the first approve was taken and woke the wait; the second was refused in one line
-    assert codes == [0, deploy.EXIT_BAD_INPUT]
+    assert codes == [0, 0, deploy.EXIT_BAD_INPUT]
+    assert "gate    waiting for approval since " in out  # coalmine status says how to answer
+    assert "coalmine approve|reject brand-api:prod" in out
     assert "approve requested on brand-api:prod" in out
     assert "it takes effect now" in out
     [refusal] = err.strip().splitlines()
