@@ -97,18 +97,8 @@ def test_coalmine_approve_wakes_the_wait_and_the_deployment_promotes(
     codes: list[int] = []
 
     def approve_twice() -> None:
-        codes.append(
-            main(
-                [
-                    "status",
-                    f"{FUNCTION}:prod",
-                    "--region",
-                    "us-east-1",
-                    "--state-machine-arn",
-                    sandbox.stack.state_machine_arn,
-                ]
-            )  # fmt: skip
-        )
+        status = ["status", f"{FUNCTION}:prod", "--region", "us-east-1"]
+        codes.append(main([*status, "--state-machine-arn", sandbox.stack.state_machine_arn]))
         codes.append(_cli(sandbox, "approve", f"{FUNCTION}:prod", "--reason", REASON))
         codes.append(_cli(sandbox, "approve", f"{FUNCTION}:prod", "--reason", "again"))
 
