@@ -194,6 +194,17 @@ def test_an_answer_when_nothing_waits_is_recorded_and_changes_nothing() -> None:
     assert [a.id for a in after.operator_actions] == ["q1"]
 
 
+def test_an_answer_made_before_this_gate_opened_changes_nothing() -> None:
+    """Two approves racing past the CLI's check: the second, left pending, must not answer a
+    later gate."""
+    waiting = _waiting()  # the gate opened at T0
+    after = approvals.act(waiting, [_answer("approve", -30)], T0 + timedelta(seconds=31))
+    assert after is not None
+    assert after.action == Action.AWAIT
+    assert after.approval == waiting.approval
+    assert [a.id for a in after.operator_actions] == ["q1"]
+
+
 def test_an_abort_while_waiting_ends_the_wait() -> None:
     after = approvals.act(_waiting(), [_answer("abort", 30)], T0 + timedelta(seconds=31))
     assert after is not None
