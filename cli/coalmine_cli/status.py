@@ -58,6 +58,7 @@ def lines(description: dict[str, Any], events: list[dict[str, Any]]) -> list[str
     out.append(f"  step    {step}; routing {_routing(document, events)}")
     out.extend(_bake(document, state, since))
     out.extend(_traffic(document))
+    out.extend(_gate(document, description))
     out.extend(_ticks(document))
     evidence = document.get("evidence") or {}
     if evidence.get("location"):
@@ -98,6 +99,21 @@ def _traffic(document: dict[str, Any]) -> list[str]:
                     f"(this step, at {tick.get('elapsedSeconds')} s)"
                 ]
     return []
+
+
+def _gate(document: dict[str, Any], description: dict[str, Any]) -> list[str]:
+    """A human gate the deployment waits at (docs/approvals.md): since when, until when, how to
+    answer it."""
+    waiting = document.get("approval")
+    if not waiting or document.get("action") != "AWAIT":
+        return []
+    since = datetime.fromisoformat(str(waiting["requestedAt"]).replace("Z", "+00:00"))
+    until = since + timedelta(seconds=int(waiting.get("timeoutSeconds") or 0))
+    target = f"{document.get('functionName')}:{document.get('alias')}"
+    return [
+        f"  gate    waiting for approval since {_hms(since)}, until {_hms(until)} (then "
+        f"{waiting.get('onTimeout')}): coalmine approve|reject {target} --reason ..."
+    ]
 
 
 def _ticks(document: dict[str, Any]) -> list[str]:

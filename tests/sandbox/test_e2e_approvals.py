@@ -97,13 +97,17 @@ def test_coalmine_approve_wakes_the_wait_and_the_deployment_promotes(
     codes: list[int] = []
 
     def approve_twice() -> None:
+        status = ["status", f"{FUNCTION}:prod", "--region", "us-east-1"]
+        codes.append(main([*status, "--state-machine-arn", sandbox.stack.state_machine_arn]))
         codes.append(_cli(sandbox, "approve", f"{FUNCTION}:prod", "--reason", REASON))
         codes.append(_cli(sandbox, "approve", f"{FUNCTION}:prod", "--reason", "again"))
 
     done = _deploy(sandbox, approve_twice)
     out, err = capsys.readouterr()
     # the first approve was taken and woke the wait; the second was refused in one line
-    assert codes == [0, deploy.EXIT_BAD_INPUT]
+    assert codes == [0, 0, deploy.EXIT_BAD_INPUT]
+    assert "gate    waiting for approval since " in out  # coalmine status says how to answer
+    assert "coalmine approve|reject brand-api:prod" in out
     assert "approve requested on brand-api:prod" in out
     assert "it takes effect now" in out
     [refusal] = err.strip().splitlines()
@@ -173,6 +177,14 @@ def test_approve_and_reject_refuse_when_nothing_waits(
     assert capsys.readouterr().err.strip().splitlines() == [
         f"coalmine: no deployment of {FUNCTION}:prod is running"
     ]
+    # an unknown function, an empty reason
+    assert _cli(sandbox, "approve", "no-such-function:prod", "--reason", REASON) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "coalmine: function no-such-function does not exist"
+    ]
+    assert _cli(sandbox, "reject", f"{FUNCTION}:prod", "--reason", " ") == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("coalmine: --reason must say why")
     # a deployment baking its first step: not at a gate yet
     candidate = publish_candidate(sandbox)
     seen: list[tuple[int, str, Any]] = []

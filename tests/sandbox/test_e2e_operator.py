@@ -125,7 +125,9 @@ def test_abort_with_nothing_to_abort_exits_2_and_changes_nothing(
 
 
 @pytest.mark.parametrize(
-    "verb", [["abort"], ["promote", "--now"], ["pause"], ["resume"]], ids=lambda v: v[0]
+    "verb",
+    [["abort"], ["promote", "--now"], ["pause"], ["resume"], ["approve"], ["reject"]],
+    ids=lambda v: v[0],
 )
 def test_every_steering_verb_refuses_when_no_deployment_runs(
     sandbox: Sandbox, capsys: pytest.CaptureFixture[str], verb: list[str]

@@ -15,6 +15,7 @@ Cells that need product work not in the tree yet are xfail(strict=False) with th
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
@@ -534,10 +535,48 @@ def test_gate_answer_at_state(
     RESULTS[cell] = True
 
 
+@pytest.mark.parametrize(
+    "entry", [1, 2, None], ids=["AwaitApproval#1", "AwaitApproval#2", "waiting"]
+)
+def test_stop_at_the_gate(target: DeploymentTarget, entry: int | None) -> None:
+    # Given a console StopExecution as a wait of the gate starts, or while it waits (its token
+    # in the lock): the execution ends ABORTED and Cleanup puts the alias back
+    target.reset()
+    stop = lambda arn: moves.stop_execution(target.sb, arn, "console stop")  # noqa: E731
+    remove = lambda: None  # noqa: E731
+    if entry is not None:
+        target.at_entry("AwaitApproval", entry, stop)
+    else:
+        sb, table = target.sb, target.sb.stack[moves.LOCK_TABLE]
+        target.acted = False
+
+        def while_waiting(t_from: Any, t_to: Any) -> None:
+            item = (
+                sb.client("dynamodb")
+                .get_item(TableName=table, Key={"lockId": {"S": target.lock_id}})
+                .get("Item", {})
+            )
+            waiting = json.loads(item.get("approval", {}).get("S", "{}"))
+            if not target.acted and waiting.get("token") and sb.hooks and sb.hooks.sfn.running:
+                target.acted = True
+                stop(sb.hooks.sfn.running[-1])
+
+        remove = sb.add_listener(while_waiting)
+    arn = target.sb.start_execution(target.request(GATED_PLAN, analysis=ANALYSIS))
+    described = target.sb.wait_for_execution(arn)
+    remove()
+    cell = f"gate:stop:{entry or 'waiting'}"
+    RESULTS[cell] = False
+    assert target.acted, "the moment was never reached"
+    assert described["status"] == "ABORTED"
+    assert violations(target, described) == []
+    RESULTS[cell] = True
+
+
 def test_zz_matrix_summary(capsys: pytest.CaptureFixture[str]) -> None:
     """Prints `fault matrix: N cells, P passed` (runs last in this module)."""
     cells = len(FAULT_CELLS) + 2 * len(MOMENTS) + len(ENTRIES) + len(WATCH_CELLS)
-    cells += len(API_CALLS) * len(API_WINDOWS) - 2 + 2 + 3 + len(EVENT_CELLS) + len(GATE_CELLS)
+    cells += len(API_CALLS) * len(API_WINDOWS) - 2 + 2 + 3 + len(EVENT_CELLS) + len(GATE_CELLS) + 3
     passed = sum(RESULTS.values())
     with capsys.disabled():
         print(

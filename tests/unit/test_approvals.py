@@ -194,6 +194,17 @@ def test_an_answer_when_nothing_waits_is_recorded_and_changes_nothing() -> None:
     assert [a.id for a in after.operator_actions] == ["q1"]
 
 
+def test_an_answer_made_before_this_gate_opened_changes_nothing() -> None:
+    """Two approves racing past the CLI's check: the second, left pending, must not answer a
+    later gate."""
+    waiting = _waiting()  # the gate opened at T0
+    after = approvals.act(waiting, [_answer("approve", -30)], T0 + timedelta(seconds=31))
+    assert after is not None
+    assert after.action == Action.AWAIT
+    assert after.approval == waiting.approval
+    assert [a.id for a in after.operator_actions] == ["q1"]
+
+
 def test_an_abort_while_waiting_ends_the_wait() -> None:
     after = approvals.act(_waiting(), [_answer("abort", 30)], T0 + timedelta(seconds=31))
     assert after is not None
@@ -349,3 +360,22 @@ def test_ask_counts_a_possible_gate_per_bake_in_the_history_limit() -> None:
     ask = AnalysisConfig(low_traffic_policy="ask", ask_timeout_seconds=600)
     assert execution_limits.approval_ticks(plan, ask) == len(plan.steps) * (600 // 60 + 1)
     assert execution_limits.approval_ticks(plan, AnalysisConfig()) == 0
+
+
+@pytest.mark.parametrize(
+    ("strategy", "field", "problem"),
+    [
+        ({"type": "canary", "percent": 10, "intervalMinutes": 5,
+          "approveBeforePromotion": {"timeoutSeconds": 1}},
+         "strategy.approveBeforePromotion.timeoutSeconds", "greater than or equal to 60"),
+        ({"type": "blueGreen", "approveBeforePromotion": {}},  # no weighted step to hold
+         "strategy.approveBeforePromotion", "extra inputs are not permitted"),
+    ],
+)  # fmt: skip
+def test_approve_before_promotion_is_checked_and_named(
+    strategy: dict[str, Any], field: str, problem: str
+) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        parse_request({"functionName": "f", "targetVersion": "2", "strategy": strategy})
+    assert raised.value.field == field
+    assert problem in str(raised.value)

@@ -148,11 +148,12 @@ def act(d: Deployment, requests: Iterable[OperatorAction], now: datetime) -> Dep
 
 def answered(d: Deployment, request: OperatorAction, now: datetime) -> Deployment:
     """An operator's approve or reject (``request``), acted on by Analyze. One arriving when
-    nothing waits (the gate timed out meanwhile) is recorded and changes nothing."""
+    nothing waits (the gate timed out meanwhile), or made before this gate opened (a second
+    answer to an earlier gate), is recorded and changes nothing."""
     done = [*d.operator_actions, request.model_copy(update={"applied_at": now})]
     who = f"{'approved' if request.action == APPROVE else 'rejected'} by {request.principal}"
     why = f"{who}: {request.reason}"
-    if d.approval is None:
+    if d.approval is None or request.at < d.approval.requested_at:  # (an earlier gate's)
         after = d.model_copy(update={"operator_actions": done}, deep=True)
         after.bake.wait_seconds = max(1, d.bake.wait_seconds)
         if after.action not in (Action.BAKE, Action.AWAIT):

@@ -118,20 +118,33 @@ class LockTable:
                 sleep(delay)
         return None
 
-    def append_request(self, lock_id: str, deployment_id: str, request: OperatorAction) -> bool:
-        """Append an operator's request to the lock, if ``deployment_id`` still holds it (False:
-        the lock is free, or another deployment's: nothing written)."""
-        return self._conditional(
-            "update_item",
-            Key={"lockId": _s(lock_id)},
-            UpdateExpression="SET requests = list_append(if_not_exists(requests, :none), :new)",
-            ConditionExpression=_MINE,
-            ExpressionAttributeValues={
-                ":none": {"L": []},
-                ":new": {"L": [_s(json.dumps(request.to_json()))]},
-                ":me": _s(deployment_id),
-            },
-        )
+    def append_request(
+        self, lock_id: str, deployment_id: str, request: OperatorAction
+    ) -> Lock | None:
+        """Append an operator's request to the lock, if ``deployment_id`` still holds it: the
+        lock as written (a gate's newest token included), or None (the lock is free, or another
+        deployment's: nothing written)."""
+        try:
+            with throttling_translated(_THROTTLED):
+                item = self.client.update_item(
+                    TableName=self.table,
+                    Key={"lockId": _s(lock_id)},
+                    UpdateExpression=(
+                        "SET requests = list_append(if_not_exists(requests, :none), :new)"
+                    ),
+                    ConditionExpression=_MINE,
+                    ExpressionAttributeValues={
+                        ":none": {"L": []},
+                        ":new": {"L": [_s(json.dumps(request.to_json()))]},
+                        ":me": _s(deployment_id),
+                    },
+                    ReturnValues="ALL_NEW",
+                )["Attributes"]
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return _lock(item)
 
     def after_tick(self, before: Deployment, after: Deployment) -> None:
         """Analyze's writes: a watch that passed is recorded (a stop now changes nothing); a

@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from coalmine import approvals
 from coalmine.adapters.errors import error_code
@@ -22,6 +22,7 @@ from coalmine.adapters.stepfunctions import StepFunctionsApi
 from coalmine.exceptions import OperatorRequestRefused as OperatorRequestRefused
 from coalmine.lock import Lock, lock_id
 from coalmine.models import Deployment, OperatorAction
+from coalmine.observability import logger
 from coalmine.operator_actions import ACTIONS
 
 
@@ -55,12 +56,18 @@ def request(
         {"id": uuid.uuid4().hex, "action": action, "principal": principal, "at": now,
          "reason": reason.strip()}
     )  # fmt: skip
-    if not locks.append_request(held.lock_id, held.deployment_id, asked):
+    written = locks.append_request(held.lock_id, held.deployment_id, asked)
+    if written is None:
         raise OperatorRequestRefused(
             f"the deployment of {function}:{alias} ended before the {action} was written"
         )
-    if held.approval is not None and held.approval.token and sfn is not None:
-        StepFunctionsApi(sfn).wake(held.approval.token)  # False: the next wait answers itself
+    # the token as the lock holds it after the write: a wait that began since the read is
+    # woken here, or (it read the lock before this write) found the request and woke itself
+    if written.approval is not None and written.approval.token and sfn is not None:
+        try:  # False: the wait ended already, and the next one answers itself
+            StepFunctionsApi(sfn).wake(written.approval.token)
+        except (ClientError, BotoCoreError):  # (permissions...): the wait's end (a tick) acts
+            logger.warning("could not wake the deployment's wait")
     return held, asked
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 
 from coalmine import approvals, operator_actions
 from coalmine.adapters.locks_table import LockTable
@@ -42,8 +43,10 @@ def wait(
         logger.warning("lock not held: the approval token was not recorded")
         return {"recorded": False}
     if operator_actions.pending(current, held.requests):  # an answer, an abort, ...: act now
-        sfn.wake(token)
-        logger.info("answered already: the wait ends at once")
+        try:
+            sfn.wake(token)
+        except (ClientError, BotoCoreError) as error:  # the wait's timeout (the tick) acts on it
+            logger.warning("could not wake the wait", extra={"error": str(error)})
         return {"recorded": True, "answered": True}
     logger.info("waiting for approval", extra={"step": waiting.step})
     return {"recorded": True, "answered": False}
