@@ -241,11 +241,13 @@ class Runtime:
     def _package(self, spec: FunctionSpec) -> CodePackage:
         """The version's code, with its layers' content importable too (Lambda extracts a
         layer to /opt, and a Python layer's modules are on the path from /opt/python)."""
-        layers = tuple(layer_root(self.layer_dirs[a]) for a in spec.layers if a in self.layer_dirs)
         suffix = "".join(f"+{a}" for a in spec.layers if a in self.layer_dirs)
         key = spec.code_sha256 + suffix
         package = self._packages.get(key)
-        if package is None:
+        if package is None:  # (found once per package: layer_root looks at the disk)
+            layers = tuple(
+                layer_root(self.layer_dirs[a]) for a in spec.layers if a in self.layer_dirs
+            )
             root = self.code_dirs.get(spec.code_sha256)
             if root is not None:
                 package = LOADER.package_for_dir(f"{root}#{key}", root, layers)
