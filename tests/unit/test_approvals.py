@@ -205,6 +205,27 @@ def test_an_answer_made_before_this_gate_opened_changes_nothing() -> None:
     assert [a.id for a in after.operator_actions] == ["q1"]
 
 
+def test_an_answer_names_its_gate_and_the_askers_clock_decides_nothing() -> None:
+    """The gate the request names (the lock's `since`: the deployment's time) tells an earlier
+    gate's answer from this one's, whatever the asker's clock read: a CLI whose clock is behind
+    (years behind: a served sandbox's clients) answers the gate it saw."""
+    waiting = _waiting()  # the gate opened at T0
+    assert waiting.approval is not None
+    opened = waiting.approval.requested_at
+    now = T0 + timedelta(seconds=31)
+    behind = _answer("approve", -(10**8)).model_copy(update={"gate": opened})
+    after = approvals.act(waiting, [behind], now)
+    assert after is not None
+    assert after.approval is None
+    assert after.action != Action.AWAIT
+    assert "approved by" in (after.steps[-1].reason or "")
+    # an answer to an earlier gate, its clock ahead, answers nothing
+    earlier = _answer("reject", 30).model_copy(update={"gate": opened - timedelta(seconds=600)})
+    kept = approvals.act(waiting, [earlier], now)
+    assert kept is not None
+    assert (kept.action, kept.approval) == (Action.AWAIT, waiting.approval)
+
+
 def test_an_abort_while_waiting_ends_the_wait() -> None:
     after = approvals.act(_waiting(), [_answer("abort", 30)], T0 + timedelta(seconds=31))
     assert after is not None
