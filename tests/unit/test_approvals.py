@@ -239,6 +239,16 @@ def test_the_lock_tells_a_second_answer_from_a_first() -> None:
     assert waiting.answer((earlier, _answer("reject", 5, "new"))) == _answer("reject", 5, "new")
 
 
+def test_the_lock_tells_this_gates_answer_by_the_gate_it_names() -> None:
+    """Whatever the askers' clocks read: one years behind answered this gate; one ahead named
+    an earlier gate."""
+    waiting = AwaitingApproval(token="t", step="step 1 (10%)", since=T0)
+    behind = _answer("approve", -(10**8), "behind").model_copy(update={"gate": T0})
+    ahead = _answer("approve", 60, "ahead").model_copy(update={"gate": T0 - timedelta(hours=1)})
+    assert waiting.answer((ahead,)) is None
+    assert waiting.answer((ahead, behind)) == behind
+
+
 # ----------------------------------------------------------------------------- the event
 def test_approval_requested_is_put_once_per_gate() -> None:
     d = _baking({"timeoutSeconds": 600})
