@@ -125,6 +125,22 @@ def served(tmp_path: Path) -> Iterator[tuple[Server, dict[str, str], str]]:
                 server.process.wait()
 
 
+@pytest.fixture
+def terminal() -> Iterator[Callable[[dict[str, str], list[str]], Background]]:
+    """Starts `Background` processes; any still running at the end is stopped."""
+    started: list[Background] = []
+
+    def start(env: dict[str, str], argv: list[str]) -> Background:
+        started.append(Background(env, argv))
+        return started[-1]
+
+    yield start
+    for left in started:
+        if left.process.poll() is None:
+            left.process.kill()
+            left.process.wait()
+
+
 def _run(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(argv), env=env, capture_output=True, text=True, timeout=60)
 
@@ -247,12 +263,13 @@ GATE_LINE = "gate    waiting for approval since"
 @pytest.mark.slow
 def test_the_walk_through_a_human_gate_answered_from_other_processes(
     served: tuple[Server, dict[str, str], str],
+    terminal: Callable[[dict[str, str], list[str]], Background],
 ) -> None:
     """The documented two terminals (docs/sandbox.md, Serve): `serve` in one; in the other a
-    deployment with a human gate followed by `coalmine deploy`, `coalmine status` showing the
-    gate, `coalmine approve` (then `reject` for a second one), `coalmine history`. Each gate
-    would roll back by itself only after GATE_TIMEOUT: an outcome other than the operator's
-    answer fails the test."""
+    deployment with a human gate followed by `coalmine deploy --watch`, `coalmine status`
+    showing the gate, `coalmine approve` (then `reject` for a second one), `coalmine history`.
+    Each gate would roll back by itself only after GATE_TIMEOUT: an outcome other than the
+    operator's answer fails the test."""
     server, env, url = served
     aws = [_aws_cli(), "--endpoint-url", url, "--output", "json"]
     coalmine_verb = [sys.executable, "-m", "coalmine_cli.main"]
@@ -266,7 +283,7 @@ def test_the_walk_through_a_human_gate_answered_from_other_processes(
         assert done.returncode == 0, done.stderr
         return done.stdout if GATE_LINE in done.stdout else None
 
-    # Given (terminal 2) `coalmine deploy` of v3 with a gate after its 10% step, following it
+    # Given (terminal 2) `coalmine deploy --watch` of v3 with a gate after its 10% step
     plan = {
         "functionName": "brand-api",
         "targetVersion": "3",
@@ -278,9 +295,9 @@ def test_the_walk_through_a_human_gate_answered_from_other_processes(
     }  # fmt: skip
     request = Path(env["AWS_CONFIG_FILE"]).parent / "gated.json"
     request.write_text(json.dumps(plan))
-    following = Background(
+    following = terminal(
         env, [*coalmine_verb, "deploy", "--input", str(request), "--name", "serve-approve",
-              "--poll-seconds", "0.5", *endpoint],
+              "--watch", "--poll-seconds", "0.5", *endpoint],
     )  # fmt: skip
     # When its 10% step has baked, `coalmine status` shows the gate waiting and how to answer it
     status = _until(gate_shown, lambda: server.output() + "\n--- deploy:\n" + following.output())
@@ -298,6 +315,7 @@ def test_the_walk_through_a_human_gate_answered_from_other_processes(
     assert following.process.wait(timeout=WALL_LIMIT) == 0, following.output()
     assert "[Promote] promoted: 100% -> v3" in following.output()
     assert f": {APPROVE_REASON}" in following.output()
+    assert following.lines[-1] == "  ended   PROMOTED"  # --watch: the status at the end
 
     # Given a canary of v2 (healthy) gated before its promotion, started with the AWS CLI
     canary = {
