@@ -314,8 +314,21 @@ def test_the_walk_through_a_human_gate_answered_from_other_processes(
     # Then the deployment it follows is promoted: `coalmine deploy` exits 0
     assert following.process.wait(timeout=WALL_LIMIT) == 0, following.output()
     assert "[Promote] promoted: 100% -> v3" in following.output()
-    assert f": {APPROVE_REASON}" in following.output()
     assert following.lines[-1] == "  ended   PROMOTED"  # --watch: the status at the end
+    # and the step's reason names the operator (STS GetCallerIdentity through the endpoint)
+    done = _run(env, *aws, "stepfunctions", "describe-execution", "--execution-arn",
+                following.wait_for_line("started arn:").split()[-1])  # fmt: skip
+    document = json.loads(json.loads(done.stdout)["output"])
+    assert document["outcome"] == "PROMOTED"
+    assert (
+        f"approved by arn:aws:sts::123456789012:user/moto: {APPROVE_REASON}"
+        in (document["steps"][0]["reason"])
+    )
+    # the answer names its gate: when it opened (the simulated 2030), whatever `at` the CLI's
+    # own clock gave it
+    [answer] = document["operatorActions"]
+    opened = status.split(GATE_LINE, 1)[1].split(",", 1)[0].strip()
+    assert answer["gate"].replace("T", " ").startswith(opened), (answer, opened)
 
     # Given a canary of v2 (healthy) gated before its promotion, started with the AWS CLI
     canary = {
