@@ -166,6 +166,9 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             deploy.validate(request)  # before any AWS call: a typo needs no credentials
         if args.timeout is not None and args.timeout <= 0:
             raise BadInput("--timeout must be a positive number of seconds")
+        if args.watch and (args.no_wait or args.output == "json"):
+            option = "--no-wait" if args.no_wait else "--output json"
+            raise BadInput(f"--watch follows the deployment's status: not with {option}")
         as_json = args.output == "json"
         say = (lambda line: print(line, file=sys.stderr)) if as_json else print
         sfn, arn = _aws(args)
@@ -192,6 +195,13 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             if as_json:
                 print(json.dumps({"executionArn": execution, "status": "RUNNING"}))
             return 0
+        if args.watch:  # status --watch's view of it (redrawn on a terminal)
+            from coalmine_cli import watch
+
+            return watch.watch(
+                sfn, execution, sys.stdout, tty=sys.stdout.isatty(),
+                poll_seconds=args.poll_seconds, timeout_seconds=args.timeout,
+            )  # fmt: skip
         description, reader = deploy.follow(
             sfn, execution, say, poll_seconds=args.poll_seconds, timeout_seconds=args.timeout
         )
@@ -495,6 +505,7 @@ DEPLOY_EPILOG = """examples:
   coalmine deploy --input deploy.json
   coalmine deploy --function brand-api --target-version 7 --strategy Linear10PercentEvery1Minute
   coalmine deploy --input deploy.json --timeout 1800 --output json > result.json
+  coalmine deploy --input deploy.json --watch   (the status redrawn as it goes: status --watch)
   coalmine deploy --function brand-api --zip brand-api.zip --timeout 3600  (CI: docs/ci.md)
 
 exit codes:
@@ -592,6 +603,13 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--name", help="execution name (default: generated)")
     deploy.add_argument("--poll-seconds", type=float, default=10.0)
     deploy.add_argument("--no-wait", action="store_true", help="start and return")
+    deploy.add_argument(
+        "--watch",
+        action="store_true",
+        help="follow it with `status --watch`'s view: on a terminal its status redrawn every "
+        "--poll-seconds (state, step, routing, bake, traffic, a human gate, the latest "
+        "analyses); elsewhere the status, a line per event, the status at the end",
+    )
     deploy.add_argument(
         "--timeout",
         type=float,

@@ -43,8 +43,10 @@ def _one_line(text: str) -> str:
         (["--input", "no-such-file.json"], "cannot read no-such-file.json"),
         (["--target-version", "2", "--strategy", "Nope"], "strategy"),
         (["--target-version", "2", "--timeout", "0"], "--timeout"),
+        (["--target-version", "2", "--watch", "--no-wait"], "--watch"),
+        (["--target-version", "2", "--watch", "--output", "json"], "not with --output json"),
     ],
-    ids=["missing file", "unknown strategy", "zero timeout"],
+    ids=["missing file", "unknown strategy", "zero timeout", "watch no-wait", "watch json"],
 )
 def test_bad_input_exits_2_before_any_aws_call(
     capsys: pytest.CaptureFixture[str], args: list[str], named: str
@@ -124,6 +126,46 @@ def test_ctrl_c_exits_130_and_says_how_to_stop_it(
     [execution] = _executions(sandbox)
     assert "interrupted; the deployment goes on" in err
     assert execution["executionArn"] in err
+    sandbox.stop_execution(execution["executionArn"])
+
+
+# ------------------------------------------------------------------ --watch: status --watch's view
+
+
+def test_watch_follows_with_the_status_view_and_exits_as_deploy_does(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    target = sandbox.publish_version(FUNCTION, {"CLI_TEST_MARKER": "watch"})
+    request = tmp_path / "deploy.json"  # (no traffic here: no watch after the cutover)
+    request.write_text(json.dumps({"analysis": {"watchSeconds": 0}}))
+    code = main(_deploy(sandbox, "--input", str(request), "--target-version", target,
+                        "--strategy", "AllAtOnce", "--watch"))  # fmt: skip
+    # (without the JSON log and EMF lines the in-process handlers print)
+    lines = [x for x in capsys.readouterr().out.splitlines() if not x.startswith("{")]
+    assert code == deploy.EXIT_PROMOTED
+    # not a terminal: started, the status once, a line per event, the status at the end
+    assert lines[0].startswith("started arn:aws:states:")
+    assert f"{FUNCTION}:prod  -> v{target}" in lines[1]
+    assert any(f"[Promote] promoted: 100% -> v{target}" in line for line in lines)
+    assert lines[-1] == "  ended   PROMOTED"
+    assert sum(f"{FUNCTION}:prod  " in line for line in lines) == 2  # not redrawn per poll
+    # and a deployment Prepare refuses (its version already the alias's) exits 1
+    assert main(_deploy(sandbox, "--target-version", target, "--watch")) == 1
+    ended = [x for x in capsys.readouterr().out.splitlines() if x.startswith("  ended")]
+    assert len(ended) == 1
+    assert ended[0].startswith("  ended   FAILED")
+
+
+def test_watch_timeout_exits_4_and_the_deployment_goes_on(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = sandbox.publish_version(FUNCTION, {"CLI_TEST_MARKER": "watch-timeout"})
+    code = main(_deploy(sandbox, "--target-version", target, "--watch", "--timeout", "0.001"))
+    err = capsys.readouterr().err
+    assert code == deploy.EXIT_TIMEOUT
+    [execution] = _executions(sandbox)
+    assert execution["status"] == "RUNNING"
+    assert "--timeout reached; the deployment goes on" in err
     sandbox.stop_execution(execution["executionArn"])
 
 

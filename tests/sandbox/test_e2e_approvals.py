@@ -123,6 +123,8 @@ def test_coalmine_approve_wakes_the_wait_and_the_deployment_promotes(
     document = _document(sandbox, done)
     [action] = document["operatorActions"]
     assert (action["action"], action["reason"]) == ("approve", REASON)
+    assert action["gate"] is not None  # the gate it answered (its opening, as the lock said)
+    assert action["gate"] <= action["at"]
     assert document["approval"] is None
     assert f"approved by {action['principal']}: {REASON}" in document["steps"][0]["reason"]
     assert _lock(sandbox) is None

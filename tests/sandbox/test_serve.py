@@ -66,17 +66,13 @@ def _env(tmp: Path) -> dict[str, str]:
     }
 
 
-class Server:
-    """The `coalmine sandbox serve` subprocess and the lines it printed."""
+class Background:
+    """A subprocess running beside the test (a second terminal) and the lines it printed."""
 
-    def __init__(self, env: dict[str, str], port: int) -> None:
+    def __init__(self, env: dict[str, str], argv: list[str]) -> None:
         self.lines: list[str] = []
         self.process = subprocess.Popen(
-            [*SERVE, "--port", str(port), "--speed", str(SPEED), "--rps", "1"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -91,6 +87,13 @@ class Server:
 
     def output(self) -> str:
         return "\n".join(self.lines)
+
+
+class Server(Background):
+    """The `coalmine sandbox serve` subprocess."""
+
+    def __init__(self, env: dict[str, str], port: int) -> None:
+        super().__init__(env, [*SERVE, "--port", str(port), "--speed", str(SPEED), "--rps", "1"])
 
 
 def _until(found: Callable[[], Any], why: Callable[[], str]) -> Any:
@@ -120,6 +123,22 @@ def served(tmp_path: Path) -> Iterator[tuple[Server, dict[str, str], str]]:
             except subprocess.TimeoutExpired:
                 server.process.kill()
                 server.process.wait()
+
+
+@pytest.fixture
+def terminal() -> Iterator[Callable[[dict[str, str], list[str]], Background]]:
+    """Starts `Background` processes; any still running at the end is stopped."""
+    started: list[Background] = []
+
+    def start(env: dict[str, str], argv: list[str]) -> Background:
+        started.append(Background(env, argv))
+        return started[-1]
+
+    yield start
+    for left in started:
+        if left.process.poll() is None:
+            left.process.kill()
+            left.process.wait()
 
 
 def _run(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
@@ -233,6 +252,131 @@ def test_a_deployment_is_driven_by_the_aws_cli_and_coalmine_from_other_processes
     server.process.send_signal(signal.SIGINT)
     assert server.process.wait(timeout=20) == 0
     server.wait_for_line("coalmine sandbox: stopped")
+
+
+GATE_TIMEOUT = 7200  # simulated seconds: a minute of wall time; unanswered, the gate rolls back
+APPROVE_REASON = "the partner checked the 10% canary"
+REJECT_REASON = "the partner sees wrong prices"
+GATE_LINE = "gate    waiting for approval since"
+
+
+@pytest.mark.slow
+def test_the_walk_through_a_human_gate_answered_from_other_processes(
+    served: tuple[Server, dict[str, str], str],
+    terminal: Callable[[dict[str, str], list[str]], Background],
+) -> None:
+    """The documented two terminals (docs/sandbox.md, Serve): `serve` in one; in the other a
+    deployment with a human gate followed by `coalmine deploy --watch`, `coalmine status`
+    showing the gate, `coalmine approve` (then `reject` for a second one), `coalmine history`.
+    Each gate would roll back by itself only after GATE_TIMEOUT: an outcome other than the
+    operator's answer fails the test."""
+    server, env, url = served
+    aws = [_aws_cli(), "--endpoint-url", url, "--output", "json"]
+    coalmine_verb = [sys.executable, "-m", "coalmine_cli.main"]
+    machine = server.wait_for_line("state machine arn:").split()[-1]
+    endpoint = ["--endpoint-url", url]
+    # too little traffic at 1 rps for the default minimum: a bake ends judged all the same
+    analysis = {"minInvocations": 0, "intervalSeconds": 60}
+
+    def gate_shown() -> str | None:
+        done = _run(env, *coalmine_verb, "status", "brand-api:prod", *endpoint)
+        assert done.returncode == 0, done.stderr
+        return done.stdout if GATE_LINE in done.stdout else None
+
+    # Given (terminal 2) `coalmine deploy --watch` of v3 with a gate after its 10% step
+    plan = {
+        "functionName": "brand-api",
+        "targetVersion": "3",
+        "strategy": {"type": "steps", "steps": [
+            {"weight": 0.1, "bakeSeconds": 120},
+            {"approval": {"timeoutSeconds": GATE_TIMEOUT, "onTimeout": "rollback"}},
+        ]},
+        "analysis": analysis,
+    }  # fmt: skip
+    request = Path(env["AWS_CONFIG_FILE"]).parent / "gated.json"
+    request.write_text(json.dumps(plan))
+    following = terminal(
+        env, [*coalmine_verb, "deploy", "--input", str(request), "--name", "serve-approve",
+              "--watch", "--poll-seconds", "0.5", *endpoint],
+    )  # fmt: skip
+    # When its 10% step has baked, `coalmine status` shows the gate waiting and how to answer it
+    status = _until(gate_shown, lambda: server.output() + "\n--- deploy:\n" + following.output())
+    assert "step    1/1 at 10%" in status
+    assert "(then rollback): coalmine approve|reject brand-api:prod --reason" in status
+    following.wait_for_line("waiting for approval since")
+    # and `coalmine approve` answers it from another process
+    approve = _run(
+        env, *coalmine_verb, "approve", "brand-api:prod", "--reason", APPROVE_REASON, *endpoint
+    )
+    assert approve.returncode == 0, approve.stderr
+    assert "approve requested on brand-api:prod" in approve.stdout
+    assert "its wait is woken" in approve.stdout
+    # Then the deployment it follows is promoted: `coalmine deploy` exits 0
+    assert following.process.wait(timeout=WALL_LIMIT) == 0, following.output()
+    assert "[Promote] promoted: 100% -> v3" in following.output()
+    assert following.lines[-1] == "  ended   PROMOTED"  # --watch: the status at the end
+    # and the step's reason names the operator (STS GetCallerIdentity through the endpoint)
+    done = _run(env, *aws, "stepfunctions", "describe-execution", "--execution-arn",
+                following.wait_for_line("started arn:").split()[-1])  # fmt: skip
+    document = json.loads(json.loads(done.stdout)["output"])
+    assert document["outcome"] == "PROMOTED"
+    assert (
+        f"approved by arn:aws:sts::123456789012:user/moto: {APPROVE_REASON}"
+        in (document["steps"][0]["reason"])
+    )
+    # the answer names its gate: when it opened (the simulated 2030), whatever `at` the CLI's
+    # own clock gave it
+    [answer] = document["operatorActions"]
+    opened = status.split(GATE_LINE, 1)[1].split(",", 1)[0].strip()
+    assert answer["gate"].replace("T", " ").startswith(opened), (answer, opened)
+
+    # Given a canary of v2 (healthy) gated before its promotion, started with the AWS CLI
+    canary = {
+        "functionName": "brand-api",
+        "targetVersion": "2",
+        "strategy": {"type": "canary", "percent": 10, "intervalMinutes": 2,
+                     "approveBeforePromotion": {"timeoutSeconds": GATE_TIMEOUT}},
+        "analysis": analysis,
+    }  # fmt: skip
+    started = _run(
+        env, *aws, "stepfunctions", "start-execution", "--state-machine-arn", machine,
+        "--name", "serve-reject", "--input", json.dumps(canary),
+    )  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    rejected = json.loads(started.stdout)["executionArn"]
+    # When it waits at its gate and `coalmine reject` answers
+    _until(gate_shown, server.output)
+    reject = _run(
+        env, *coalmine_verb, "reject", "brand-api:prod", "--reason", REJECT_REASON, *endpoint
+    )
+    assert reject.returncode == 0, reject.stderr
+    # Then it rolls back at once, the alias wholly on v3 again
+    server.wait_for_line("serve-reject: FAILED")
+
+    def described() -> dict[str, Any]:
+        done = _run(env, *aws, "stepfunctions", "describe-execution", "--execution-arn", rejected)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+    ended = described()
+    assert ended["status"] == "FAILED", ended
+    assert "rejected by arn:aws:" in ended["cause"]
+    assert REJECT_REASON in ended["cause"]
+    alias = json.loads(_run(env, *aws, "lambda", "get-alias", *ALIAS).stdout)
+    assert alias["FunctionVersion"] == "3"
+    assert not alias.get("RoutingConfig", {}).get("AdditionalVersionWeights")
+
+    # And `coalmine history` tells both, newest first, with the operators' answers
+    history = _run(env, *coalmine_verb, "history", "brand-api:prod", *endpoint)
+    assert history.returncode == 0, history.stderr
+    rows = [line for line in history.stdout.splitlines() if "brand-api:prod" in line]
+    assert [r.split()[-1] for r in rows] == ["serve-reject", "serve-approve"], history.stdout
+    assert "ROLLED_BACK" in rows[0]
+    assert "v3 -> v2" in rows[0]
+    assert "PROMOTED" in rows[1]
+    assert "v2 -> v3" in rows[1]
+    assert REJECT_REASON in history.stdout
+    server.wait_for_line("serve-approve: SUCCEEDED")
 
 
 def test_a_taken_port_is_refused_before_anything_stands_up(tmp_path: Path) -> None:

@@ -205,6 +205,27 @@ def test_an_answer_made_before_this_gate_opened_changes_nothing() -> None:
     assert [a.id for a in after.operator_actions] == ["q1"]
 
 
+def test_an_answer_names_its_gate_and_the_askers_clock_decides_nothing() -> None:
+    """The gate the request names (the lock's `since`: the deployment's time) tells an earlier
+    gate's answer from this one's, whatever the asker's clock read: a CLI whose clock is behind
+    (years behind: a served sandbox's clients) answers the gate it saw."""
+    waiting = _waiting()  # the gate opened at T0
+    assert waiting.approval is not None
+    opened = waiting.approval.requested_at
+    now = T0 + timedelta(seconds=31)
+    behind = _answer("approve", -(10**8)).model_copy(update={"gate": opened})
+    after = approvals.act(waiting, [behind], now)
+    assert after is not None
+    assert after.approval is None
+    assert after.action != Action.AWAIT
+    assert "approved by" in (after.steps[-1].reason or "")
+    # an answer to an earlier gate, its clock ahead, answers nothing
+    earlier = _answer("reject", 30).model_copy(update={"gate": opened - timedelta(seconds=600)})
+    kept = approvals.act(waiting, [earlier], now)
+    assert kept is not None
+    assert (kept.action, kept.approval) == (Action.AWAIT, waiting.approval)
+
+
 def test_an_abort_while_waiting_ends_the_wait() -> None:
     after = approvals.act(_waiting(), [_answer("abort", 30)], T0 + timedelta(seconds=31))
     assert after is not None
@@ -216,6 +237,16 @@ def test_the_lock_tells_a_second_answer_from_a_first() -> None:
     earlier = _answer("approve", -60, "old")  # an earlier gate's
     assert waiting.answer((earlier,)) is None
     assert waiting.answer((earlier, _answer("reject", 5, "new"))) == _answer("reject", 5, "new")
+
+
+def test_the_lock_tells_this_gates_answer_by_the_gate_it_names() -> None:
+    """Whatever the askers' clocks read: one years behind answered this gate; one ahead named
+    an earlier gate."""
+    waiting = AwaitingApproval(token="t", step="step 1 (10%)", since=T0)
+    behind = _answer("approve", -(10**8), "behind").model_copy(update={"gate": T0})
+    ahead = _answer("approve", 60, "ahead").model_copy(update={"gate": T0 - timedelta(hours=1)})
+    assert waiting.answer((ahead,)) is None
+    assert waiting.answer((ahead, behind)) == behind
 
 
 # ----------------------------------------------------------------------------- the event

@@ -153,7 +153,7 @@ def answered(d: Deployment, request: OperatorAction, now: datetime) -> Deploymen
     done = [*d.operator_actions, request.model_copy(update={"applied_at": now})]
     who = f"{'approved' if request.action == APPROVE else 'rejected'} by {request.principal}"
     why = f"{who}: {request.reason}"
-    if d.approval is None or request.at < d.approval.requested_at:  # (an earlier gate's)
+    if d.approval is None or _earlier_gate(request, d.approval):
         after = d.model_copy(update={"operator_actions": done}, deep=True)
         after.bake.wait_seconds = max(1, d.bake.wait_seconds)
         if after.action not in (Action.BAKE, Action.AWAIT):
@@ -167,6 +167,16 @@ def answered(d: Deployment, request: OperatorAction, now: datetime) -> Deploymen
             after.steps[-1].reason = f"{after.steps[-1].reason}; {why}"
         return after
     return _go_on(after, why)
+
+
+def _earlier_gate(request: OperatorAction, waiting: ApprovalWait) -> bool:
+    """The request answered a gate that opened before this one (two answers raced past the
+    CLI's check; the second, left pending, must not answer a later gate). Told by the gate it
+    names (the deployment's own time); a request naming none (an older CLI's) by its `at`, the
+    asker's clock."""
+    if request.gate is not None:
+        return request.gate < waiting.requested_at
+    return request.at < waiting.requested_at
 
 
 def _go_on(d: Deployment, why: str) -> Deployment:

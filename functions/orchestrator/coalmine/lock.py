@@ -54,8 +54,13 @@ class AwaitingApproval:
     since: datetime  # when the gate was entered: a request after it answers this gate
 
     def answer(self, requests: tuple[OperatorAction, ...]) -> OperatorAction | None:
-        """The approve or reject already given to this gate, if any."""
-        given = [r for r in requests if r.action in ("approve", "reject") and r.at >= self.since]
+        """The approve or reject already given to this gate, if any: told by the gate it names
+        (the deployment's time); one naming none (an older CLI's) by its `at`, the asker's clock."""
+        given = [
+            r
+            for r in requests
+            if r.action in ("approve", "reject") and (r.gate or r.at) >= self.since
+        ]
         return given[0] if given else None
 
 

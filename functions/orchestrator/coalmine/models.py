@@ -391,6 +391,9 @@ class OperatorAction(Model):
     at: datetime  # when it was requested
     reason: str = Field(min_length=1, max_length=1024)
     applied_at: datetime | None = None  # when the analysis tick acted on it
+    # approve / reject: the gate it answers (when that gate opened, as the lock said): the
+    # deployment's own time, so the asker's clock (skewed, or a sandbox's) decides nothing
+    gate: datetime | None = None
 
 
 class ApprovalWait(Model):

@@ -52,9 +52,12 @@ def request(
     if action in (approvals.APPROVE, approvals.REJECT):
         _gate_open(held, function, alias)
     principal = sts.get_caller_identity()["Arn"]
+    # an answer names its gate (approvals.answered: an earlier gate's answer answers nothing)
+    gate = held.approval.since if held.approval is not None else None
     asked = OperatorAction.model_validate(
         {"id": uuid.uuid4().hex, "action": action, "principal": principal, "at": now,
-         "reason": reason.strip()}
+         "reason": reason.strip(),
+         "gate": gate if action in (approvals.APPROVE, approvals.REJECT) else None}
     )  # fmt: skip
     written = locks.append_request(held.lock_id, held.deployment_id, asked)
     if written is None:
