@@ -20,6 +20,7 @@ import pytest
 from conftest import create_function
 from e2e_helpers import FUNCTION, alias_snapshot, finish, publish_candidate, routing, start_traffic
 
+from coalmine import execution_limits
 from coalmine_sandbox import Sandbox
 
 HOOK = "callback-hook"
@@ -102,11 +103,11 @@ def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
 
 
 def _deploy(
-    sb: Sandbox, worker: Worker, request: dict[str, Any], rps: float = 0
+    sb: Sandbox, worker: Worker, request: dict[str, Any], rps: float = 0, release: str = "new"
 ) -> tuple[Any, dict[str, Any], str]:
     """Deploy a candidate with ``request``'s strategy and analysis; the ending, the document
     (the execution's output, else the last one recorded in the lock's history), the candidate."""
-    candidate = publish_candidate(sb)
+    candidate = publish_candidate(sb, release)
     stop_traffic = start_traffic(sb, rps)[1] if rps else (lambda: None)
     remove = sb.add_listener(worker)
     done = finish(
@@ -127,7 +128,7 @@ def _document(sb: Sandbox, done: Any) -> dict[str, Any]:
         text = (event.get("stateExitedEventDetails") or {}).get("output") or ""
         if '"deploymentId"' in text:
             return dict(json.loads(text))
-    raise AssertionError("no deployment document in the history")
+    raise AssertionError(f"no deployment document in the history: {done.error} {done.cause}")
 
 
 def _analysis(request: dict[str, Any], **more: Any) -> dict[str, Any]:
@@ -239,3 +240,31 @@ def test_a_console_stop_while_the_hook_waits_leaves_the_alias_whole_and_the_lock
     assert routing(alias_snapshot(sandbox)) == (document["fromVersion"], {})
     locks = sandbox.client("dynamodb").scan(TableName=sandbox.stack["DeploymentLocksTable"])
     assert locks["Items"] == []
+
+
+def _history_events(sb: Sandbox, arn: str) -> int:
+    sfn, count, kwargs = sb.client("stepfunctions"), 0, {"executionArn": arn, "maxResults": 1000}
+    while True:
+        page = sfn.get_execution_history(**kwargs)
+        count += len(page["events"])
+        if not page.get("nextToken"):
+            return count
+        kwargs["nextToken"] = page["nextToken"]
+
+
+def test_a_callback_hook_costs_at_most_the_events_prepare_counts_for_it(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # Given the same AllAtOnce deployed with no hook, then with a callback pre-traffic hook that
+    # heartbeats twice and answers SUCCEEDED after 10 minutes
+    plain, _, _ = _deploy(sandbox, Worker(sandbox, tmp_path / "none", "PreTraffic", []), AT_ONCE)
+    script = [(200, heartbeat), (400, heartbeat), (600, success(SUCCEEDED))]
+    worker = Worker(sandbox, tmp_path / "log", "PreTraffic", script)
+    request = _analysis(AT_ONCE, preTrafficHook=HOOK, preTrafficHookCallback={})
+    hooked, _, _ = _deploy(sandbox, worker, request, release="newer")
+    # Then both are promoted, and the wait cost what execution_limits counts for it, or less
+    assert (plain.status, hooked.status) == ("SUCCEEDED", "SUCCEEDED")
+    extra = _history_events(sandbox, hooked.description["executionArn"]) - _history_events(
+        sandbox, plain.description["executionArn"]
+    )
+    assert 0 < extra <= execution_limits.EVENTS_PER_CALLBACK_HOOK
