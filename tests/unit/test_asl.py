@@ -17,7 +17,8 @@ import yaml
 from statelint.config import Config
 from statelint.linter import Linter
 
-from coalmine import exceptions, provisioned_concurrency
+from coalmine import deployment, exceptions, hooks, provisioned_concurrency, strategies
+from coalmine.models import Action, AnalysisConfig, HookCallback
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL_PATH = ROOT / "statemachine" / "deployment.asl.json"
@@ -179,7 +180,7 @@ def test_states_after_a_shift_catch_everything_into_rollback(name: str) -> None:
 
 def test_every_task_has_a_handler_module_of_the_same_name() -> None:
     for name, state in _states().items():
-        if state["Type"] != "Task":
+        if state["Type"] != "Task" or name == "AwaitHook":  # invokes the user's hook itself
             continue
         assert state["Parameters"]["FunctionName"] == f"${{{name}FunctionArn}}"
         snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
@@ -204,3 +205,33 @@ def test_shift_traffic_waits_for_provisioned_concurrency_as_long_as_coalmine_say
     # exhausted, it is caught into Rollback like any other error after a shift
     catch = _states()["ShiftTraffic"]["Catch"][-1]
     assert (catch["ErrorEquals"], catch["Next"]) == (["States.ALL"], "Rollback")
+
+
+def test_await_hook_invokes_the_hook_named_by_the_wait_with_its_payload_and_a_task_token() -> None:
+    state = _states()["AwaitHook"]
+    assert state["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert state["Parameters"]["FunctionName.$"] == "$.hookWait.function"
+    # the same payload as a synchronous hook's (hooks.payload), plus the task token
+    config = AnalysisConfig(pre_traffic_hook="smoke", pre_traffic_hook_callback=HookCallback())
+    plan = strategies.resolve("Canary10Percent5Minutes")
+    d = deployment.prepared("d-1", "fn", "prod", "1", "rev", plan, config, "2", None)
+    sent = set(hooks.payload(d, hooks.PRE_TRAFFIC)) | {"taskToken"}
+    assert {key.removesuffix(".$") for key in state["Parameters"]["Payload"]} == sent
+    assert state["Parameters"]["Payload"]["taskToken.$"] == "$$.Task.Token"
+    # every path it reads is a field of the wait (models.HookWait) or of the document
+    assert state["TimeoutSecondsPath"] == "$.hookWait.timeoutSeconds"
+    assert state["HeartbeatSecondsPath"] == "$.hookWait.heartbeatSeconds"
+    assert state["ResultPath"] == "$.hookWait.answer"
+
+
+def test_await_hook_sends_every_ending_back_to_the_state_that_asked() -> None:
+    states = _states()
+    catches = states["AwaitHook"]["Catch"]
+    assert catches[0]["ErrorEquals"] == [hooks.TIMEOUT, hooks.HEARTBEAT_TIMEOUT]
+    assert catches[-1]["ErrorEquals"] == ["States.ALL"]
+    assert {c["Next"] for c in catches} == {states["AwaitHook"]["Next"]} == {"HookAnswered"}
+    assert {c["ResultPath"] for c in catches} == {"$.hookWait.error"}
+    resumes = {c["StringEquals"]: c["Next"] for c in states["HookAnswered"]["Choices"]}
+    assert resumes == {Action.SHIFT.value: "ShiftTraffic", Action.PROMOTE.value: "Promote"}
+    actions = {c["StringEquals"]: c["Next"] for c in states["NextAction"]["Choices"]}
+    assert actions[Action.HOOK.value] == "AwaitHook"

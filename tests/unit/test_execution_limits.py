@@ -9,7 +9,7 @@ import pytest
 
 from coalmine import execution_limits, strategies, validation
 from coalmine.exceptions import InvalidInput
-from coalmine.models import AnalysisConfig
+from coalmine.models import AnalysisConfig, HookCallback
 
 # the longest linear plan of 10-minute steps: 10 steps (5%, then 10% ... 90%) of 600 s each
 TEN_STEPS = [{"weight": 0.05, "bakeSeconds": 600}] + [
@@ -90,4 +90,27 @@ def test_a_tick_costs_nine_events_and_each_bake_its_extension_and_metrics_wait()
     ticks = execution_limits.worst_case_ticks(plan, cfg)
     assert execution_limits.worst_case_events(plan, cfg) == (
         ticks * 9 + 7 + execution_limits.FIXED_EVENTS + execution_limits.RETRY_RESERVE
+    )
+
+
+@pytest.mark.parametrize(
+    ("callbacks", "waits"),
+    [({}, 0), ({"pre"}, 1), ({"post"}, 1), ({"pre", "post"}, 2)],
+    ids=["synchronous", "pre", "post", "both"],
+)
+def test_each_callback_hook_adds_one_wait_and_a_synchronous_one_nothing(
+    callbacks: set[str], waits: int
+) -> None:
+    callback = HookCallback(timeout_seconds=3600, heartbeat_seconds=300)
+    cfg = AnalysisConfig(
+        pre_traffic_hook="smoke",
+        post_traffic_hook="smoke",
+        pre_traffic_hook_callback=callback if "pre" in callbacks else None,
+        post_traffic_hook_callback=callback if "post" in callbacks else None,
+    )
+    plan = strategies.resolve("Canary10Percent5Minutes")
+    plain = execution_limits.worst_case_events(plan, AnalysisConfig())
+    # heartbeats record no history event: however long the wait, one wait's events
+    assert execution_limits.worst_case_events(plan, cfg) == (
+        plain + waits * execution_limits.EVENTS_PER_CALLBACK_HOOK
     )

@@ -5,13 +5,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from coalmine import deployment, hooks, ownership, strategies
 from coalmine.exceptions import InvokeFailed
-from coalmine.models import Action, AnalysisConfig, Deployment, Invoked, Outcome, Verdict
+from coalmine.models import (
+    Action,
+    AnalysisConfig,
+    Deployment,
+    HookCallback,
+    HookWait,
+    Invoked,
+    Outcome,
+    Verdict,
+)
 
 HOOK = "brand-api-smoke"
 
@@ -227,3 +237,188 @@ def test_a_dry_run_promotes_despite_a_failing_post_traffic_hook() -> None:
     assert done.hooks[0].evidence["enforced"] is False
     assert done.reason is not None
     assert done.reason.startswith("dry run: post-traffic hook brand-api-smoke would have failed")
+
+
+# ----------------------------------------------------------------------------- callback mode
+NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def _callback(
+    strategy: str = "Canary10Percent5Minutes", heartbeat: int | None = 300, **analysis: Any
+) -> Deployment:
+    callback = HookCallback(timeout_seconds=1800, heartbeat_seconds=heartbeat)
+    return _published(
+        strategy,
+        pre_traffic_hook_callback=callback,
+        post_traffic_hook_callback=callback,
+        **analysis,
+    )
+
+
+def _waited(d: Deployment, answer: Any = None, error: dict[str, Any] | None = None) -> Deployment:
+    """``d`` as AwaitHook hands it back: the answer at hookWait.answer, or the Catch's error."""
+    assert d.hook_wait is not None
+    wait = d.hook_wait.model_copy(update={"answer": answer, "error": error})
+    return d.model_copy(update={"hook_wait": wait})
+
+
+@pytest.mark.parametrize(("heartbeat", "expected"), [(300, 300), (None, 1800)])
+def test_a_callback_hook_is_not_invoked_but_waited_for(
+    heartbeat: int | None, expected: int
+) -> None:
+    invoke = FakeInvoke(PASSED)
+    waiting = hooks.before_traffic(_callback(heartbeat=heartbeat), invoke, NOW)
+    assert invoke.calls == []
+    assert waiting.action == Action.HOOK
+    assert waiting.hooks == []
+    assert waiting.hook_wait == HookWait(
+        lifecycle="PreTraffic",
+        function=HOOK,
+        resume="SHIFT",
+        since=NOW,
+        timeout_seconds=1800,
+        heartbeat_seconds=expected,  # none asked for: the wait's own timeout
+    )
+    # the ASL reads the wait's fields by these names (TimeoutSecondsPath, HeartbeatSecondsPath)
+    assert {"timeoutSeconds", "heartbeatSeconds", "function", "resume"} <= set(
+        waiting.to_json()["hookWait"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "error", "verdict", "reason"),
+    [
+        ({"status": "SUCCEEDED"}, None, Verdict.PASS, "the hook answered SUCCEEDED"),
+        ({"status": "FAILED", "reason": "e2e: 3 failed"}, None, Verdict.FAIL, "e2e: 3 failed"),
+        ({"status": "OK"}, None, Verdict.FAIL, "it answered status 'OK'; a hook answers"),
+        ("SUCCEEDED", None, Verdict.FAIL, "its answer has no status"),
+        (None, None, Verdict.FAIL, "its answer has no status"),
+        (
+            None,
+            {"Error": "States.Timeout", "Cause": None},
+            Verdict.FAIL,
+            "no answer within timeoutSeconds (1800 s; States.Timeout)",
+        ),
+        (
+            None,
+            {"Error": "States.HeartbeatTimeout"},
+            Verdict.FAIL,
+            "no heartbeat or answer for heartbeatSeconds (300 s; States.HeartbeatTimeout)",
+        ),
+        (
+            None,
+            {"Error": "SmokeFailed", "Cause": "GET /brands answered 500"},
+            Verdict.FAIL,
+            "it failed (SendTaskFailure, or its invocation failed): SmokeFailed: GET /brands "
+            "answered 500",
+        ),
+        (
+            None,
+            {"Error": None, "Cause": None},
+            Verdict.FAIL,
+            "it failed (SendTaskFailure, or its invocation failed): (no error name): (no cause)",
+        ),
+    ],
+    ids=[
+        "succeeded",
+        "failed",
+        "bad-status",
+        "not-an-object",
+        "null",
+        "timeout",
+        "heartbeat-timeout",
+        "send-task-failure",
+        "nameless-failure",
+    ],
+)
+def test_a_callback_answer_or_error_is_judged(
+    answer: Any, error: dict[str, Any] | None, verdict: Verdict, reason: str
+) -> None:
+    waiting = hooks.before_traffic(_callback(), FakeInvoke(PASSED), NOW)
+    later = NOW + timedelta(minutes=20)
+    d = hooks.before_traffic(_waited(waiting, answer, error), FakeInvoke(PASSED), later)
+    (result,) = d.hooks
+    assert (result.gate, result.verdict) == ("pre-traffic-hook", verdict)
+    assert reason in result.reason
+    assert result.evidence["mode"] == "callback"
+    assert result.evidence["waitedSeconds"] == 1200
+    assert d.hook_wait is None  # the wait is gone from the document once judged
+    if verdict == Verdict.PASS:
+        assert d.action == Action.SHIFT  # back to what it was doing: the first shift
+        assert d.reason is None
+    else:
+        assert d.action == Action.ROLLBACK
+        assert d.reason == f"pre-traffic hook {HOOK} failed: {result.reason}"
+
+
+def test_a_long_callback_answer_is_shortened_in_the_evidence() -> None:
+    waiting = hooks.before_traffic(_callback(), FakeInvoke(PASSED), NOW)
+    answer = {"status": "FAILED", "reason": "x" * 5000}
+    d = hooks.before_traffic(_waited(waiting, answer), FakeInvoke(PASSED), NOW)
+    (result,) = d.hooks
+    assert len(result.evidence["response"]) == hooks.SHOWN_CHARACTERS
+    assert len(result.reason) == hooks.SHOWN_CHARACTERS
+
+
+def test_a_dry_run_records_a_failed_callback_and_goes_on() -> None:
+    waiting = hooks.before_traffic(_callback(dry_run=True), FakeInvoke(PASSED), NOW)
+    d = hooks.before_traffic(
+        _waited(waiting, error={"Error": "States.Timeout"}), FakeInvoke(PASSED), NOW
+    )
+    assert d.action == Action.SHIFT
+    assert d.hooks[0].evidence["enforced"] is False
+
+
+def test_a_post_traffic_callback_waits_with_the_alias_promoted_but_not_the_promotion() -> None:
+    # AllAtOnce: Promote runs the pre-traffic hook (answered), writes the alias, then waits
+    pre_waiting = hooks.around_promotion(
+        _callback("AllAtOnce"), "rev-0", FakeInvoke(PASSED), NOW, _never_written
+    )
+    assert pre_waiting.action == Action.HOOK
+    assert pre_waiting.hook_wait is not None
+    assert pre_waiting.hook_wait.resume == "PROMOTE"
+    writes: list[str] = []
+    answered = _waited(pre_waiting, {"status": "SUCCEEDED"})
+    post_waiting = hooks.around_promotion(
+        answered, "rev-0", FakeInvoke(PASSED), NOW, lambda: writes.append("w") or "rev-1"
+    )
+    assert writes == ["w"]
+    assert post_waiting.action == Action.HOOK
+    assert post_waiting.hook_wait is not None
+    assert post_waiting.hook_wait.lifecycle == "PostTraffic"
+    # the write is recorded (Rollback and Cleanup claim it) but not the promotion: a stop now
+    # puts the old version back
+    assert (post_waiting.revision_id, post_waiting.weight) == ("rev-1", 1.0)
+    assert post_waiting.outcome == Outcome.IN_PROGRESS
+    assert [h.verdict for h in post_waiting.hooks] == [Verdict.PASS]
+
+
+def _never_written() -> str:
+    raise AssertionError("the alias must not be written while a pre-traffic hook waits")
+
+
+@pytest.mark.parametrize(
+    ("answer", "action", "outcome"),
+    [
+        ({"status": "SUCCEEDED"}, Action.FINISH, Outcome.PROMOTED),
+        ({"status": "FAILED", "reason": "checkout broken"}, Action.ROLLBACK, Outcome.PROMOTED),
+    ],
+)
+def test_a_post_traffic_callback_answer_promotes_or_rolls_back_without_a_second_write(
+    answer: dict[str, Any], action: Action, outcome: Outcome
+) -> None:
+    config = AnalysisConfig(
+        post_traffic_hook=HOOK, post_traffic_hook_callback=HookCallback(), watch_seconds=0
+    )
+    plan = strategies.resolve("AllAtOnce")
+    d = deployment.published(
+        deployment.prepared("d-1", "brand-api", "prod", "1", "rev-0", plan, config, "2", None), "2"
+    )
+    waiting = hooks.around_promotion(d, "rev-0", FakeInvoke(PASSED), NOW, lambda: "rev-1")
+    assert waiting.action == Action.HOOK
+    done = hooks.around_promotion(
+        _waited(waiting, answer), "rev-1", FakeInvoke(PASSED), NOW, _never_written
+    )
+    assert (done.action, done.outcome, done.revision_id) == (action, outcome, "rev-1")
+    assert done.hook_wait is None
+    assert [(h.gate, h.evidence["mode"]) for h in done.hooks] == [("post-traffic-hook", "callback")]

@@ -66,9 +66,18 @@ def _resources(kind: str | None = None) -> dict[str, dict[str, Any]]:
     return {name: r for name, r in resources.items() if kind is None or r["Type"] == kind}
 
 
+#: Task states that invoke no coalmine function: AwaitHook invokes the user's hook itself (a
+#: callback-mode lifecycle hook, coalmine/hooks.py), named by the deployment document.
+USER_FUNCTION_TASKS = {"AwaitHook"}
+
+
 def _task_states() -> list[str]:
     states = json.loads(ASL_PATH.read_text())["States"]
-    return [name for name, state in states.items() if state["Type"] == "Task"]
+    return [
+        name
+        for name, state in states.items()
+        if state["Type"] == "Task" and name not in USER_FUNCTION_TASKS
+    ]
 
 
 def _snake(name: str) -> str:
@@ -396,8 +405,9 @@ def test_orchestrator_may_invoke_only_functions_tagged_as_hooks() -> None:
     }
     sample = invoking.pop("BrandApiSmokeFunction")
 
-    # the hooks run in ShiftTraffic and Promote: prefix-scoped and with the hook's own tag
-    assert set(invoking) == {"ShiftTrafficFunction", "PromoteFunction"}
+    # the hooks run in ShiftTraffic and Promote, a callback-mode hook in the state machine's
+    # AwaitHook: prefix-scoped and with the hook's own tag
+    assert set(invoking) == {"ShiftTrafficFunction", "PromoteFunction", "DeploymentStateMachine"}
     for resource, statement in invoking.items():
         for target in _as_list(statement["Resource"]):
             assert "${ManagedFunctionPrefix}" in target["Fn::Sub"], resource

@@ -172,3 +172,69 @@ def test_several_problems_report_the_first_and_count_the_rest() -> None:
 def test_a_hook_is_a_function_name_optionally_qualified(hook: str) -> None:
     parsed = parse_request(_with(analysis={"preTrafficHook": hook, "postTrafficHook": hook}))
     assert (parsed.analysis.pre_traffic_hook, parsed.analysis.post_traffic_hook) == (hook, hook)
+
+
+def test_a_hook_answers_synchronously_unless_its_callback_is_given() -> None:
+    parsed = parse_request(_with(analysis={"preTrafficHook": "smoke"}))
+    assert parsed.analysis.pre_traffic_hook_callback is None
+    given = {"preTrafficHook": "smoke", "postTrafficHook": "e2e",
+             "postTrafficHookCallback": {"heartbeatSeconds": 300}}  # fmt: skip
+    callback = parse_request(_with(analysis=given)).analysis.post_traffic_hook_callback
+    assert callback is not None
+    assert (callback.timeout_seconds, callback.heartbeat_seconds) == (3600, 300)
+
+
+@pytest.mark.parametrize(
+    ("analysis", "field", "problem"),
+    [
+        (
+            {"preTrafficHookCallback": {}},
+            "analysis.preTrafficHookCallback",
+            "applies to analysis.preTrafficHook, which is not given",
+        ),
+        (
+            {"preTrafficHook": "smoke", "postTrafficHookCallback": {"timeoutSeconds": 60}},
+            "analysis.postTrafficHookCallback",
+            "applies to analysis.postTrafficHook, which is not given",
+        ),
+        (
+            {"preTrafficHook": "smoke", "preTrafficHookCallback": {"timeoutSeconds": 7200}},
+            "analysis.preTrafficHookCallback.timeoutSeconds",
+            "less than or equal to 3600",
+        ),
+        (
+            {"preTrafficHook": "smoke", "preTrafficHookCallback": {"timeoutSeconds": 0}},
+            "analysis.preTrafficHookCallback.timeoutSeconds",
+            "greater than or equal to 1",
+        ),
+        (
+            {
+                "preTrafficHook": "s",
+                "preTrafficHookCallback": {"timeoutSeconds": 300, "heartbeatSeconds": 300},
+            },
+            "analysis.preTrafficHookCallback",
+            "heartbeatSeconds (300) must be less than timeoutSeconds (300)",
+        ),
+        (
+            {"preTrafficHook": "smoke", "preTrafficHookCallback": {"timeoutSeconds": "600"}},
+            "analysis.preTrafficHookCallback.timeoutSeconds",
+            "valid integer",
+        ),
+        (
+            {"preTrafficHook": "smoke", "preTrafficHookCallback": {"timeout": 600}},
+            "analysis.preTrafficHookCallback.timeout",
+            "extra inputs",
+        ),
+        (
+            {"preTrafficHook": "smoke", "preTrafficHookCallback": "callback"},
+            "analysis.preTrafficHookCallback",
+            "valid dictionary",
+        ),
+    ],
+)
+def test_bad_hook_callbacks_name_their_field(
+    analysis: dict[str, Any], field: str, problem: str
+) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        parse_request(_with(analysis=analysis))
+    assert (raised.value.field, problem in raised.value.problem) == (field, True), raised.value

@@ -34,6 +34,7 @@ STATE_BY_ACTION = {
     Action.BAKE: "Analyze",
     Action.PROMOTE: "Promote",
     Action.AWAIT: "AwaitApproval",
+    Action.HOOK: "AwaitHook",
 }
 
 

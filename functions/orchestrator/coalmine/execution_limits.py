@@ -37,6 +37,10 @@ LONGEST_ASYNC_RETRY_WINDOW = 300  # async_gates: 2 retries (60 + 120 s) + 120 s 
 #: A human gate's wait per interval (coalmine/approvals.py): AwaitApproval (entered, scheduled,
 #: started, submitted, timed out, exited), Analyze (5) and NextAction (2).
 EVENTS_PER_APPROVAL_TICK = 13
+#: A lifecycle hook in callback mode (coalmine/hooks.py), one wait: AwaitHook (entered,
+#: scheduled, started, submitted, ended, exited), HookAnswered (2), the state that asked run
+#: again (5) and NextAction (2), rounded up; heartbeats record no event.
+EVENTS_PER_CALLBACK_HOOK = 16
 _EXTRA_TICKS_PER_BAKE = 2  # the short last wait of the bake and of its extension
 
 
@@ -72,9 +76,12 @@ def approval_ticks(plan: Plan, cfg: AnalysisConfig) -> int:
 def worst_case_events(plan: Plan, cfg: AnalysisConfig) -> int:
     ticks = worst_case_ticks(plan, cfg)
     waits = approval_ticks(plan, cfg) * EVENTS_PER_APPROVAL_TICK
+    callbacks = [cfg.pre_traffic_hook_callback, cfg.post_traffic_hook_callback]
+    hook_waits = sum(c is not None for c in callbacks) * EVENTS_PER_CALLBACK_HOOK
     return (
         ticks * EVENTS_PER_TICK
         + waits
+        + hook_waits
         + len(plan.steps) * EVENTS_PER_STEP
         + FIXED_EVENTS
         + RETRY_RESERVE

@@ -13,6 +13,14 @@ FAILs with a reason saying so, and so does a hook coalmine cannot invoke (Invoke
 is a GateResult (gate ``pre-traffic-hook`` / ``post-traffic-hook``) kept in ``Deployment.hooks``.
 A dry run records a FAIL and goes on, as it does for the analysis gates.
 
+A hook with ``analysis.preTrafficHookCallback`` / ``postTrafficHookCallback`` answers later
+(the callback mode): instead of invoking it, the handler returns action HOOK with a ``hookWait``
+(``waiting``); the state machine's AwaitHook invokes the hook with the payload plus ``taskToken``
+(``lambda:invoke.waitForTaskToken``, TimeoutSecondsPath/HeartbeatSecondsPath from the wait) and
+puts SendTaskSuccess's output, or the Catch's error (SendTaskFailure, States.Timeout,
+States.HeartbeatTimeout, an invocation that failed), in the wait; HookAnswered runs the same
+handler again, which judges it (``judge_wait``), records it like a synchronous answer and goes on.
+
 No AWS calls here: the handlers pass the invoke function (adapters/lambda_invoke.py).
 """
 
@@ -20,11 +28,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, Literal
 
 from coalmine import deployment
 from coalmine.exceptions import InvokeFailed, parse_lambda_error
-from coalmine.models import Action, Bake, Deployment, GateResult, Invoked, Outcome, Verdict
+from coalmine.models import (
+    Action,
+    Bake,
+    Deployment,
+    GateResult,
+    HookCallback,
+    HookWait,
+    Invoked,
+    Outcome,
+    Verdict,
+)
 
 Lifecycle = Literal["PreTraffic", "PostTraffic"]
 PRE_TRAFFIC: Lifecycle = "PreTraffic"
@@ -33,6 +52,7 @@ GATES: dict[str, str] = {PRE_TRAFFIC: "pre-traffic-hook", POST_TRAFFIC: "post-tr
 _NAMES = {PRE_TRAFFIC: "pre-traffic hook", POST_TRAFFIC: "post-traffic hook"}
 SUCCEEDED, FAILED = "SUCCEEDED", "FAILED"
 EXPECTED = '{"status": "SUCCEEDED"} or {"status": "FAILED", "reason": "..."}'
+TIMEOUT, HEARTBEAT_TIMEOUT = "States.Timeout", "States.HeartbeatTimeout"  # AwaitHook's Catch
 SHOWN_CHARACTERS = 500  # of the hook's answer, kept as evidence (the document stays small)
 
 Invoke = Callable[[str, Mapping[str, Any]], Invoked]
@@ -43,6 +63,15 @@ def configured(d: Deployment, lifecycle: Lifecycle) -> str | None:
     if lifecycle == PRE_TRAFFIC:
         return d.analysis.pre_traffic_hook
     return d.analysis.post_traffic_hook
+
+
+def callback(d: Deployment, lifecycle: Lifecycle) -> HookCallback | None:
+    """The callback settings of the hook at ``lifecycle`` (None: it answers synchronously)."""
+    if configured(d, lifecycle) is None:
+        return None
+    if lifecycle == PRE_TRAFFIC:
+        return d.analysis.pre_traffic_hook_callback
+    return d.analysis.post_traffic_hook_callback
 
 
 def payload(d: Deployment, lifecycle: Lifecycle) -> dict[str, Any]:
@@ -94,26 +123,125 @@ def run(d: Deployment, lifecycle: Lifecycle, invoke: Invoke) -> GateResult | Non
     return judge(hook, lifecycle, answer)
 
 
+# ----------------------------------------------------------------------------- callback mode
+def waiting(
+    d: Deployment, lifecycle: Lifecycle, resume: Action, now: datetime | None
+) -> Deployment:
+    """``d`` waiting for the hook's callback: action HOOK (AwaitHook), then ``resume`` again."""
+    hook, settings = configured(d, lifecycle), callback(d, lifecycle)
+    if (
+        hook is None
+        or settings is None
+        or now is None
+        or resume not in (Action.SHIFT, Action.PROMOTE)
+    ):
+        raise ValueError(f"no {_NAMES[lifecycle]} answers by callback here")
+    heartbeat = settings.heartbeat_seconds or settings.timeout_seconds
+    wait = HookWait(
+        lifecycle=lifecycle,
+        function=hook,
+        resume=resume.value,  # type: ignore[arg-type]
+        since=now,
+        timeout_seconds=settings.timeout_seconds,
+        heartbeat_seconds=heartbeat,
+    )
+    return d.model_copy(update={"hook_wait": wait, "action": Action.HOOK})
+
+
+def waited(d: Deployment, lifecycle: Lifecycle) -> bool:
+    """AwaitHook has ended for this hook: its answer (or error) is in ``d.hook_wait``."""
+    return d.hook_wait is not None and d.hook_wait.lifecycle == lifecycle
+
+
+def judge_wait(wait: HookWait, now: datetime | None) -> GateResult:
+    """What AwaitHook brought back: SendTaskSuccess's output judged like a synchronous answer;
+    the Catch's error (a timeout, a missed heartbeat, SendTaskFailure, a failed invocation)
+    FAILs naming which."""
+    lifecycle: Lifecycle = wait.lifecycle
+    evidence: dict[str, Any] = {"function": wait.function, "lifecycle": lifecycle}
+    evidence["mode"] = "callback"
+    if now is not None:
+        evidence["waitedSeconds"] = max(0, round((now - wait.since).total_seconds()))
+    if wait.error is not None:
+        error, cause = str(wait.error.get("Error") or ""), wait.error.get("Cause")
+        evidence["error"] = _shown(error)
+        if error == TIMEOUT:
+            why = f"no answer within timeoutSeconds ({wait.timeout_seconds} s; {TIMEOUT})"
+        elif error == HEARTBEAT_TIMEOUT:
+            why = (
+                f"no heartbeat or answer for heartbeatSeconds ({wait.heartbeat_seconds} s; "
+                f"{HEARTBEAT_TIMEOUT})"
+            )
+        else:
+            shown = _shown(f"{error or '(no error name)'}: {cause or '(no cause)'}")
+            why = f"it failed (SendTaskFailure, or its invocation failed): {shown}"
+        return _result(lifecycle, Verdict.FAIL, why, evidence)
+    judged = judge(wait.function, lifecycle, Invoked(payload=json.dumps(wait.answer)))
+    return judged.model_copy(update={"evidence": judged.evidence | evidence})
+
+
+def _answered(d: Deployment, now: datetime | None) -> tuple[Deployment, GateResult]:
+    """The wait judged, and ``d`` without it, its action back to the state that resumed."""
+    wait = d.hook_wait
+    if wait is None:  # (waited() was checked)
+        raise ValueError("no hook wait to judge")
+    cleared = d.model_copy(update={"hook_wait": None, "action": Action(wait.resume)})
+    return cleared, judge_wait(wait, now)
+
+
 # ----------------------------------------------------------------------------- transitions
-def before_traffic(d: Deployment, invoke: Invoke) -> Deployment:
+def before_traffic(
+    d: Deployment, invoke: Invoke, now: datetime | None = None, resume: Action = Action.SHIFT
+) -> Deployment:
     """Run the pre-traffic hook if it is due (configured, and no traffic moved yet): an enforced
-    FAIL turns the deployment to ROLLBACK before the alias changes."""
+    FAIL turns the deployment to ROLLBACK before the alias changes. A callback hook: action HOOK
+    (``waiting``) the first time, its answer judged when ``resume`` runs again."""
     if d.step_index >= 0 or d.outcome != Outcome.IN_PROGRESS:
         return d
+    if waited(d, PRE_TRAFFIC):
+        cleared, judged = _answered(d, now)
+        return recorded(cleared, judged)
+    if callback(d, PRE_TRAFFIC) is not None:
+        return waiting(d, PRE_TRAFFIC, resume, now)
     result = run(d, PRE_TRAFFIC, invoke)
     return d if result is None else recorded(d, result)
 
 
-def after_promotion(d: Deployment, revision_id: str, invoke: Invoke) -> Deployment:
+def after_promotion(
+    d: Deployment, revision_id: str, invoke: Invoke, now: datetime | None = None
+) -> Deployment:
     """The alias is wholly on the new version (``revision_id``): run the post-traffic hook.
     PASS, no hook, or a dry run -> promoted; an enforced FAIL -> ROLLBACK (outcome PROMOTED
-    until Rollback restores the old version, so the alias is claimed as coalmine's)."""
-    result = run(d, POST_TRAFFIC, invoke)
+    until Rollback restores the old version, so the alias is claimed as coalmine's). A callback
+    hook first waits (action HOOK, the promoted revision recorded, outcome still IN_PROGRESS: a
+    stop now puts the old version back) and is judged when Promote runs again."""
+    result: GateResult | None
+    if waited(d, POST_TRAFFIC):
+        d, result = _answered(d, now)
+    elif callback(d, POST_TRAFFIC) is not None:
+        held = d.model_copy(update={"weight": 1.0, "revision_id": revision_id, "bake": Bake()})
+        return waiting(held, POST_TRAFFIC, Action.PROMOTE, now)
+    else:
+        result = run(d, POST_TRAFFIC, invoke)
     checked = d if result is None else recorded(d, result)
     if checked.action != Action.ROLLBACK:
         return deployment.promoted(checked, revision_id)
     update = {"weight": 1.0, "revision_id": revision_id, "outcome": Outcome.PROMOTED}
     return checked.model_copy(update=update | {"bake": Bake()})
+
+
+def around_promotion(
+    d: Deployment, revision_id: str, invoke: Invoke, now: datetime | None, write: Callable[[], str]
+) -> Deployment:
+    """Promote's hooks around its alias write (``write``: the promoted RevisionId): the
+    pre-traffic hook if due, the write, the post-traffic hook; a callback hook's answer judged
+    where its wait began (a post-traffic one: the alias already promoted, ``revision_id``)."""
+    if waited(d, POST_TRAFFIC):
+        return after_promotion(d, revision_id, invoke, now)
+    checked = before_traffic(d, invoke, now, Action.PROMOTE)
+    if checked.action in (Action.ROLLBACK, Action.HOOK):
+        return checked
+    return after_promotion(checked, write(), invoke, now)
 
 
 def recorded(d: Deployment, result: GateResult) -> Deployment:

@@ -24,6 +24,7 @@ from pydantic import (
     Field,
     StringConstraints,
     Tag,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -161,6 +162,25 @@ StrategySpec = Annotated[
 ]
 
 
+class HookCallback(InputModel):
+    """A lifecycle hook that answers later (docs/reference.md "Hooks"): the state machine invokes
+    it with a task token and waits up to ``timeout_seconds`` (CodeDeploy's hour at most) for
+    SendTaskSuccess/Failure; with ``heartbeat_seconds``, a wait with no SendTaskHeartbeat (or
+    answer) for that long ends it too. None: no heartbeat asked for (coalmine/hooks.py)."""
+
+    timeout_seconds: int = Field(default=3600, ge=1, le=3600)
+    heartbeat_seconds: int | None = Field(default=None, ge=1, le=3600)
+
+    @model_validator(mode="after")
+    def _heartbeat_within_timeout(self) -> HookCallback:
+        if self.heartbeat_seconds is not None and self.heartbeat_seconds >= self.timeout_seconds:
+            raise ValueError(
+                f"heartbeatSeconds ({self.heartbeat_seconds}) must be less than timeoutSeconds "
+                f"({self.timeout_seconds})"
+            )
+        return self
+
+
 class AnalysisConfig(InputModel, GatesConfig):
     """How the new version is judged: the metric gates' settings (``GatesConfig``, all on by
     default, so no ``analysis`` field still means a judged deployment), the alarms gate, the
@@ -178,6 +198,9 @@ class AnalysisConfig(InputModel, GatesConfig):
     dry_run: bool = False
     pre_traffic_hook: HookFunction | None = None  # coalmine/hooks.py
     post_traffic_hook: HookFunction | None = None
+    # the hook answers through a task token instead of its Invoke's result (hooks.py)
+    pre_traffic_hook_callback: HookCallback | None = None
+    post_traffic_hook_callback: HookCallback | None = None
     # async targets only (coalmine/async_gates.py): the alias's queue, judged at the alias level
     max_event_age_seconds: int | None = Field(default=None, ge=1, le=21_600)  # None: half max age
     max_dropped_event_rate: float | None = Field(default=None, gt=0, lt=1)  # None: not judged
@@ -264,6 +287,7 @@ class Action(StrEnum):
     SHIFT = "SHIFT"
     BAKE = "BAKE"
     AWAIT = "AWAIT"  # AwaitApproval: a human gate (coalmine/approvals.py)
+    HOOK = "HOOK"  # AwaitHook: a lifecycle hook that answers through a task token (hooks.py)
     PROMOTE = "PROMOTE"
     FINISH = "FINISH"
     ROLLBACK = "ROLLBACK"
@@ -415,6 +439,23 @@ class ErrorInfo(Model):
     Cause: str | None = None
 
 
+class HookWait(Model):
+    """A lifecycle hook the deployment waits for (coalmine/hooks.py): AwaitHook invokes
+    ``function`` with the hook's payload and a task token, waits ``timeout_seconds`` (and
+    ``heartbeat_seconds`` between heartbeats: the timeout itself when none is asked for); its
+    answer (``answer``) or the Catch's error (``error``) is judged when ``resume`` runs again."""
+
+    lifecycle: Literal["PreTraffic", "PostTraffic"]
+    function: str
+    resume: Literal["SHIFT", "PROMOTE"]
+    since: datetime
+    timeout_seconds: int = Field(ge=1, le=3600)
+    heartbeat_seconds: int = Field(ge=1, le=3600)
+    answer: Any = None  # SendTaskSuccess's output (AwaitHook's ResultPath)
+    # AwaitHook's Catch: {Error, Cause} of SendTaskFailure, States.Timeout, ... (either may be null)
+    error: dict[str, Any] | None = None
+
+
 class Deployment(Model):
     deployment_id: str
     function_name: FunctionName
@@ -444,6 +485,7 @@ class Deployment(Model):
     operator_actions: list[OperatorAction] = Field(default_factory=list)  # operator_actions.py
     paused_at: datetime | None = None  # an operator's pause holds the step (operator_actions.py)
     approval: ApprovalWait | None = None  # waiting for a human (approvals.py)
+    hook_wait: HookWait | None = None  # waiting for a hook's callback (hooks.py)
 
 
 class PrepareEvent(Model):

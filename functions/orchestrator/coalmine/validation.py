@@ -46,9 +46,24 @@ def parse_request(
         code = parsed.code
         uploads.check_code(parsed.function_name, code.s3_bucket, code.s3_key, artifact_bucket)
     business_metrics.check(parsed.analysis.metrics)
+    check_hook_callbacks(parsed)
     check_query_count(parsed)
     execution_limits.check(parsed, strategies.resolve(parsed.strategy))
     return parsed
+
+
+def check_hook_callbacks(parsed: ExecutionInput) -> None:
+    """A hook's callback settings need the hook they apply to (coalmine/hooks.py)."""
+    cfg = parsed.analysis
+    for hook, callback, name in (
+        (cfg.pre_traffic_hook, cfg.pre_traffic_hook_callback, "preTrafficHook"),
+        (cfg.post_traffic_hook, cfg.post_traffic_hook_callback, "postTrafficHook"),
+    ):
+        if callback is not None and hook is None:
+            raise InvalidInput(
+                f"analysis.{name}Callback",
+                f"applies to analysis.{name}, which is not given: name the hook's function",
+            )
 
 
 def check_query_count(parsed: ExecutionInput) -> None:

@@ -56,6 +56,8 @@ HOOKS: tuple[tuple[str, str], ...] = (
     ),
     ("moto.stepfunctions.responses", "StepFunctionResponse.stop_execution"),
     ("moto.stepfunctions.responses", "StepFunctionResponse.describe_execution"),
+    (f"{ASL}.state.exec.state_task.state_task", "StateTask._from_error"),
+    ("moto.stepfunctions.responses", "StepFunctionResponse.send_task_failure"),
     # Step Functions: GetExecutionHistory's paging (sfn_history.py)
     ("moto.stepfunctions.responses", "StepFunctionResponse.get_execution_history"),
     # Step Functions: the execution input's size, the history's 25,000 events (sfn_limits.py)
@@ -133,6 +135,12 @@ READS: tuple[tuple[str, str], ...] = (
     (f"{SFN}.asl.eval.environment", "Environment.set_stop"),
     (f"{ASL}.common.timeouts.timeout", "EvalTimeoutError"),
     (f"{SFN}.asl.eval.callback.callback", "CallbackOutcomeTimedOut"),
+    (f"{SFN}.asl.eval.callback.callback", "HeartbeatTimedOut"),
+    (f"{SFN}.asl.eval.callback.callback", "HeartbeatEndpoint"),
+    (f"{SFN}.asl.eval.callback.callback", "HeartbeatTimeoutError"),
+    (f"{ASL}.common.error_name.states_error_name_type", "StatesErrorNameType"),
+    (f"{ASL}.common.error_name.states_error_name", "StatesErrorName"),
+    ("moto.core.responses", "EmptyResult"),
     (f"{SFN}.asl.eval.callback.callback", "CallbackEndpoint.get_outcome"),
     ("moto.stepfunctions.exceptions", "InvalidToken"),
     ("moto.stepfunctions.exceptions", "ValidationException"),

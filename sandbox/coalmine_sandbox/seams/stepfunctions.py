@@ -11,7 +11,12 @@
   in wall seconds): longer -> `States.Timeout`.
 - A `.waitForTaskToken` Task waits on the simulated clock (like a Wait state): until its token is
   answered (SendTaskSuccess/Failure: from a clock listener, or another thread) or its
-  TimeoutSeconds(Path) pass -> `States.Timeout` (moto waits in wall seconds).
+  TimeoutSeconds(Path) pass -> `States.Timeout` (moto waits in wall seconds); with
+  HeartbeatSeconds(Path), a SendTaskHeartbeat starts the heartbeat's window again and a window
+  with none -> `States.HeartbeatTimeout` (moto then waits in wall seconds with no overall
+  timeout; AWS ends the wait at TimeoutSeconds whatever the heartbeats). A missed heartbeat
+  fails the Task with `States.HeartbeatTimeout`, as AWS does (moto names every timeout
+  `States.Timeout`); SendTaskFailure keeps its `cause` (moto's API drops it).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import time
 import types
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from . import sfn_executions
@@ -29,6 +35,7 @@ from .internals import module
 
 TIMEOUT = "moto.stepfunctions.parser.asl.component.common.timeouts.timeout"
 CALLBACK = "moto.stepfunctions.parser.asl.eval.callback.callback"
+ERROR_NAMES = "moto.stepfunctions.parser.asl.component.common.error_name"
 _stop = threading.local()  # StopExecution's error and cause (moto's backend drops them)
 
 
@@ -53,21 +60,61 @@ def _wait_for_task_token(original: Any) -> Any:
     def wait(
         self: Any, env: Any, timeout_seconds: int, callback_endpoint: Any, heartbeat_endpoint: Any
     ) -> Any:
-        if heartbeat_endpoint is not None:  # (coalmine's ASL sets no HeartbeatSeconds)
-            return original(self, env, timeout_seconds, callback_endpoint, heartbeat_endpoint)
-        arn = sfn_executions.current_execution(env)
-        active().sfn.sleep(
-            arn,
-            float(timeout_seconds),
-            lambda: env.is_running() and callback_endpoint.get_outcome() is None,
-        )
-        outcome = callback_endpoint.get_outcome()
-        if outcome is None:
-            timed_out = module(CALLBACK).CallbackOutcomeTimedOut
-            return timed_out(callback_id=callback_endpoint.callback_id)
-        return outcome
+        arn, sfn = sfn_executions.current_execution(env), active().sfn
+        end = sfn.clock.now() + timedelta(seconds=timeout_seconds)
+        beat = heartbeat_endpoint
+        while True:
+            left = (end - sfn.clock.now()).total_seconds()
+            window = left if beat is None else min(left, float(beat._heartbeat_seconds))
+            sfn.sleep(
+                arn,
+                window,
+                lambda: (
+                    env.is_running()
+                    and callback_endpoint.get_outcome() is None
+                    and not (beat is not None and beat._next_heartbeat_event.is_set())
+                ),
+            )
+            outcome = callback_endpoint.get_outcome()
+            if outcome is not None:
+                return outcome
+            if beat is not None and beat._next_heartbeat_event.is_set() and env.is_running():
+                beat._next_heartbeat_event.clear()  # a heartbeat: a new window
+                if sfn.clock.now() < end:
+                    continue
+            if sfn.clock.now() >= end or not env.is_running() or beat is None:
+                timed_out = module(CALLBACK).CallbackOutcomeTimedOut
+                return timed_out(callback_id=callback_endpoint.callback_id)
+            return module(CALLBACK).HeartbeatTimedOut()
 
     return wait
+
+
+def _heartbeat_timeout(original: Any) -> Any:
+    def run(self: Any, env: Any, ex: Exception) -> Any:
+        event = original(self, env, ex)
+        if not isinstance(ex, module(CALLBACK).HeartbeatTimeoutError):
+            return event
+        names = module(f"{ERROR_NAMES}.states_error_name_type").StatesErrorNameType
+        typ = names.StatesHeartbeatTimeout
+        event.error_name = module(f"{ERROR_NAMES}.states_error_name").StatesErrorName(typ=typ)
+        details = getattr(event.event_details, "get", lambda _: None)("taskTimedOutEventDetails")
+        if isinstance(details, dict):
+            details["error"] = typ.to_name()
+        return event
+
+    return run
+
+
+def _send_task_failure(original: Any) -> Any:
+    def run(self: Any) -> Any:
+        token, error = self._get_param("taskToken"), self._get_param("error")
+        self.stepfunction_backend.send_task_failure(
+            token, error=error, cause=self._get_param("cause")
+        )
+        return module("moto.core.responses").EmptyResult()
+
+    return run
 
 
 def _named_execution(original: Any) -> Any:
@@ -163,4 +210,6 @@ FACTORIES: dict[str, Callable[[Any], Any]] = {
     "StateTaskService._eval_execution": _eval_execution,
     "StepFunctionResponse.stop_execution": _stop_request,
     "StepFunctionResponse.describe_execution": _describe,
+    "StateTask._from_error": _heartbeat_timeout,
+    "StepFunctionResponse.send_task_failure": _send_task_failure,
 }

@@ -1,10 +1,11 @@
 """Promote: the alias wholly on the new version (blue/green first points ``previous`` at the old
-one, never over someone else's change). The write is recorded in the lock before and after it is
-made: a stop during Promote leaves the promotion unless a watch after the cutover follows (then
-Cleanup puts the old version back: coalmine/recovery.py). Hooks (coalmine/hooks.py): with no
-weighted step before it, the pre-traffic hook runs first; the post-traffic one can roll back."""
+one, never over someone else's change), recorded in the lock before and after the write: a stop
+leaves the promotion unless a watch follows (Cleanup: coalmine/recovery.py). Hooks: pre-traffic
+first if no step moved traffic, post-traffic after; a callback hook: action HOOK (hooks.py)."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -27,31 +28,30 @@ def handler(current: Deployment, context: LambdaContext) -> Deployment:
     mine = result.model_copy(update={"outcome": Outcome.IN_PROGRESS}) if failed else result
     if result.revision_id != current.revision_id and locks.record_after_write(mine) is False:
         logger.warning("the alias's lock is no longer this deployment's; promotion not recorded")
-    if failed:
-        logger.warning("not promoted: a hook failed", extra={"reason": result.reason})
-        count("HookFailed", result.function_name)
-        return result
-    logger.info("promoted", extra={"toVersion": result.to_version, "action": result.action})
-    count("Promoted", result.function_name)
+    if result.action != Action.HOOK:  # HOOK: AwaitHook waits, then Promote judges the answer
+        (logger.warning if failed else logger.info)(
+            "not promoted: a hook failed" if failed else "promoted",
+            extra={"reason": result.reason, "toVersion": result.to_version},
+        )
+        count("HookFailed" if failed else "Promoted", result.function_name)
     return result
 
 
 def promote(current: Deployment, lambda_api: LambdaApi, invoke: hooks.Invoke) -> Deployment:
-    name, to_version = current.function_name, str(current.to_version)
+    name, to_version, now = current.function_name, str(current.to_version), datetime.now(UTC)
     observed = lambda_api.get_alias(name, current.alias)
     revision = ownership.claim_alias(current, observed, (to_version, {}))
-    checked = hooks.before_traffic(current, invoke)
-    if checked.action == Action.ROLLBACK:
-        return checked
-    if current.plan.previous_alias:
-        keep_previous(current, current.plan.previous_alias, lambda_api)
-    updated = lambda_api.update_alias(name, current.alias, to_version, {}, revision)
-    return hooks.after_promotion(checked, updated.revision_id, invoke)
+
+    def write() -> str:  # blue/green's previous alias, then the promotion: its RevisionId
+        if current.plan.previous_alias:
+            keep_previous(current, current.plan.previous_alias, lambda_api)
+        return lambda_api.update_alias(name, current.alias, to_version, {}, revision).revision_id
+
+    return hooks.around_promotion(current, revision, invoke, now, write)
 
 
 def keep_previous(current: Deployment, previous: str, lambda_api: LambdaApi) -> None:
-    """``previous`` on the old version, conditional on its RevisionId: a change made meanwhile
-    is someone else's, left as it is (logged), and the promotion goes on."""
+    """``previous`` on the old version if its RevisionId is ours (else left as is, logged)."""
     note = f"coalmine {current.deployment_id}: the version before {current.to_version}"
     try:
         lambda_api.put_alias(current.function_name, previous, current.from_version, note)

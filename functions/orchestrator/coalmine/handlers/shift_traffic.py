@@ -1,6 +1,7 @@
 """ShiftTraffic: UpdateAlias to the next step's weight, never over someone else's change; the
 lock records the write before it is made and its RevisionId after (coalmine/ownership.py).
-Before the first step a failing pre-traffic hook shifts nothing: Rollback (coalmine/hooks.py).
+Before the first step a failing pre-traffic hook shifts nothing: Rollback (coalmine/hooks.py);
+a callback hook: action HOOK (AwaitHook waits for it, then this state runs again and judges it).
 After a shift the alias's provisioned concurrency must be READY before the bake starts: while
 IN_PROGRESS, ProvisionedConcurrencyNotReady (the Retry re-runs this state: an alias already at
 the step's routing is not written again); FAILED: Rollback (coalmine/provisioned_concurrency.py)."""
@@ -32,9 +33,9 @@ def handler(current: Deployment, context: LambdaContext) -> Deployment:
         logger.warning("not baking: rolling back", extra={"reason": result.reason})
         failed = "HookFailed" if result.step_index == current.step_index else "ColdShift"
         count(failed, result.function_name)
-        return result
-    logger.info("traffic shifted", extra={"weight": result.weight, "step": result.step_index})
-    count("StepShifted", result.function_name)
+    elif result.action != Action.HOOK:  # HOOK: AwaitHook waits, then ShiftTraffic judges it
+        logger.info("traffic shifted", extra={"weight": result.weight, "step": result.step_index})
+        count("StepShifted", result.function_name)
     return result
 
 
@@ -48,8 +49,8 @@ def shift(current: Deployment, lambda_api: LambdaApi, invoke: hooks.Invoke) -> D
     revision = ownership.claim_alias(current, observed, (current.from_version, weights))
     checked = current  # already routed so (a retry): its hook passed, nothing to write
     if (observed.function_version, observed.weights) != (current.from_version, weights):
-        checked = hooks.before_traffic(current, invoke)
-        if checked.action == Action.ROLLBACK:
+        checked = hooks.before_traffic(current, invoke, datetime.now(UTC))
+        if checked.action in (Action.ROLLBACK, Action.HOOK):
             return checked
         revision = lambda_api.update_alias(
             name, alias, current.from_version, weights, revision
