@@ -232,3 +232,86 @@ def test_the_lock_key_of_a_target() -> None:
     where = Target.of(ROLE, REGION)
     assert lock_id(FUNCTION, "prod", where) == MEMBER_LOCK
     assert lock_id(FUNCTION, "prod") == f"{FUNCTION}:prod"
+
+
+def test_an_operator_request_finds_the_member_lock(member: Member, lambda_context: Any) -> None:
+    """``coalmine abort ACCOUNT:REGION:FUNCTION:ALIAS`` (cli executions.parse_lock_target)."""
+    from datetime import UTC, datetime
+
+    from coalmine.adapters import operator_requests
+    from coalmine.adapters.locks_table import LockTable
+    from coalmine_cli.executions import parse_lock_target
+
+    prepare.handler(_event(_request()), lambda_context)
+    function, alias = parse_lock_target(MEMBER_LOCK)
+    held, asked = operator_requests.request(
+        "abort",
+        function,
+        alias or "prod",
+        "wrong build",
+        locks=LockTable(LOCK_TABLE),
+        lambda_client=boto3.client("lambda"),
+        sts=boto3.client("sts"),
+        now=datetime.now(UTC),
+    )
+    assert held.lock_id == MEMBER_LOCK
+    assert held.deployment_id == "d-x-1"
+    assert asked.action == "abort"
+    with pytest.raises(operator_requests.OperatorRequestRefused, match="no deployment of"):
+        operator_requests.request(
+            "abort",
+            f"{MEMBER}:us-west-2:{FUNCTION}",
+            "prod",
+            "wrong region",
+            locks=LockTable(LOCK_TABLE),
+            lambda_client=boto3.client("lambda"),
+            sts=boto3.client("sts"),
+            now=datetime.now(UTC),
+        )
+
+
+@pytest.mark.parametrize(
+    ("spec", "parsed"),
+    [
+        ("brand-api:prod", ("brand-api", "prod")),
+        ("brand-api", ("brand-api", None)),
+        (f"{MEMBER}:{REGION}:{FUNCTION}:live", (f"{MEMBER}:{REGION}:{FUNCTION}", "live")),
+        (f"{MEMBER}:{REGION}:{FUNCTION}", (f"{MEMBER}:{REGION}:{FUNCTION}", None)),
+    ],
+)
+def test_the_cli_target_of_a_member_function(spec: str, parsed: tuple[str, str | None]) -> None:
+    from coalmine_cli.executions import parse_lock_target
+
+    assert parse_lock_target(spec) == parsed
+
+
+def test_cleanup_restores_a_stopped_member_deployment(
+    member: Member, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stop mid-canary: Cleanup finds the lock by the execution (the input names a target
+    role) and puts the member's alias back through the role."""
+    import json
+
+    from coalmine import recovery
+    from coalmine.adapters.locks_table import LockTable
+    from coalmine.handlers import cleanup
+
+    arn = "arn:aws:states:us-east-1:123456789012:execution:coalmine-deployment:d-x-1"
+    doc = prepare.handler({**_event(_request()), "executionArn": arn}, lambda_context)
+    shift_traffic.handler(publish_version.handler(doc, lambda_context), lambda_context)
+    assert member.alias()[1]
+    monkeypatch.setattr(cleanup.StepFunctionsApi, "status", lambda _self, _arn: "ABORTED")
+    change = recovery.ExecutionEnded.model_validate(
+        {
+            "detail": {
+                "executionArn": arn,
+                "name": "d-x-1",
+                "status": "ABORTED",
+                "input": json.dumps(_request()),
+            }
+        }
+    ).detail
+    done = cleanup.clean_up(change, cleanup.LambdaApi(), LockTable(LOCK_TABLE))
+    assert "released" in done
+    assert member.alias() == ("1", {})
+    assert _lock(MEMBER_LOCK) is None

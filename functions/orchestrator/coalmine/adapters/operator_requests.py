@@ -45,9 +45,10 @@ def request(
         raise OperatorRequestRefused(f"unknown action {action!r} (one of {', '.join(ACTIONS)})")
     if not reason.strip():
         raise OperatorRequestRefused("--reason must say why (it is recorded with the action)")
-    held = locks.get(lock_id(function, alias))
+    held = locks.get(lock_id(function, alias))  # function: ACCOUNT:REGION:NAME in another account
     if held is None:
-        _known_function(lambda_client, function)
+        if ":" not in function:  # (another account's function: coalmine's credentials can't see it)
+            _known_function(lambda_client, function)
         raise OperatorRequestRefused(f"no deployment of {function}:{alias} is running")
     if action in (approvals.APPROVE, approvals.REJECT):
         _gate_open(held, function, alias)
