@@ -60,6 +60,19 @@ def parse_target(spec: str) -> tuple[str, str | None]:
     return function, alias or None
 
 
+def parse_lock_target(spec: str) -> tuple[str, str | None]:
+    """``parse_target``, or ``ACCOUNT:REGION:FUNCTION[:ALIAS]``: a function in another account
+    (docs/cross-account.md) -> ("ACCOUNT:REGION:FUNCTION", alias or None), whose lock key
+    (coalmine.lock.lock_id) is the target's."""
+    parts = spec.split(":")
+    if len(parts) >= 3 and len(parts[0]) == 12 and parts[0].isdigit():
+        account, region, function, *rest = parts
+        if not region or not function or len(rest) > 1:
+            raise ValueError(f"{spec!r}: expected ACCOUNT:REGION:FUNCTION[:ALIAS]")
+        return f"{account}:{region}:{function}", (rest[0] if rest else None) or None
+    return parse_target(spec)
+
+
 def _strategy(request: dict[str, Any]) -> str:
     strategy = request.get("strategy", "Canary10Percent5Minutes")
     return strategy if isinstance(strategy, str) else str(strategy.get("type", "custom"))

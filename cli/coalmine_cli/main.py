@@ -445,7 +445,7 @@ def _steer(args: argparse.Namespace, action: str) -> int:
 
     def run() -> int:
         try:
-            function, alias = executions.parse_target(args.target)
+            function, alias = executions.parse_lock_target(args.target)
         except ValueError as error:
             raise BadInput(str(error)) from error
         session, endpoint = _session(args)
@@ -714,7 +714,11 @@ def build_parser() -> argparse.ArgumentParser:
             verb, help=helped, description=described, epilog=epilog,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )  # fmt: skip
-        steering.add_argument("target", metavar="FUNCTION[:ALIAS]")
+        steering.add_argument(
+            "target",
+            metavar="FUNCTION[:ALIAS]",
+            help="or ACCOUNT:REGION:FUNCTION[:ALIAS], a function in another account",
+        )
         if verb == "promote":
             steering.add_argument("--now", action="store_true", help="skip the remaining bakes")
         steering.add_argument("--reason", required=True, help="why (recorded with the action)")

@@ -46,7 +46,10 @@ _ENV = {
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
-    "MOTO_ACCOUNT_ID": ACCOUNT_ID,
+    # no MOTO_ACCOUNT_ID: it would pin every request to ACCOUNT_ID. Without it moto maps a
+    # request's access key to its account: AssumeRole's credentials to the role's account (a
+    # deployment into another account, docs/cross-account.md), any other key to moto's default
+    # account, which is ACCOUNT_ID (seams/mock.py checks it)
 }
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}  # an execution's final statuses
 
@@ -80,13 +83,14 @@ class Sandbox:
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> Sandbox:
-        self._saved_env = {k: os.environ.get(k) for k in _ENV}
+        self._saved_env = {k: os.environ.get(k) for k in (*_ENV, "MOTO_ACCOUNT_ID")}
+        os.environ.pop("MOTO_ACCOUNT_ID", None)  # (see _ENV: accounts follow the credentials)
         # Handlers draw from the process-wide `random` (brand-api's error knob): seed it so the
         # same seed gives the same run, whatever ran earlier in this process.
         random.seed(f"sandbox-{self.seed}")
         os.environ.update(_ENV)
         try:
-            self._mock = mock.start()
+            self._mock = mock.start(ACCOUNT_ID)
             self.clock.start()
             process_hooks.install()
             self.hooks = MotoHooks(

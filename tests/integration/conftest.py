@@ -44,6 +44,7 @@ from coalmine.adapters import (  # noqa: E402
     lambda_invoke,
     locks_table,
     stepfunctions,
+    target,
 )
 from coalmine.adapters.lambda_api import alias_state  # noqa: E402
 from coalmine.lock import lock_id  # noqa: E402
@@ -205,6 +206,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
 
 
 def _clear_client_caches() -> None:
-    for adapter in (lambda_api, cloudwatch, locks_table, stepfunctions):
+    for adapter in (lambda_api, cloudwatch, locks_table, stepfunctions):  # (and target.py's STS)
         adapter.default_client.cache_clear()
     lambda_invoke.invoke_client.cache_clear()
+    target.default_sts.cache_clear()

@@ -35,6 +35,7 @@ PURE = [
     "recovery",
     "sequential",
     "strategies",
+    "targets",
     "timeline",
     "validation",
     "watch",

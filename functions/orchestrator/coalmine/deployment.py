@@ -24,6 +24,7 @@ from coalmine.models import (
     Outcome,
     Plan,
     StepRecord,
+    Target,
 )
 
 POST_PROMOTION_INDEX = -1
@@ -69,9 +70,11 @@ def planned(
     alias: AliasState,
     taken_over: str | None = None,
     started_at: datetime | None = None,
+    target: Target | None = None,
 ) -> Deployment:
     """``prepared`` for an execution's input and the alias it starts from (``started_at``: the
-    execution's start, the key of its history item)."""
+    execution's start, the key of its history item; ``target``: another account's function,
+    coalmine/targets.py)."""
     planned = prepared(
         deployment_id=deployment_id,
         function_name=request.function_name,
@@ -85,7 +88,8 @@ def planned(
         target_version=request.target_version,
         code=request.code,
     )
-    return planned.model_copy(update={"taken_over": taken_over, "started_at": started_at})
+    update = {"taken_over": taken_over, "started_at": started_at, "target": target}
+    return planned.model_copy(update=update)
 
 
 def published(deployment: Deployment, to_version: str) -> Deployment:

@@ -90,6 +90,12 @@ class InvokeFailed(CoalmineError):
     """A synchronous Invoke got no answer from the function (missing, not permitted, timed out)."""
 
 
+class TargetRoleUnavailable(CoalmineError):
+    """STS refused to let coalmine assume a deployment's targetRoleArn (no such role, no trust to
+    coalmine's account, sts:AssumeRole not granted): Prepare -> InvalidInput(targetRoleArn);
+    later, the state's Catch like any AWS error (docs/cross-account.md)."""
+
+
 class ResourceNotFound(CoalmineError):
     """AWS answered ResourceNotFoundException; ``resource`` says what was looked up."""
 

@@ -2,7 +2,9 @@
 
 The lock is one item per alias in ``DeploymentLocksTable`` (adapters/locks_table.py):
 
-    lockId        "brand-api:prod"                  (function:alias, the table's key)
+    lockId        "brand-api:prod"                  (function:alias, the table's key); a
+                  function in another account or region (a deployment's ``target``):
+                  "222222222222:eu-west-1:brand-api:prod" (account:region:function:alias)
     deploymentId  the holder's execution name       executionArn  its ARN (for DescribeExecution)
     startedAt     epoch seconds                     expiresAt     epoch seconds (the table's TTL)
     deployment    the Deployment document as last recorded (Prepare, PublishVersion, Promote):
@@ -35,7 +37,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from coalmine.exceptions import DeploymentInProgress
-from coalmine.models import Deployment, OperatorAction
+from coalmine.models import Deployment, OperatorAction, Target
 
 #: Execution statuses (DescribeExecution) whose holder still owns the alias.
 ALIVE = frozenset({"RUNNING", "PENDING_REDRIVE"})
@@ -97,8 +99,18 @@ class Executions(Protocol):
     def status(self, execution_arn: str) -> str | None: ...
 
 
-def lock_id(function_name: str, alias: str) -> str:
-    return f"{function_name}:{alias}"
+def lock_id(function_name: str, alias: str, target: Target | None = None) -> str:
+    """``function:alias`` in coalmine's own account and region (as ever); through a target role,
+    ``account:region:function:alias`` (Prepare refuses a target naming coalmine's own account
+    and region, so one alias never has two keys: coalmine/targets.py)."""
+    if target is None:
+        return f"{function_name}:{alias}"
+    return f"{target.account}:{target.region}:{function_name}:{alias}"
+
+
+def deployment_lock_id(deployment: Deployment) -> str:
+    """The lock of ``deployment``'s alias (its target's account and region, if any)."""
+    return lock_id(deployment.function_name, deployment.alias, deployment.target)
 
 
 def new_lock(deployment: Deployment, execution_arn: str | None, now: int) -> Lock:
@@ -106,7 +118,7 @@ def new_lock(deployment: Deployment, execution_arn: str | None, now: int) -> Loc
     a day per step), approvals and pauses are not in the plan's bake time, so no plan-based
     expiry can cover them."""
     return Lock(
-        lock_id=lock_id(deployment.function_name, deployment.alias),
+        lock_id=deployment_lock_id(deployment),
         deployment_id=deployment.deployment_id,
         execution_arn=execution_arn or "",
         started_at=now,
@@ -161,7 +173,7 @@ def refused(lock_id: str, held: Lock) -> DeploymentInProgress:
 def lost(deployment: Deployment) -> DeploymentInProgress:
     """The lock ``deployment`` took is no longer its own when it comes to record a version."""
     return DeploymentInProgress(
-        f"{lock_id(deployment.function_name, deployment.alias)}: deployment "
+        f"{deployment_lock_id(deployment)}: deployment "
         f"{deployment.deployment_id} no longer holds the alias's lock (cleared by hand, or taken "
         f"over); no traffic was moved"
     )

@@ -62,6 +62,19 @@ def _hook_function(value: str) -> str:
 #: A lifecycle hook (docs/reference.md "Hooks"): a function name, maybe qualified; never an ARN.
 HookFunction = Annotated[str, AfterValidator(_hook_function)]
 
+#: The role coalmine assumes in the function's account (docs/cross-account.md): an IAM role ARN.
+RoleArn = Annotated[
+    str,
+    StringConstraints(
+        max_length=2048,
+        pattern=r"^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}$",
+    ),
+]
+#: An AWS region name such as eu-west-1 or us-gov-west-1.
+RegionName = Annotated[
+    str, StringConstraints(max_length=32, pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$")
+]
+
 
 class Model(BaseModel):
     """camelCase on the wire, snake_case in Python; unknown fields are refused."""
@@ -235,6 +248,30 @@ class ExecutionInput(InputModel):
     # history item's startedBy (history.started_by), never trusted for a decision
     started_by: str | None = Field(default=None, min_length=1, max_length=256)
     callback: CloudFormationCallback | None = None  # set by the Custom::CoalmineAlias provider
+    # another account (and region): every Lambda and CloudWatch call through this role
+    target_role_arn: RoleArn | None = None
+    region: RegionName | None = None  # the function's region (needs targetRoleArn)
+
+
+class TargetFields(InputModel):
+    """Only the input's target (Prepare reads it first: the role it names reads the rest)."""
+
+    model_config = ConfigDict(extra="ignore")
+    target_role_arn: RoleArn | None = None
+    region: RegionName | None = None
+
+
+class Target(Model):
+    """Where the function is when it is not in coalmine's own account (docs/cross-account.md):
+    the role assumed for its Lambda and CloudWatch calls, its account and region (resolved)."""
+
+    role_arn: RoleArn
+    account: Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
+    region: RegionName
+
+    @classmethod
+    def of(cls, role_arn: str, region: str) -> Target:
+        return cls(role_arn=role_arn, account=role_arn.split(":")[4], region=region)
 
 
 # ----------------------------------------------------------------------------- plan
@@ -486,6 +523,7 @@ class Deployment(Model):
     paused_at: datetime | None = None  # an operator's pause holds the step (operator_actions.py)
     approval: ApprovalWait | None = None  # waiting for a human (approvals.py)
     hook_wait: HookWait | None = None  # waiting for a hook's callback (hooks.py)
+    target: Target | None = None  # another account/region (docs/cross-account.md); None: ours
 
 
 class PrepareEvent(Model):

@@ -188,9 +188,10 @@ def function_and_alias(change: StatusChange) -> tuple[str, str]:
 
 
 def _held_lock(change: StatusChange, locks: HeldLocks) -> lock.Lock | None:
-    """By the execution input's function and alias; by a Scan when the input is not usable."""
+    """By the execution input's function and alias; by a Scan when the input is not usable or
+    names a target role (its lock key holds the account and region Prepare resolved)."""
     name, alias = function_and_alias(change)
-    if name != "?":
+    if name != "?" and "targetRoleArn" not in _request(change.input):
         return locks.get(lock.lock_id(name, alias))
     return locks.find(change.name)
 

@@ -1,21 +1,53 @@
 """CloudWatch's GetMetricData and GetMetricStatistics for AWS/Lambda, answered from the emulated
 metric store (aws/cloudwatch/): percentiles, PR(...) and per-version dimensions, which moto lacks.
-Other namespaces and metric math are left to moto."""
+Other namespaces and metric math are left to moto. A caller in another account than the
+sandbox's (credentials from AssumeRole) reads that account's functions: the store keeps them as
+``<account>/<name>`` (runtime.metric_name), so its FunctionName and Resource dimensions are
+asked for so."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from ..aws.awslambda.runtime import metric_name
 from .hooks import active
 from .internals import module
+
+_NAMED = ("FunctionName", "Resource")  # the AWS/Lambda dimensions that carry the function's name
+
+
+def _in_account(account: str, dimensions: Any) -> Any:
+    """The dimensions of a query made in ``account``, as the metric store keeps them."""
+    own = active().account_id
+    if account == own or not isinstance(dimensions, list):
+        return dimensions
+    return [
+        {**d, "Value": metric_name(account, own, str(d["Value"]))}
+        if isinstance(d, dict) and d.get("Name") in _NAMED and "Value" in d
+        else d
+        for d in dimensions
+    ]
+
+
+def _queries_in_account(account: str, queries: Any) -> Any:
+    if account == active().account_id or not isinstance(queries, list):
+        return queries
+    out = []
+    for query in queries:
+        metric = (query.get("MetricStat") or {}).get("Metric") if isinstance(query, dict) else None
+        if isinstance(metric, dict) and metric.get("Namespace") == "AWS/Lambda":
+            metric = {**metric, "Dimensions": _in_account(account, metric.get("Dimensions"))}
+            query = {**query, "MetricStat": {**query["MetricStat"], "Metric": metric}}
+        out.append(query)
+    return out
 
 
 def _metric_data(original: Any) -> Any:
     def get(self: Any) -> Any:
         params = self._get_params()
         results = active().metrics.get_metric_data(
-            params.get("MetricDataQueries", []),
+            _queries_in_account(self.current_account, params.get("MetricDataQueries", [])),
             params["StartTime"],
             params["EndTime"],
             params.get("ScanBy") or "TimestampDescending",
@@ -33,7 +65,7 @@ def _metric_statistics(original: Any) -> Any:
         result = active().metrics.get_metric_statistics(
             p.get("Namespace"),
             p.get("MetricName"),
-            p.get("Dimensions", []),
+            _in_account(self.current_account, p.get("Dimensions", [])),
             p["StartTime"],
             p["EndTime"],
             int(p["Period"]),

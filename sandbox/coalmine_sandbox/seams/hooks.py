@@ -71,18 +71,25 @@ class MotoHooks:
         self._backend: Any = None  # moto's Lambda backend (the mock's, for this Sandbox's life)
 
     # ------------------------------------------------------------------ LambdaView
-    def backend(self) -> Any:
+    def backend(self, account: str | None = None) -> Any:
+        """moto's Lambda backend of the sandbox's account (or of ``account``, its region)."""
+        if account is not None and account != self.account_id:
+            return module("moto.awslambda.models").lambda_backends[account][self.region]
         if self._backend is None:
             backends = module("moto.awslambda.models").lambda_backends
             self._backend = backends[self.account_id][self.region]
         return self._backend
 
-    def alias_routing(self, function_name: str, alias: str) -> tuple[str, dict[str, float]]:
-        found = self.backend().get_alias(alias, function_name)
+    def alias_routing(
+        self, function_name: str, alias: str, account: str | None = None
+    ) -> tuple[str, dict[str, float]]:
+        found = self.backend(account).get_alias(alias, function_name)
         return str(found.function_version), routing.additional_weights(found.routing_config)
 
-    def function_spec(self, function_name: str, qualifier: str) -> FunctionSpec:
-        return spec_of(self.backend().get_function(function_name, qualifier))
+    def function_spec(
+        self, function_name: str, qualifier: str, account: str | None = None
+    ) -> FunctionSpec:
+        return spec_of(self.backend(account).get_function(function_name, qualifier))
 
     def reserved_concurrency(self, function_name: str) -> int | None:
         reserved = self.backend().get_function(function_name).reserved_concurrency

@@ -109,8 +109,11 @@ def _behaviour(sb: Sandbox) -> dict[tuple[str, str], dict[str, str]]:
         raise RuntimeError("the sandbox is not running")
     original = view.function_spec
 
-    def function_spec(function_name: str, qualifier: str) -> FunctionSpec:
-        spec = original(function_name, qualifier)
+    def function_spec(
+        function_name: str, qualifier: str, account: str | None = None
+    ) -> FunctionSpec:
+        where = {"account": account} if account is not None else {}
+        spec = original(function_name, qualifier, **where)
         extra = overrides.get((spec.function_name, spec.version))
         return replace(spec, environment={**spec.environment, **extra}) if extra else spec
 

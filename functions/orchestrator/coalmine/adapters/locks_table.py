@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from coalmine import approvals
 from coalmine.adapters.errors import error_code, throttling_translated
 from coalmine.exceptions import AwsThrottled
-from coalmine.lock import AwaitingApproval, Lock, lock_id
+from coalmine.lock import AwaitingApproval, Lock, deployment_lock_id
 from coalmine.models import Action, Deployment, OperatorAction, Outcome
 from coalmine.observability import count, logger
 
@@ -89,7 +89,7 @@ class LockTable:
         """Save the Deployment document in the lock, if ``deployment`` still holds it."""
         return self._conditional(
             "update_item",
-            Key={"lockId": _s(lock_id(deployment.function_name, deployment.alias))},
+            Key={"lockId": _s(deployment_lock_id(deployment))},
             UpdateExpression="SET deployment = :doc",
             ConditionExpression=_MINE,
             ExpressionAttributeValues={
@@ -167,7 +167,7 @@ class LockTable:
             with throttling_translated(_THROTTLED):
                 item = self.client.update_item(
                     TableName=self.table,
-                    Key={"lockId": _s(lock_id(deployment.function_name, deployment.alias))},
+                    Key={"lockId": _s(deployment_lock_id(deployment))},
                     UpdateExpression="SET approval = :a",
                     ConditionExpression=_MINE,
                     ExpressionAttributeValues={
@@ -186,7 +186,7 @@ class LockTable:
         """The wait is over: the lock no longer names a gate (``coalmine approve`` refuses)."""
         return self._conditional(
             "update_item",
-            Key={"lockId": _s(lock_id(deployment.function_name, deployment.alias))},
+            Key={"lockId": _s(deployment_lock_id(deployment))},
             UpdateExpression="REMOVE approval",
             ConditionExpression=_MINE,
             ExpressionAttributeValues={":me": _s(deployment.deployment_id)},

@@ -20,7 +20,7 @@ from coalmine.adapters.errors import error_code
 from coalmine.adapters.locks_table import LockTable
 from coalmine.adapters.stepfunctions import StepFunctionsApi
 from coalmine.exceptions import OperatorRequestRefused as OperatorRequestRefused
-from coalmine.lock import Lock, lock_id
+from coalmine.lock import Lock, deployment_lock_id, lock_id
 from coalmine.models import Deployment, OperatorAction
 from coalmine.observability import logger
 from coalmine.operator_actions import ACTIONS
@@ -45,9 +45,10 @@ def request(
         raise OperatorRequestRefused(f"unknown action {action!r} (one of {', '.join(ACTIONS)})")
     if not reason.strip():
         raise OperatorRequestRefused("--reason must say why (it is recorded with the action)")
-    held = locks.get(lock_id(function, alias))
+    held = locks.get(lock_id(function, alias))  # function: ACCOUNT:REGION:NAME in another account
     if held is None:
-        _known_function(lambda_client, function)
+        if ":" not in function:  # (another account's function: coalmine's credentials can't see it)
+            _known_function(lambda_client, function)
         raise OperatorRequestRefused(f"no deployment of {function}:{alias} is running")
     if action in (approvals.APPROVE, approvals.REJECT):
         _gate_open(held, function, alias)
@@ -92,7 +93,7 @@ def _gate_open(held: Lock, function: str, alias: str) -> None:
 
 def acted_on(current: Deployment, locks: LockTable, now: datetime) -> Deployment | None:
     """Analyze's first read: the deployment as its oldest pending request leaves it, or None."""
-    held = locks.get(lock_id(current.function_name, current.alias))
+    held = locks.get(deployment_lock_id(current))
     mine = held is not None and held.deployment_id == current.deployment_id
     return approvals.act(current, held.requests if held is not None and mine else (), now)
 

@@ -1,7 +1,6 @@
-"""Analyze: act on an operator's request (operator_actions.py, approvals.py), else judge the
-new version (analysis.py; a paused step, or one at a human gate, is held). The alias is checked
-first; one GetMetricData call reads both versions since the step began (the watch: watch.py),
-then the alarms. A throttled read is inconclusive, up to ``arrival.MAX_UNREAD_TICKS`` in a row."""
+"""Analyze: an operator's request (operator_actions.py, approvals.py) acted on, else the new
+version judged (analysis.py; a paused or gated step held): the alias checked, one GetMetricData
+read (watch.py), the alarms; a throttled read is inconclusive up to arrival.MAX_UNREAD_TICKS."""
 
 from __future__ import annotations
 
@@ -14,6 +13,7 @@ from coalmine.adapters import operator_requests
 from coalmine.adapters.cloudwatch import CloudWatchApi
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.adapters.locks_table import LockTable
+from coalmine.adapters.target import clients_of
 from coalmine.exceptions import AwsThrottled
 from coalmine.models import Action, Deployment
 from coalmine.observability import count, logger
@@ -23,9 +23,9 @@ from coalmine.recording import recorded_step
 
 @recorded_step
 def handler(current: Deployment, context: LambdaContext) -> Deployment:
-    locks, now = LockTable(), datetime.now(UTC)
+    locks, now, on = LockTable(), datetime.now(UTC), clients_of(current)
     steered = operator_requests.acted_on(current, locks, now)
-    judged = steered or analyze(current, LambdaApi(), CloudWatchApi())
+    judged = steered or analyze(current, on.lambda_api, on.cloudwatch)
     result = steered or approvals.after_tick(current, held(current, judged, now), now)
     locks.after_tick(current, result)  # the watch passed, or a human gate's wait is over
     if steered is not None:

@@ -17,7 +17,7 @@ from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.adapters.locks_table import LockTable
 from coalmine.adapters.stepfunctions import StepFunctionsApi
 from coalmine.exceptions import CoalmineError, RollbackFailed
-from coalmine.handlers.rollback import roll_back
+from coalmine.handlers import rollback
 from coalmine.observability import log_metrics, logger, tracer
 from coalmine.recording import EndingLocks
 
@@ -47,14 +47,10 @@ def clean_up(
 ) -> str:
     """recovery.clean_up with Rollback's own code; an AWS error restoring the alias is a failure
     to restore it (RollbackFailed) like coalmine's own. The event is checked (DescribeExecution)."""
-    restore, failures = partial(roll_back, lambda_api=lambda_api), (CoalmineError, ClientError)
-    read, executions = _reader(lambda_api), StepFunctionsApi()
-    return recovery.clean_up(change, locks, restore, failures, read, executions)
+    restore, read = partial(rollback.restore, own=lambda_api), rollback.reader(lambda_api)
+    failures = (CoalmineError, ClientError)  # (a target's function: through its role)
+    return recovery.clean_up(change, locks, restore, failures, read, StepFunctionsApi())
 
 
 def _retrying(error: Exception, delay: float) -> None:
     logger.warning("cleanup failed; retrying", extra={"error": str(error), "inSeconds": delay})
-
-
-def _reader(lambda_api: LambdaApi) -> recovery.ReadAlias:
-    return lambda d: lambda_api.get_alias(d.function_name, d.alias)

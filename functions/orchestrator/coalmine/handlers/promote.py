@@ -11,8 +11,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from coalmine import hooks, ownership
 from coalmine.adapters.lambda_api import LambdaApi
-from coalmine.adapters.lambda_invoke import LambdaInvoker
 from coalmine.adapters.locks_table import LockTable
+from coalmine.adapters.target import clients_of
 from coalmine.exceptions import AliasChangedOutOfBand
 from coalmine.models import Action, Deployment, Outcome
 from coalmine.observability import count, logger
@@ -21,9 +21,9 @@ from coalmine.recording import recorded_step
 
 @recorded_step
 def handler(current: Deployment, context: LambdaContext) -> Deployment:
-    locks = LockTable()
+    locks, on = LockTable(), clients_of(current)  # its account
     locks.record(current)  # the write about to be made (its action), before it is made
-    result = promote(current, LambdaApi(), LambdaInvoker().invoke)
+    result = promote(current, on.lambda_api, on.invoker.invoke)
     failed = result.action == Action.ROLLBACK  # a failed post-traffic hook: not a promotion
     mine = result.model_copy(update={"outcome": Outcome.IN_PROGRESS}) if failed else result
     if result.revision_id != current.revision_id and locks.record_after_write(mine) is False:

@@ -1,10 +1,9 @@
 """PublishVersion: check targetVersion, or deploy the uploaded zip and publish it (by CodeSha256).
 
-No traffic moves here. While the function is still updating this raises FunctionNotReady, which
-the state machine retries; a re-run re-uploads the same zip (idempotent) unless an update is
-already in progress. The version is checked against the stable one (coalmine/preflight.py) and
-recorded in the alias's lock (for Cleanup). An alias with an event invoke config of its own is
-invoked asynchronously: the deployment records ``asyncTarget`` (deployment.with_async_target)."""
+No traffic moves here. A function still updating raises FunctionNotReady (the state machine
+retries; a re-run re-uploads the same zip unless an update is in progress). The version is checked
+against the stable one (preflight.py) and recorded in the alias's lock (for Cleanup). An alias with
+its own event invoke config is async: ``asyncTarget`` is recorded (deployment.with_async_target)."""
 
 from __future__ import annotations
 
@@ -17,18 +16,19 @@ from coalmine import async_gates, deployment, lock, preflight
 from coalmine.adapters.lambda_api import LambdaApi
 from coalmine.adapters.lambda_async import EventInvokeConfigs
 from coalmine.adapters.locks_table import LockTable
+from coalmine.adapters.target import clients_of
 from coalmine.models import Deployment
 from coalmine.observability import count, logger
 from coalmine.recording import recorded_step
 
-MAX_WAIT_SECONDS = 60.0
-SAFETY_MARGIN_SECONDS = 15.0
+MAX_WAIT_SECONDS, SAFETY_MARGIN_SECONDS = 60.0, 15.0
 
 
 @recorded_step
 def handler(current: Deployment, context: LambdaContext) -> Deployment:
     budget = context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_SECONDS
-    result = publish(current, LambdaApi(), max_wait_seconds=min(MAX_WAIT_SECONDS, budget))
+    api = clients_of(current).lambda_api  # the function's account's (docs/cross-account.md)
+    result = publish(current, api, max_wait_seconds=min(MAX_WAIT_SECONDS, budget))
     if not LockTable().record(result):
         raise lock.lost(result)
     logger.info("version to deploy", extra={"toVersion": result.to_version})

@@ -23,4 +23,4 @@ def handler(current: Deployment, context: LambdaContext) -> None:
 
 def release(current: Deployment, locks: LockTable) -> bool:
     """Idempotent: False when the lock is already free (a retry) or another deployment's."""
-    return locks.release(lock.lock_id(current.function_name, current.alias), current.deployment_id)
+    return locks.release(lock.deployment_lock_id(current), current.deployment_id)

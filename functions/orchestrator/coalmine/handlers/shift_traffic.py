@@ -15,8 +15,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from coalmine import deployment, hooks, ownership
 from coalmine import provisioned_concurrency as pc
 from coalmine.adapters.lambda_api import LambdaApi
-from coalmine.adapters.lambda_invoke import LambdaInvoker
 from coalmine.adapters.locks_table import LockTable
+from coalmine.adapters.target import clients_of
 from coalmine.models import Action, Deployment
 from coalmine.observability import count, logger
 from coalmine.recording import recorded_step
@@ -24,9 +24,9 @@ from coalmine.recording import recorded_step
 
 @recorded_step
 def handler(current: Deployment, context: LambdaContext) -> Deployment:
-    locks = LockTable()
+    locks, on = LockTable(), clients_of(current)  # its account
     locks.record(current)  # the write about to be made (its action), before it is made
-    result = shift(current, LambdaApi(), LambdaInvoker().invoke)
+    result = shift(current, on.lambda_api, on.invoker.invoke)
     if result.revision_id != current.revision_id:
         locks.record_after_write(result)  # Cleanup knows the revision it wrote
     if result.action == Action.ROLLBACK:

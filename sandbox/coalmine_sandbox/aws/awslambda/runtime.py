@@ -41,11 +41,16 @@ def current_function() -> str | None:
 
 
 class LambdaView(Protocol):
-    """Read access to emulated Lambda (the seams' MotoHooks implements it)."""
+    """Read access to emulated Lambda (the seams' MotoHooks implements it); ``account``: another
+    account's functions (moto keeps one backend per account), None: the sandbox's own."""
 
-    def alias_routing(self, function_name: str, alias: str) -> tuple[str, dict[str, float]]: ...
+    def alias_routing(
+        self, function_name: str, alias: str, account: str | None = None
+    ) -> tuple[str, dict[str, float]]: ...
 
-    def function_spec(self, function_name: str, qualifier: str) -> FunctionSpec: ...
+    def function_spec(
+        self, function_name: str, qualifier: str, account: str | None = None
+    ) -> FunctionSpec: ...
 
     def reserved_concurrency(self, function_name: str) -> int | None: ...
 
@@ -81,16 +86,24 @@ class Runtime:
 
     # ------------------------------------------------------------------ entry points
     def invoke_alias(
-        self, function_name: str, alias: str, event: Any, *, start: datetime | None = None
+        self,
+        function_name: str,
+        alias: str,
+        event: Any,
+        *,
+        start: datetime | None = None,
+        account: str | None = None,
     ) -> Invocation:
         """Invoke through an alias the way API Gateway reaches Lambda (weights honoured; a
-        request over the function's reserved concurrency is throttled, concurrency.py)."""
+        request over the function's reserved concurrency is throttled, concurrency.py);
+        ``account``: a function of another account (its metrics kept apart: ``metric_name``)."""
         if self.view is None:
             raise RuntimeError("Runtime is not attached to a Sandbox")
+        where = {"account": account} if account not in (None, self.account_id) else {}
         with self._lock:
-            primary, weights = self.view.alias_routing(function_name, alias)
+            primary, weights = self.view.alias_routing(function_name, alias, **where)
             version = pick_version(primary, weights, self.rng.random()) if weights else primary
-            spec = self.view.function_spec(function_name, version)
+            spec = self.view.function_spec(function_name, version, **where)
             start = start or self.now()
             at = start.timestamp()
             if not self.concurrency.admits(
@@ -189,7 +202,7 @@ class Runtime:
     ) -> None:
         if self.metrics is not None:
             self.metrics.record_invocation(
-                function_name=spec.function_name,
+                function_name=self.metric_name(spec),
                 alias=alias,
                 executed_version=spec.version,
                 start=start,
@@ -218,6 +231,12 @@ class Runtime:
                 timestamp=start,
                 value=1,
             )
+
+    def metric_name(self, spec: FunctionSpec) -> str:
+        """The function's name in the metric store: the sandbox's own account's as it is, another
+        account's as ``<account>/<name>`` (CloudWatch is per account: the seam asks for the
+        caller's account's, seams/cloudwatch.py)."""
+        return metric_name(account_of(spec.function_arn), self.account_id, spec.function_name)
 
     def log_sink(self, function_name: str) -> process_hooks.LogSink:
         sink = self.logs.get(function_name)
@@ -277,3 +296,14 @@ class Runtime:
         }
         env.update({str(k): str(v) for k, v in spec.environment.items()})
         return env
+
+
+def account_of(function_arn: str | None) -> str | None:
+    """``arn:aws:lambda:<region>:<account>:function:<name>`` -> the account (None: not an ARN)."""
+    parts = (function_arn or "").split(":")
+    return parts[4] if len(parts) > 4 and parts[4].isdigit() else None
+
+
+def metric_name(account: str | None, own_account: str, function_name: str) -> str:
+    """A function's name in the (one) metric store: another account's is prefixed."""
+    return function_name if account in (None, own_account) else f"{account}/{function_name}"
