@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from coalmine.execution_history import cause_message
+from coalmine.execution_timeline import status_outcome
 
 
 @dataclass(frozen=True)
@@ -109,16 +110,9 @@ def row(description: dict[str, Any]) -> Row:
         stopped=description.get("stopDate"),
         from_version=output.get("fromVersion"),
         to_version=output.get("toVersion"),
-        outcome=output.get("outcome") or _outcome(description),
+        outcome=output.get("outcome") or status_outcome(description),
         reason=reason,
     )
-
-
-def _outcome(description: dict[str, Any]) -> str | None:
-    status, error = description["status"], description.get("error")
-    if status == "FAILED" and error == "DeploymentRolledBack":
-        return "ROLLED_BACK"
-    return {"FAILED": f"FAILED ({error})", "ABORTED": "STOPPED"}.get(status)
 
 
 def _executions(sfn: Any, machine_arn: str, status: str | None) -> Iterator[dict[str, Any]]:

@@ -284,7 +284,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 def _execution_timeline(args: argparse.Namespace, arn: str) -> dict[str, Any]:
     import boto3
 
-    from coalmine_cli import sources
+    from coalmine.adapters import timeline_sources
+    from coalmine.exceptions import AwsThrottled
+    from coalmine.execution_timeline import NoEvidence
+    from coalmine_cli import deploy, sources
 
     region = sources.arn_region(arn)
     if region is None:
@@ -295,14 +298,17 @@ def _execution_timeline(args: argparse.Namespace, arn: str) -> dict[str, Any]:
     session = boto3.session.Session(profile_name=args.profile, region_name=args.region or region)
     endpoint = {"endpoint_url": args.endpoint_url} if args.endpoint_url else {}
     try:
-        return sources.execution_timeline(
+        return timeline_sources.timeline_of(
             session.client("stepfunctions", **endpoint),
             session.client("s3", **endpoint),
             session.client("cloudwatch", **endpoint),
             arn,
+            args.reports_bucket,
         )
-    except sources.NoEvidence as error:
+    except NoEvidence as error:
         raise BadInput(str(error)) from error
+    except AwsThrottled as error:
+        raise deploy.ToolError(str(error)) from error
 
 
 def _history_table(args: argparse.Namespace) -> tuple[str | None, Any]:
@@ -332,6 +338,7 @@ HISTORY_OUTPUT = "DeploymentHistoryTableName"
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from coalmine.adapters import timeline_sources
     from coalmine_cli import executions, sources, status
 
     watched: list[str] = []
@@ -373,7 +380,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             )  # fmt: skip
         for arn in arns:
             description = sfn.describe_execution(executionArn=arn)
-            for line in status.lines(description, sources.history_events(sfn, arn)):
+            for line in status.lines(description, timeline_sources.history_events(sfn, arn)):
                 print(line)
         return 0
 
@@ -774,6 +781,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--png", action="store_true", help="also write the page as a PNG next to it (chromium)"
     )
     report.add_argument("--json", help="also write the timeline JSON here")
+    report.add_argument(
+        "--reports-bucket",
+        help="the stack's ReportsBucket (output ReportsBucketName): where to find a stored "
+        "timeline.json once the execution is gone (default: the bucket its document names)",
+    )
     report.add_argument("--region", help="default: the ARN's")
     report.add_argument("--profile", help="AWS named profile")
     report.add_argument("--endpoint-url", help="AWS endpoint (e.g. a local emulator)")

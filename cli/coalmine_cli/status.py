@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from coalmine import timeline
+from coalmine.execution_timeline import last_document
 from coalmine_cli.executions import Row, row
-from coalmine_cli.sources import last_document
 
 
 def _hms(t: datetime) -> str:

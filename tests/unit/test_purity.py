@@ -19,6 +19,7 @@ PURE = [
     "evidence",
     "execution_history",
     "execution_limits",
+    "execution_timeline",
     "gates",
     "gates_config",
     "history",

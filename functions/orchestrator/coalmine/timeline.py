@@ -27,6 +27,9 @@ SCHEMA = 1
 CONTEXT_MINUTES = 2
 #: Task states after which the alias routes differently (the document's weight says how).
 ROUTING_STATES = ("ShiftTraffic", "Promote", "Rollback")
+#: How long after a minute ends its AWS/Lambda figures are taken to be in CloudWatch (Lambda
+#: publishes within a minute or two; the fault matrix's delays go to 240 s: not covered).
+SETTLE_SECONDS = 180
 
 Routing = dict[str, float]  # version -> share of the alias's requests
 Change = tuple[datetime, str, Routing]  # when, the state, the routing after it
@@ -195,9 +198,12 @@ def build(
     outcome: str,
     reason: str | None,
     decided: datetime | None,
+    metrics_read_at: datetime | None = None,
 ) -> dict[str, Any]:
     """The timeline document (docs/report.md). ``minute_weights`` and ``minute_figures`` are
-    keyed by the minute's start; a minute missing from ``minute_figures`` had no request."""
+    keyed by the minute's start; a minute missing from ``minute_figures`` had no request.
+    ``metrics_read_at``: when CloudWatch was read (None: the figures are the world's own, a
+    rehearsal's, complete)."""
     started, ended = utc(started), utc(ended)
     versions = [v for v in (from_version, to_version) if v]
     minutes = []
@@ -229,7 +235,39 @@ def build(
             "at": iso(decided) if decided else None,
             "t": _seconds(decided, started) if decided else None,
         },
+        **metrics_marker(window(started, ended), metrics_read_at),
     }
+
+
+def metrics_through(minutes: Sequence[datetime], read_at: datetime) -> datetime | None:
+    """The last of ``minutes`` whose figures were read ``SETTLE_SECONDS`` after it ended (those
+    after it may not all have been published yet); None if none was."""
+    settled = [m for m in minutes if m + timedelta(seconds=60 + SETTLE_SECONDS) <= utc(read_at)]
+    return settled[-1] if settled else None
+
+
+def metrics_marker(minutes: Sequence[datetime], read_at: datetime | None) -> dict[str, Any]:
+    """``metricsComplete`` (every minute's figures settled when read), ``metricsThrough`` (the
+    last settled minute's start), ``metricsReadAt``."""
+    if read_at is None:
+        return {"metricsComplete": True, "metricsThrough": iso(minutes[-1]), "metricsReadAt": None}
+    through = metrics_through(minutes, read_at)
+    return {
+        "metricsComplete": through is not None and through == minutes[-1],
+        "metricsThrough": iso(through) if through else None,
+        "metricsReadAt": iso(read_at),
+    }
+
+
+def settle_wait(ended: datetime, now: datetime) -> float:
+    """Seconds from ``now`` until the end minute's figures are settled (0: already)."""
+    ready = minute_floor(ended) + timedelta(seconds=60 + SETTLE_SECONDS)
+    return max(0.0, (ready - utc(now)).total_seconds())
+
+
+def is_complete(tl: Mapping[str, Any]) -> bool:
+    """A stored timeline whose every minute's figures had settled when it was made."""
+    return tl.get("schema") == SCHEMA and tl.get("metricsComplete") is True
 
 
 def action(at: datetime, started: datetime, name: str, detail: str) -> dict[str, Any]:
