@@ -21,6 +21,7 @@ from conftest import create_function
 from e2e_helpers import FUNCTION, alias_snapshot, finish, publish_candidate, routing, start_traffic
 
 from coalmine import execution_limits
+from coalmine_cli.progress import progress_lines
 from coalmine_sandbox import Sandbox
 
 HOOK = "callback-hook"
@@ -163,6 +164,17 @@ def test_a_hook_that_answers_after_20_minutes_with_heartbeats_is_promoted(
     assert worker.payload["taskToken"]
     entered = done.entered
     assert entered.index("AwaitHook") < entered.index("ShiftTraffic", entered.index("AwaitHook"))
+    # what `coalmine deploy` prints while it waits, then once it shifted
+    lines = list(progress_lines(_history_events(sandbox, done.description["executionArn"])))
+    waits = [line for line in lines if "waiting for the pre-traffic hook" in line]
+    assert waits == [
+        f"  [ShiftTraffic] waiting for the pre-traffic hook {HOOK} to answer (up to 3600 s, "
+        "a heartbeat at least every 300 s)"
+    ]
+    shifted = [line for line in lines if line.startswith("  [ShiftTraffic] step 1/1: 10%")]
+    assert shifted == [
+        f"  [ShiftTraffic] step 1/1: 10% -> v{candidate}, bake 300 s (pre-traffic hook {HOOK} PASS)"
+    ]
 
 
 def test_a_hook_that_answers_failed_rolls_back_with_its_reason(
@@ -242,13 +254,14 @@ def test_a_console_stop_while_the_hook_waits_leaves_the_alias_whole_and_the_lock
     assert locks["Items"] == []
 
 
-def _history_events(sb: Sandbox, arn: str) -> int:
-    sfn, count, kwargs = sb.client("stepfunctions"), 0, {"executionArn": arn, "maxResults": 1000}
+def _history_events(sb: Sandbox, arn: str) -> list[dict[str, Any]]:
+    sfn, kwargs = sb.client("stepfunctions"), {"executionArn": arn, "maxResults": 1000}
+    events: list[dict[str, Any]] = []
     while True:
         page = sfn.get_execution_history(**kwargs)
-        count += len(page["events"])
+        events += page["events"]
         if not page.get("nextToken"):
-            return count
+            return events
         kwargs["nextToken"] = page["nextToken"]
 
 
@@ -264,7 +277,7 @@ def test_a_callback_hook_costs_at_most_the_events_prepare_counts_for_it(
     hooked, _, _ = _deploy(sandbox, worker, request, release="newer")
     # Then both are promoted, and the wait cost what execution_limits counts for it, or less
     assert (plain.status, hooked.status) == ("SUCCEEDED", "SUCCEEDED")
-    extra = _history_events(sandbox, hooked.description["executionArn"]) - _history_events(
-        sandbox, plain.description["executionArn"]
+    extra = len(_history_events(sandbox, hooked.description["executionArn"])) - len(
+        _history_events(sandbox, plain.description["executionArn"])
     )
     assert 0 < extra <= execution_limits.EVENTS_PER_CALLBACK_HOOK
