@@ -197,9 +197,14 @@ def test_a_hook_that_answers_failed_rolls_back_with_its_reason(
     ("callback", "script", "cause"),
     [
         (
+            {"timeoutSeconds": 600, "heartbeatSeconds": 120},
+            [(s, heartbeat) for s in range(100, 700, 100)],
+            "no answer within timeoutSeconds (600 s; States.Timeout)",
+        ),
+        (
             {"timeoutSeconds": 600},
             [],
-            "no answer within timeoutSeconds (600 s; States.Timeout)",
+            "no answer within timeoutSeconds (600 s)",
         ),
         (
             {"timeoutSeconds": 3600, "heartbeatSeconds": 120},
@@ -212,7 +217,7 @@ def test_a_hook_that_answers_failed_rolls_back_with_its_reason(
             "it failed (SendTaskFailure, or its invocation failed): SmokeFailed: GET /brands: 500",
         ),
     ],
-    ids=["timeout", "heartbeat-timeout", "send-task-failure"],
+    ids=["timeout", "timeout-no-heartbeat-asked", "heartbeat-timeout", "send-task-failure"],
 )
 def test_a_hook_that_does_not_answer_in_time_rolls_back_naming_why(
     sandbox: Sandbox, tmp_path: Path, callback: dict[str, Any], script: list[Any], cause: str
@@ -227,12 +232,12 @@ def test_a_hook_that_does_not_answer_in_time_rolls_back_naming_why(
     assert routing(alias_snapshot(sandbox)) == (document["fromVersion"], {})
     (hook,) = document["hooks"]
     waited = hook["evidence"]["waitedSeconds"]
-    if "heartbeatSeconds" in callback:  # the last heartbeat at 150 s, then 120 s of nothing
+    if callback["timeoutSeconds"] == 600:  # heartbeats or not: the wait's whole timeout
+        assert 599 <= waited < 660
+    elif "heartbeatSeconds" in callback:  # the last heartbeat at 150 s, then 120 s of nothing
         assert 270 <= waited < 300
-    elif script:
-        assert waited < 60
     else:
-        assert 600 <= waited < 660
+        assert waited < 60
 
 
 @pytest.mark.parametrize("lifecycle", ["PreTraffic", "PostTraffic"])
