@@ -70,7 +70,7 @@ def _hook_wait(output: dict[str, Any], waiting: dict[str, Any]) -> str:
     """A callback-mode hook the deployment now waits for (AwaitHook: docs/reference.md#hooks)."""
     post = waiting.get("lifecycle") == "PostTraffic"
     heartbeat, timeout = waiting.get("heartbeatSeconds"), waiting.get("timeoutSeconds")
-    beats = f", a heartbeat at least every {heartbeat} s" if heartbeat != timeout else ""
+    beats = f", a heartbeat at least every {heartbeat} s" if waiting.get("heartbeatAsked") else ""
     return (
         (f"100% -> v{output.get('toVersion')}, then " if post else "")
         + f"waiting for the {'post' if post else 'pre'}-traffic hook {waiting.get('function')}"

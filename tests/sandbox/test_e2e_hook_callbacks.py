@@ -21,6 +21,7 @@ from conftest import create_function
 from e2e_helpers import FUNCTION, alias_snapshot, finish, publish_candidate, routing, start_traffic
 
 from coalmine import execution_limits
+from coalmine_cli import status
 from coalmine_cli.progress import progress_lines
 from coalmine_sandbox import Sandbox
 
@@ -60,9 +61,15 @@ def failure(error: str, cause: str) -> Any:
     return send
 
 
+STATUS: list[str] = []  # what `coalmine status` printed just before the console stop
+
+
 def console_stop(sb: Sandbox, token: str) -> str:
     assert sb.hooks is not None
-    sb.stop_execution(sb.hooks.sfn.running[-1], "console stop")
+    arn = sb.hooks.sfn.running[-1]
+    described = sb.client("stepfunctions").describe_execution(executionArn=arn)
+    STATUS[:] = status.lines(described, _history_events(sb, arn))
+    sb.stop_execution(arn, "console stop")
     return "stop"
 
 
@@ -252,6 +259,12 @@ def test_a_console_stop_while_the_hook_waits_leaves_the_alias_whole_and_the_lock
     done, document, candidate = _deploy(sandbox, worker, request)
     # Then it ends ABORTED, Cleanup put the alias wholly on the old version and freed the lock
     assert [what for _, what in worker.sent] == ["stop"], "the wait was never reached"
+    hook = [line for line in STATUS if line.startswith("  hook ")]
+    assert len(hook) == 1, STATUS
+    assert hook[0].startswith(
+        f"  hook    waiting for the {lifecycle[:-7].lower()}-traffic hook {HOOK} since "
+    )
+    assert hook[0].endswith("(then rollback)")  # no heartbeat asked for
     assert done.status == "ABORTED"
     assert document["toVersion"] == candidate
     assert routing(alias_snapshot(sandbox)) == (document["fromVersion"], {})
