@@ -30,6 +30,9 @@ def describe_state_exit(state: str, output: dict[str, Any]) -> str | None:
         )
     if state == "PublishVersion":
         return f"new version {output.get('toVersion')} ready"
+    waiting = output.get("hookWait")
+    if state in {"ShiftTraffic", "Promote"} and output.get("action") == "HOOK" and waiting:
+        return _hook_wait(output, waiting)
     if state in {"ShiftTraffic", "Promote"} and output.get("action") == "ROLLBACK":  # a hook
         if output.get("outcome") == "PROMOTED":
             return f"100% -> v{output.get('toVersion')}, then {output.get('reason')}"
@@ -61,6 +64,18 @@ def describe_state_exit(state: str, output: dict[str, Any]) -> str | None:
     if state == "Rollback":
         return f"rolled back to v{output.get('fromVersion')}: {output.get('reason')}"
     return None
+
+
+def _hook_wait(output: dict[str, Any], waiting: dict[str, Any]) -> str:
+    """A callback-mode hook the deployment now waits for (AwaitHook: docs/reference.md#hooks)."""
+    post = waiting.get("lifecycle") == "PostTraffic"
+    heartbeat, timeout = waiting.get("heartbeatSeconds"), waiting.get("timeoutSeconds")
+    beats = f", a heartbeat at least every {heartbeat} s" if waiting.get("heartbeatAsked") else ""
+    return (
+        (f"100% -> v{output.get('toVersion')}, then " if post else "")
+        + f"waiting for the {'post' if post else 'pre'}-traffic hook {waiting.get('function')}"
+        + f" to answer (up to {timeout} s{beats})"
+    )
 
 
 def _operator_action(output: dict[str, Any], steps: list[Any]) -> dict[str, Any] | None:

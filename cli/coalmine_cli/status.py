@@ -59,6 +59,7 @@ def lines(description: dict[str, Any], events: list[dict[str, Any]]) -> list[str
     out.extend(_bake(document, state, since))
     out.extend(_traffic(document))
     out.extend(_gate(document, description))
+    out.extend(_hook(document))
     out.extend(_ticks(document))
     evidence = document.get("evidence") or {}
     if evidence.get("location"):
@@ -113,6 +114,21 @@ def _gate(document: dict[str, Any], description: dict[str, Any]) -> list[str]:
     return [
         f"  gate    waiting for approval since {_hms(since)}, until {_hms(until)} (then "
         f"{waiting.get('onTimeout')}): coalmine approve|reject {target} --reason ..."
+    ]
+
+
+def _hook(document: dict[str, Any]) -> list[str]:
+    """A callback-mode lifecycle hook the deployment waits for (docs/reference.md#hooks)."""
+    waiting = document.get("hookWait")
+    if not waiting or document.get("action") != "HOOK":
+        return []
+    since = datetime.fromisoformat(str(waiting["since"]).replace("Z", "+00:00"))
+    until = since + timedelta(seconds=int(waiting.get("timeoutSeconds") or 0))
+    beats = waiting.get("heartbeatSeconds") if waiting.get("heartbeatAsked") else None
+    return [
+        f"  hook    waiting for the {str(waiting.get('lifecycle')).lower()[:-7]}-traffic hook "
+        f"{waiting.get('function')} since {_hms(since)}, until {_hms(until)} (then rollback)"
+        + (f"; a heartbeat at least every {beats} s" if beats else "")
     ]
 
 

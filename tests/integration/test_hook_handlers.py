@@ -179,3 +179,61 @@ def test_all_at_once_runs_both_hooks_around_the_cut_over(
     assert world.alias() == {"version": "2", "weights": {}}
     assert [h["gate"] for h in out["hooks"]] == ["pre-traffic-hook", "post-traffic-hook"]
     assert out["outcome"] == "PROMOTED"
+
+
+# ----------------------------------------------------------------------------- callback mode
+CALLBACK = {"timeoutSeconds": 900, "heartbeatSeconds": 120}
+
+
+def test_a_callback_pre_traffic_hook_is_waited_for_then_judged_by_shift_traffic(
+    world: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hook = HookCalls(monkeypatch, PASSED)
+    event = _with_hooks(load_event("shift-traffic"), pre=HOOK)
+    event["analysis"]["preTrafficHookCallback"] = CALLBACK
+
+    waiting = shift_traffic.handler(event, lambda_context)
+
+    # not invoked here (AwaitHook invokes it), nothing shifted, the wait in the document
+    assert hook.calls == []
+    assert world.alias() == {"version": "1", "weights": {}}
+    assert waiting["action"] == "HOOK"
+    assert waiting["hookWait"] | {"since": None} == {
+        "lifecycle": "PreTraffic", "function": HOOK, "resume": "SHIFT", "since": None,
+        "timeoutSeconds": 900, "heartbeatSeconds": 120, "heartbeatAsked": True,
+        "answer": None, "error": None,
+    }  # fmt: skip
+    # AwaitHook puts SendTaskSuccess's output in the wait; HookAnswered runs ShiftTraffic again
+    waiting["hookWait"]["answer"] = {"status": "SUCCEEDED"}
+    out = shift_traffic.handler(waiting, lambda_context)
+    assert hook.calls == []
+    assert world.alias() == {"version": "1", "weights": {"2": 0.1}}
+    assert (out["action"], out["hookWait"]) == ("BAKE", None)
+    assert [(h["gate"], h["verdict"]) for h in out["hooks"]] == [("pre-traffic-hook", "PASS")]
+
+
+def test_a_callback_post_traffic_hook_waits_with_the_alias_promoted_and_the_write_in_the_lock(
+    world: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.route("1", {"2": 0.1}, revision=SHIFTED_REVISION)
+    world.hold_lock()
+    HookCalls(monkeypatch, PASSED)
+    event = _with_hooks(load_event("promote"), post=HOOK)
+    event["analysis"]["postTrafficHookCallback"] = CALLBACK
+
+    waiting = promote.handler(event, lambda_context)
+
+    assert world.alias() == {"version": "2", "weights": {}}
+    assert (waiting["action"], waiting["outcome"]) == ("HOOK", "IN_PROGRESS")
+    recorded = json.loads((world.lock() or {})["deployment"]["S"])
+    # Cleanup can claim the write (its revision) and knows the promotion is not done
+    assert (recorded["revisionId"], recorded["outcome"]) == (waiting["revisionId"], "IN_PROGRESS")
+    # the hook timed out: Promote runs again, judges it, and Rollback puts the old version back
+    waiting["hookWait"]["error"] = {"Error": "States.Timeout", "Cause": None}
+    out = promote.handler(waiting, lambda_context)
+    assert out["action"] == "ROLLBACK"
+    assert out["reason"] == (
+        f"post-traffic hook {HOOK} failed: no answer within timeoutSeconds (900 s; States.Timeout)"
+    )
+    rollback.handler(out, lambda_context)
+    assert world.alias() == {"version": "1", "weights": {}}

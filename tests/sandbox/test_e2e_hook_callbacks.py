@@ -21,6 +21,8 @@ from conftest import create_function
 from e2e_helpers import FUNCTION, alias_snapshot, finish, publish_candidate, routing, start_traffic
 
 from coalmine import execution_limits
+from coalmine_cli import status
+from coalmine_cli.progress import progress_lines
 from coalmine_sandbox import Sandbox
 
 HOOK = "callback-hook"
@@ -59,9 +61,15 @@ def failure(error: str, cause: str) -> Any:
     return send
 
 
+STATUS: list[str] = []  # what `coalmine status` printed just before the console stop
+
+
 def console_stop(sb: Sandbox, token: str) -> str:
     assert sb.hooks is not None
-    sb.stop_execution(sb.hooks.sfn.running[-1], "console stop")
+    arn = sb.hooks.sfn.running[-1]
+    described = sb.client("stepfunctions").describe_execution(executionArn=arn)
+    STATUS[:] = status.lines(described, _history_events(sb, arn))
+    sb.stop_execution(arn, "console stop")
     return "stop"
 
 
@@ -163,6 +171,17 @@ def test_a_hook_that_answers_after_20_minutes_with_heartbeats_is_promoted(
     assert worker.payload["taskToken"]
     entered = done.entered
     assert entered.index("AwaitHook") < entered.index("ShiftTraffic", entered.index("AwaitHook"))
+    # what `coalmine deploy` prints while it waits, then once it shifted
+    lines = list(progress_lines(_history_events(sandbox, done.description["executionArn"])))
+    waits = [line for line in lines if "waiting for the pre-traffic hook" in line]
+    assert waits == [
+        f"  [ShiftTraffic] waiting for the pre-traffic hook {HOOK} to answer (up to 3600 s, "
+        "a heartbeat at least every 300 s)"
+    ]
+    shifted = [line for line in lines if line.startswith("  [ShiftTraffic] step 1/1: 10%")]
+    assert shifted == [
+        f"  [ShiftTraffic] step 1/1: 10% -> v{candidate}, bake 300 s (pre-traffic hook {HOOK} PASS)"
+    ]
 
 
 def test_a_hook_that_answers_failed_rolls_back_with_its_reason(
@@ -185,9 +204,14 @@ def test_a_hook_that_answers_failed_rolls_back_with_its_reason(
     ("callback", "script", "cause"),
     [
         (
+            {"timeoutSeconds": 600, "heartbeatSeconds": 120},
+            [(s, heartbeat) for s in range(100, 700, 100)],
+            "no answer within timeoutSeconds (600 s; States.Timeout)",
+        ),
+        (
             {"timeoutSeconds": 600},
             [],
-            "no answer within timeoutSeconds (600 s; States.Timeout)",
+            "no answer within timeoutSeconds (600 s)",
         ),
         (
             {"timeoutSeconds": 3600, "heartbeatSeconds": 120},
@@ -200,7 +224,7 @@ def test_a_hook_that_answers_failed_rolls_back_with_its_reason(
             "it failed (SendTaskFailure, or its invocation failed): SmokeFailed: GET /brands: 500",
         ),
     ],
-    ids=["timeout", "heartbeat-timeout", "send-task-failure"],
+    ids=["timeout", "timeout-no-heartbeat-asked", "heartbeat-timeout", "send-task-failure"],
 )
 def test_a_hook_that_does_not_answer_in_time_rolls_back_naming_why(
     sandbox: Sandbox, tmp_path: Path, callback: dict[str, Any], script: list[Any], cause: str
@@ -215,12 +239,12 @@ def test_a_hook_that_does_not_answer_in_time_rolls_back_naming_why(
     assert routing(alias_snapshot(sandbox)) == (document["fromVersion"], {})
     (hook,) = document["hooks"]
     waited = hook["evidence"]["waitedSeconds"]
-    if "heartbeatSeconds" in callback:  # the last heartbeat at 150 s, then 120 s of nothing
+    if callback["timeoutSeconds"] == 600:  # heartbeats or not: the wait's whole timeout
+        assert 599 <= waited < 660
+    elif "heartbeatSeconds" in callback:  # the last heartbeat at 150 s, then 120 s of nothing
         assert 270 <= waited < 300
-    elif script:
-        assert waited < 60
     else:
-        assert 600 <= waited < 660
+        assert waited < 60
 
 
 @pytest.mark.parametrize("lifecycle", ["PreTraffic", "PostTraffic"])
@@ -235,6 +259,12 @@ def test_a_console_stop_while_the_hook_waits_leaves_the_alias_whole_and_the_lock
     done, document, candidate = _deploy(sandbox, worker, request)
     # Then it ends ABORTED, Cleanup put the alias wholly on the old version and freed the lock
     assert [what for _, what in worker.sent] == ["stop"], "the wait was never reached"
+    hook = [line for line in STATUS if line.startswith("  hook ")]
+    assert len(hook) == 1, STATUS
+    assert hook[0].startswith(
+        f"  hook    waiting for the {lifecycle[:-7].lower()}-traffic hook {HOOK} since "
+    )
+    assert hook[0].endswith("(then rollback)")  # no heartbeat asked for
     assert done.status == "ABORTED"
     assert document["toVersion"] == candidate
     assert routing(alias_snapshot(sandbox)) == (document["fromVersion"], {})
@@ -242,13 +272,14 @@ def test_a_console_stop_while_the_hook_waits_leaves_the_alias_whole_and_the_lock
     assert locks["Items"] == []
 
 
-def _history_events(sb: Sandbox, arn: str) -> int:
-    sfn, count, kwargs = sb.client("stepfunctions"), 0, {"executionArn": arn, "maxResults": 1000}
+def _history_events(sb: Sandbox, arn: str) -> list[dict[str, Any]]:
+    sfn, kwargs = sb.client("stepfunctions"), {"executionArn": arn, "maxResults": 1000}
+    events: list[dict[str, Any]] = []
     while True:
         page = sfn.get_execution_history(**kwargs)
-        count += len(page["events"])
+        events += page["events"]
         if not page.get("nextToken"):
-            return count
+            return events
         kwargs["nextToken"] = page["nextToken"]
 
 
@@ -264,7 +295,7 @@ def test_a_callback_hook_costs_at_most_the_events_prepare_counts_for_it(
     hooked, _, _ = _deploy(sandbox, worker, request, release="newer")
     # Then both are promoted, and the wait cost what execution_limits counts for it, or less
     assert (plain.status, hooked.status) == ("SUCCEEDED", "SUCCEEDED")
-    extra = _history_events(sandbox, hooked.description["executionArn"]) - _history_events(
-        sandbox, plain.description["executionArn"]
+    extra = len(_history_events(sandbox, hooked.description["executionArn"])) - len(
+        _history_events(sandbox, plain.description["executionArn"])
     )
     assert 0 < extra <= execution_limits.EVENTS_PER_CALLBACK_HOOK

@@ -177,6 +177,22 @@ def test_worst_case_counts_every_bake_at_its_longest() -> None:
     assert cr.worst_case_seconds(watch, short) == 600 + 60 + cr.RESERVE_SECONDS
 
 
+def test_worst_case_counts_each_callback_hook_at_its_timeout() -> None:
+    from coalmine import strategies
+    from coalmine.models import AnalysisConfig, HookCallback
+
+    short = AnalysisConfig(max_bake_extension_seconds=0, metrics_delay_seconds=0)
+    plan = strategies.resolve("AllAtOnce")  # no watch: only the hooks take time
+    synchronous = short.model_copy(update={"pre_traffic_hook": "smoke"})
+    assert cr.worst_case_seconds(plan, synchronous) == cr.RESERVE_SECONDS
+    both = synchronous.model_copy(update={
+        "post_traffic_hook": "e2e",
+        "pre_traffic_hook_callback": HookCallback(timeout_seconds=600),
+        "post_traffic_hook_callback": HookCallback(timeout_seconds=900),
+    })  # fmt: skip
+    assert cr.worst_case_seconds(plan, both) == 600 + 900 + cr.RESERVE_SECONDS
+
+
 @pytest.mark.parametrize(
     "event",
     [

@@ -13,6 +13,7 @@ from coalmine.models import (
     AnalysisConfig,
     Deployment,
     ErrorInfo,
+    HookWait,
     Outcome,
     StepRecord,
     Verdict,
@@ -44,6 +45,14 @@ def test_the_key_is_function_alias_and_the_start_in_one_spelling() -> None:
     assert history.key(other) == history.key(d)
 
 
+def _hook_wait(lifecycle: str) -> HookWait:
+    return HookWait.model_validate({
+        "lifecycle": lifecycle, "function": "smoke", "since": "2030-01-01T00:00:00Z",
+        "resume": "SHIFT" if lifecycle == "PreTraffic" else "PROMOTE",
+        "timeoutSeconds": 600, "heartbeatSeconds": 599,
+    })  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("update", "ended", "phase"),
     [
@@ -55,6 +64,9 @@ def test_the_key_is_function_alias_and_the_start_in_one_spelling() -> None:
             "STEP 1 (50%) PASS",
         ),
         ({"action": Action.PROMOTE, "step_index": 0}, False, "PROMOTING"),
+        # a callback hook's wait: before any traffic (nothing moved), after the cutover (promoting)
+        ({"action": Action.HOOK, "hook_wait": _hook_wait("PreTraffic")}, False, "PREPARED"),
+        ({"action": Action.HOOK, "hook_wait": _hook_wait("PostTraffic")}, False, "PROMOTING"),
         ({"outcome": Outcome.PROMOTED, "action": Action.BAKE}, False, "POST_PROMOTION_BAKE"),
         ({"outcome": Outcome.PROMOTED, "action": Action.FINISH}, False, "PROMOTED"),
         ({"action": Action.ROLLBACK}, False, "ROLLING_BACK"),

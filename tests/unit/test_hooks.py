@@ -262,7 +262,7 @@ def _waited(d: Deployment, answer: Any = None, error: dict[str, Any] | None = No
     return d.model_copy(update={"hook_wait": wait})
 
 
-@pytest.mark.parametrize(("heartbeat", "expected"), [(300, 300), (None, 1800)])
+@pytest.mark.parametrize(("heartbeat", "expected"), [(300, 300), (None, 1799)])
 def test_a_callback_hook_is_not_invoked_but_waited_for(
     heartbeat: int | None, expected: int
 ) -> None:
@@ -277,7 +277,9 @@ def test_a_callback_hook_is_not_invoked_but_waited_for(
         resume="SHIFT",
         since=NOW,
         timeout_seconds=1800,
-        heartbeat_seconds=expected,  # none asked for: the wait's own timeout
+        # none asked for: just below the timeout (Step Functions wants it smaller)
+        heartbeat_seconds=expected,
+        heartbeat_asked=heartbeat is not None,
     )
     # the ASL reads the wait's fields by these names (TimeoutSecondsPath, HeartbeatSecondsPath)
     assert {"timeoutSeconds", "heartbeatSeconds", "function", "resume"} <= set(
@@ -349,6 +351,14 @@ def test_a_callback_answer_or_error_is_judged(
     else:
         assert d.action == Action.ROLLBACK
         assert d.reason == f"pre-traffic hook {HOOK} failed: {result.reason}"
+
+
+def test_with_no_heartbeat_asked_its_window_ending_is_the_timeout() -> None:
+    waiting = hooks.before_traffic(_callback(heartbeat=None), FakeInvoke(PASSED), NOW)
+    error = {"Error": "States.HeartbeatTimeout", "Cause": None}
+    d = hooks.before_traffic(_waited(waiting, error=error), FakeInvoke(PASSED), NOW)
+    assert d.reason == f"pre-traffic hook {HOOK} failed: no answer within timeoutSeconds (1800 s)"
+    assert d.hooks[0].evidence["error"] == "States.HeartbeatTimeout"
 
 
 def test_a_long_callback_answer_is_shortened_in_the_evidence() -> None:

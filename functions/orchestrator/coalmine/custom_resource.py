@@ -216,7 +216,7 @@ def worst_case_seconds(plan: Plan, cfg: AnalysisConfig) -> int:
     """The longest a deployment of ``plan`` can run before its end is answered (operator pauses
     aside): every bake at its longest (extended for low traffic, waiting for its last minute's
     metrics; the last one lengthened to an async target's retry window, as execution_limits
-    counts them) plus RESERVE_SECONDS."""
+    counts them), each callback hook's longest wait (hooks.py), plus RESERVE_SECONDS."""
     bakes = [step.bake_seconds for step in plan.steps]
     post = plan.post_promotion_bake_seconds
     if post > 0:
@@ -227,6 +227,8 @@ def worst_case_seconds(plan: Plan, cfg: AnalysisConfig) -> int:
     longest = [b + cfg.max_bake_extension_seconds + tail for b in bakes]
     if post > 0:
         longest.append(post + cfg.max_bake_extension_seconds + tail)
+    callbacks = (cfg.pre_traffic_hook_callback, cfg.post_traffic_hook_callback)
+    longest += [c.timeout_seconds for c in callbacks if c is not None]
     return sum(longest) + RESERVE_SECONDS
 
 

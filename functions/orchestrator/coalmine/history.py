@@ -48,8 +48,9 @@ def phase(d: Deployment, *, ended: bool = False) -> str:
         return "ROLLING_BACK"
     if d.outcome == Outcome.PROMOTED:
         return "PROMOTED" if ended or d.action == Action.FINISH else "POST_PROMOTION_BAKE"
-    if d.action == Action.PROMOTE:
-        return "PROMOTING"
+    post_traffic_wait = d.hook_wait is not None and d.hook_wait.lifecycle == "PostTraffic"
+    if d.action == Action.PROMOTE or (d.action == Action.HOOK and post_traffic_wait):
+        return "PROMOTING"  # (a post-traffic hook's callback: promoted, not recorded yet)
     if d.step_index >= 0:
         record = d.steps[-1] if d.steps else None
         judged = record is not None and record.index == d.step_index and record.verdict

@@ -136,7 +136,9 @@ def waiting(
         or resume not in (Action.SHIFT, Action.PROMOTE)
     ):
         raise ValueError(f"no {_NAMES[lifecycle]} answers by callback here")
-    heartbeat = settings.heartbeat_seconds or settings.timeout_seconds
+    asked = settings.heartbeat_seconds is not None
+    # Step Functions: HeartbeatSeconds < TimeoutSeconds; with none asked, its end is the timeout
+    heartbeat = settings.heartbeat_seconds or settings.timeout_seconds - 1
     wait = HookWait(
         lifecycle=lifecycle,
         function=hook,
@@ -144,6 +146,7 @@ def waiting(
         since=now,
         timeout_seconds=settings.timeout_seconds,
         heartbeat_seconds=heartbeat,
+        heartbeat_asked=asked,
     )
     return d.model_copy(update={"hook_wait": wait, "action": Action.HOOK})
 
@@ -165,8 +168,10 @@ def judge_wait(wait: HookWait, now: datetime | None) -> GateResult:
     if wait.error is not None:
         error, cause = str(wait.error.get("Error") or ""), wait.error.get("Cause")
         evidence["error"] = _shown(error)
-        if error == TIMEOUT:
+        if error == TIMEOUT or (error == HEARTBEAT_TIMEOUT and not wait.heartbeat_asked):
             why = f"no answer within timeoutSeconds ({wait.timeout_seconds} s; {TIMEOUT})"
+            if error != TIMEOUT:  # no heartbeat asked for: its window is the timeout's, less 1 s
+                why = f"no answer within timeoutSeconds ({wait.timeout_seconds} s)"
         elif error == HEARTBEAT_TIMEOUT:
             why = (
                 f"no heartbeat or answer for heartbeatSeconds ({wait.heartbeat_seconds} s; "

@@ -181,7 +181,7 @@ class HookCallback(InputModel):
     SendTaskSuccess/Failure; with ``heartbeat_seconds``, a wait with no SendTaskHeartbeat (or
     answer) for that long ends it too. None: no heartbeat asked for (coalmine/hooks.py)."""
 
-    timeout_seconds: int = Field(default=3600, ge=1, le=3600)
+    timeout_seconds: int = Field(default=3600, ge=60, le=3600)
     heartbeat_seconds: int | None = Field(default=None, ge=1, le=3600)
 
     @model_validator(mode="after")
@@ -479,7 +479,8 @@ class ErrorInfo(Model):
 class HookWait(Model):
     """A lifecycle hook the deployment waits for (coalmine/hooks.py): AwaitHook invokes
     ``function`` with the hook's payload and a task token, waits ``timeout_seconds`` (and
-    ``heartbeat_seconds`` between heartbeats: the timeout itself when none is asked for); its
+    ``heartbeat_seconds`` between heartbeats: with none asked for, ``timeout_seconds - 1``, as
+    Step Functions wants HeartbeatSeconds below TimeoutSeconds, and its end is the timeout); its
     answer (``answer``) or the Catch's error (``error``) is judged when ``resume`` runs again."""
 
     lifecycle: Literal["PreTraffic", "PostTraffic"]
@@ -488,6 +489,7 @@ class HookWait(Model):
     since: datetime
     timeout_seconds: int = Field(ge=1, le=3600)
     heartbeat_seconds: int = Field(ge=1, le=3600)
+    heartbeat_asked: bool = True  # analysis.*TrafficHookCallback.heartbeatSeconds was given
     answer: Any = None  # SendTaskSuccess's output (AwaitHook's ResultPath)
     # AwaitHook's Catch: {Error, Cause} of SendTaskFailure, States.Timeout, ... (either may be null)
     error: dict[str, Any] | None = None
