@@ -245,3 +245,42 @@ def test_a_stopped_deployment_shows_the_stop_as_an_action_and_its_decision(
     assert drawn["decision"]["outcome"] == "STOPPED"
     assert drawn["decision"]["t"] == stop["t"]
     assert "stopped by the operator" in (tmp_path / "r.html").read_text()
+
+
+def test_a_timeline_that_cannot_be_written_changes_no_outcome(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # S3 refuses every PutObject RecordTimeline makes (botocore's retries, then Lambda's two)
+    sandbox.faults.inject_api(
+        "PutObject", "s3", kind="service-error", caller="RecordTimeline", times=None
+    )
+    target = sandbox.publish_version("brand-api", {"CLI_TEST_MARKER": "no-timeline"})
+    arn = sandbox.start_execution(
+        {
+            "functionName": "brand-api",
+            "targetVersion": target,
+            "strategy": "AllAtOnce",
+            "analysis": {"watchSeconds": 0},
+        }
+    )
+    # the deployment is promoted and the alias wholly on the new version, as without the fault
+    assert sandbox.wait_for_execution(arn)["status"] == "SUCCEEDED"
+    alias = sandbox.alias("brand-api", "prod")
+    assert alias["FunctionVersion"] == target
+    assert not alias.get("RoutingConfig", {}).get("AdditionalVersionWeights")
+    # the fault was met (by RecordTimeline alone), and its event went to its dead-letter queue
+    assert sandbox.faults.fired
+    assert {f["caller"] for f in sandbox.faults.fired} == {"RecordTimeline"}
+    sqs = sandbox.client("sqs")
+    queue = sandbox.stack["RecordTimelineDeadLetterQueue"]
+    [message] = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    assert arn in message["Body"]
+    # no timeline.json; `coalmine report` rebuilds the timeline as before
+    bucket = sandbox.stack["ReportsBucket"]
+    keys = sandbox.client("s3").list_objects_v2(Bucket=bucket).get("Contents", [])
+    assert not [k["Key"] for k in keys if k["Key"].endswith("timeline.json")]
+    out = tmp_path / "t.json"
+    assert main(["report", arn, "-o", str(tmp_path / "r.html"), "--json", str(out)]) == 0
+    drawn = json.loads(out.read_text())
+    assert drawn["decision"]["outcome"] == "PROMOTED"
+    assert drawn["minutes"][-1]["weights"] == {target: 1.0}
