@@ -92,7 +92,7 @@ def read_timeline(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
 def find_timeline_key(s3: Any, bucket: str, deployment_id: str) -> str | None:
     """The key of deployment ``deployment_id``'s ``timeline.json`` when nothing else says which
     function and alias it was for (its execution gone): ``reports/<function>/<alias>/`` listed
-    by prefix (one ListObjectsV2 per function), then one GetObject tried per alias."""
+    by prefix, then one listing per alias for ``<deploymentId>/timeline.json``."""
     paginator = s3.get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=bucket, Prefix=REPORTS_PREFIX, Delimiter="/"):
         for function in page.get("CommonPrefixes", []):
@@ -101,7 +101,7 @@ def find_timeline_key(s3: Any, bucket: str, deployment_id: str) -> str | None:
             ):
                 for alias in inner.get("CommonPrefixes", []):
                     key = f"{alias['Prefix']}{deployment_id}/{et.TIMELINE_NAME}"
-                    if read_timeline(s3, bucket, key) is not None:
+                    if s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1).get("KeyCount"):
                         return key
     return None
 
