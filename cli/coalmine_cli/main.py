@@ -304,6 +304,7 @@ def _execution_timeline(args: argparse.Namespace, arn: str) -> dict[str, Any]:
             session.client("cloudwatch", **endpoint),
             arn,
             args.reports_bucket,
+            args.rebuild,
         )
     except NoEvidence as error:
         raise BadInput(str(error)) from error
@@ -785,6 +786,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--reports-bucket",
         help="the stack's ReportsBucket (output ReportsBucketName): where to find a stored "
         "timeline.json once the execution is gone (default: the bucket its document names)",
+    )
+    report.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="rebuild the timeline from the execution, its ticks and CloudWatch even when a "
+        "complete timeline.json is stored",
     )
     report.add_argument("--region", help="default: the ARN's")
     report.add_argument("--profile", help="AWS named profile")

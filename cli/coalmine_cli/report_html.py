@@ -59,12 +59,24 @@ def render(tl: dict[str, Any]) -> str:
             f"{escape(outcome)}</span> {escape(_decided(decision))}</div>",
             f'<div class="reason" id="reason">Reason: {escape(str(decision.get("reason") or "-"))}'
             "</div>",
+            _metrics_note(tl),
             _legend(tl),
             _chart(tl),
             _actions(tl),
             _table(tl),
             "</body></html>",
         ]
+    )
+
+
+def _metrics_note(tl: dict[str, Any]) -> str:
+    """A line when CloudWatch's figures were read before every minute had settled."""
+    if tl.get("metricsComplete", True):
+        return ""
+    through = tl.get("metricsThrough") or "no minute"
+    return (
+        f'<div class="meta" id="metrics">CloudWatch read at {escape(str(tl.get("metricsReadAt")))}'
+        f": figures settled through {escape(str(through))} (later minutes may be incomplete)</div>"
     )
 
 

@@ -70,7 +70,10 @@ class Sandbox:
         # unless a caller says otherwise (the template's own default, a production install, is not)
         self.parameters = {"DeploySamples": "true", **(parameters or {})}
         self.clock = SimClock(start)
-        self.metrics = MetricStore(self.clock.now)
+        # CloudWatch publishes as of the time its reader sees: the clock plus what the calling
+        # invocation has slept (RecordTimeline waits in its invocation for the last minute), as
+        # API faults judge their windows (aws/faults.py caller_now)
+        self.metrics = MetricStore(self._caller_now)
         self.runtime = Runtime(now=self.clock.now, metrics=self.metrics, seed=seed, region=REGION)
         self.stack = Stack(name=stack_name, root=REPO)
         self.hooks: MotoHooks | None = None
@@ -80,6 +83,9 @@ class Sandbox:
         self._clients: dict[str, Any] = {}
         self._saved_env: dict[str, str | None] = {}
         self._mock: Mock | None = None
+
+    def _caller_now(self) -> datetime:
+        return self.clock.now() + self.runtime.current_offset()
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> Sandbox:

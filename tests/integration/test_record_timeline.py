@@ -15,6 +15,7 @@ import pytest
 from moto import mock_aws
 
 from coalmine import timeline
+from coalmine.adapters import timeline_sources
 from coalmine.handlers import record_timeline
 from events import FakeLambdaContext, load_event
 
@@ -219,3 +220,62 @@ def test_a_write_that_fails_raises_for_lambdas_retries(
 
     with pytest.raises(ClientError, match="NoSuchBucket"):
         record_timeline.handler(load_event("cleanup"), lambda_context)
+
+
+class _Gone:
+    """Step Functions once the execution is gone (90 days after it ended)."""
+
+    def describe_execution(self, executionArn: str) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        error = {"Error": {"Code": "ExecutionDoesNotExist", "Message": "gone"}}
+        raise ClientError(error, "DescribeExecution")
+
+
+class _NoCloudWatch:
+    def get_metric_data(self, **kwargs: Any) -> dict[str, Any]:
+        raise AssertionError("CloudWatch read")
+
+
+def _stored(s3: Any, **marker: Any) -> dict[str, Any]:
+    tl = {"schema": timeline.SCHEMA, "function": "brand-api", "alias": "prod",
+          "executionArn": ARN, "minutes": [], "ticks": [], "actions": [],
+          "decision": {"outcome": "STOPPED"}, **marker}  # fmt: skip
+    timeline_sources.write_timeline(s3, BUCKET, tl)
+    return tl
+
+
+@pytest.mark.parametrize(
+    ("complete", "rebuild", "source"),
+    [(True, False, "stored"), (False, False, "rebuilt"), (True, True, "rebuilt")],
+)
+def test_report_reads_a_complete_stored_timeline_else_rebuilds(
+    aws: Any, complete: bool, rebuild: bool, source: str
+) -> None:
+    s3, cloudwatch, _ = aws
+    stored = _stored(s3, metricsComplete=complete)
+    history = _stopped(datetime.now(UTC) - timedelta(hours=1), _document(steps=[]))
+    reader = _NoCloudWatch() if source == "stored" else cloudwatch
+    found = timeline_sources.timeline_of(history, s3, reader, ARN, rebuild=rebuild)
+    if source == "stored":
+        assert found == stored
+    else:
+        assert found["decision"]["outcome"] == "STOPPED"
+        assert found["metricsComplete"] is True  # read an hour after the end
+        assert found != stored
+
+
+def test_once_the_execution_is_gone_report_finds_the_stored_one_in_the_bucket(aws: Any) -> None:
+    s3, _, _ = aws
+    stored = _stored(s3, metricsComplete=False)  # whatever it holds: all there is
+    other = "reports/brand-api/staging/deploy-brand-api-0002/timeline.json"
+    s3.put_object(Bucket=BUCKET, Key=other, Body=b"{}")
+    found = timeline_sources.timeline_of(_Gone(), s3, _NoCloudWatch(), ARN, bucket=BUCKET)
+    assert found == stored
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError, match="ExecutionDoesNotExist"):  # no bucket given
+        timeline_sources.timeline_of(_Gone(), s3, _NoCloudWatch(), ARN)
+    s3.delete_object(Bucket=BUCKET, Key=f"{PREFIX}timeline.json")
+    with pytest.raises(ClientError, match="ExecutionDoesNotExist"):  # none stored
+        timeline_sources.timeline_of(_Gone(), s3, _NoCloudWatch(), ARN, bucket=BUCKET)

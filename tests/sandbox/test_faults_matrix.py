@@ -573,10 +573,48 @@ def test_stop_at_the_gate(target: DeploymentTarget, entry: int | None) -> None:
     RESULTS[cell] = True
 
 
+# ---------------------------------------------------------------------- the timeline not written
+# RecordTimeline's writes refused for good (S3 PutObject: botocore's retries, then Lambda's two
+# async retries) after each kind of ending: the deployment ends as it would have, the invariant
+# holds, and the event is in RecordTimelineDeadLetterQueue (docs/report.md).
+TIMELINE_CELLS = ["promoted", "rolled-back", "stopped"]
+
+
+@pytest.mark.parametrize("ending", TIMELINE_CELLS)
+def test_timeline_write_refused(target: DeploymentTarget, ending: str) -> None:
+    target.reset()
+    sb = target.sb
+    fault = sb.faults.inject_api(
+        "PutObject", "s3", kind="service-error", caller="RecordTimeline", times=None
+    )
+    if ending == "rolled-back":
+        sb.faults.inject("Analyze", "crash", at_step=1)
+    if ending == "stopped":
+        target.at_moment("Analyze", 1, lambda arn: moves.stop_execution(sb, arn, "console stop"))
+    cell = f"timeline:{ending}"
+    RESULTS[cell] = False
+    queue = sb.stack["RecordTimelineDeadLetterQueue"]
+    try:
+        arn = sb.start_execution(target.request(PLAN, analysis=ANALYSIS))
+        described = sb.wait_for_execution(arn)
+        assert described["status"] == ENDS[ending]
+        assert violations(target, described) == []
+        assert fault.fired > 1  # retried
+        got = sb.client("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10)
+        assert [arn in m["Body"] for m in got.get("Messages", [])] == [True]
+        for message in got["Messages"]:
+            sb.client("sqs").delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    finally:
+        sb.faults.clear()
+        sb.settle()
+    RESULTS[cell] = True
+
+
 def test_zz_matrix_summary(capsys: pytest.CaptureFixture[str]) -> None:
     """Prints `fault matrix: N cells, P passed` (runs last in this module)."""
     cells = len(FAULT_CELLS) + 2 * len(MOMENTS) + len(ENTRIES) + len(WATCH_CELLS)
     cells += len(API_CALLS) * len(API_WINDOWS) - 2 + 2 + 3 + len(EVENT_CELLS) + len(GATE_CELLS) + 3
+    cells += len(TIMELINE_CELLS)
     passed = sum(RESULTS.values())
     with capsys.disabled():
         print(

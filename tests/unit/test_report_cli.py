@@ -98,3 +98,25 @@ def test_a_result_json_is_drawn(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["report", str(result), "-o", str(tmp_path / "r.html")]) == 0
     assert "coalmine deployment report: brand-api:prod v2" in (tmp_path / "r.html").read_text()
     assert capsys.readouterr().out.strip() == f"wrote {tmp_path / 'r.html'}"
+
+
+@pytest.mark.parametrize(
+    ("read_after", "noted"),
+    [
+        (None, False),  # a rehearsal's
+        (30, True),  # no minute settled
+        (timeline.SETTLE_SECONDS, True),  # all but the end minute
+        (60 + timeline.SETTLE_SECONDS, False),  # every minute
+    ],
+)
+def test_the_page_says_when_cloudwatchs_last_minutes_had_not_settled(
+    read_after: int | None, noted: bool
+) -> None:
+    tl = _timeline()
+    if read_after is not None:  # read from AWS that long after the end minute began
+        read_at = timeline.minute_floor(T0 + timedelta(seconds=60)) + timedelta(seconds=read_after)
+        tl.update(timeline.metrics_marker(timeline.window(T0, T0 + timedelta(seconds=60)), read_at))
+    page = report_html.render(tl)
+    assert ('id="metrics"' in page) is noted
+    if noted:
+        assert f"figures settled through {tl['metricsThrough'] or 'no minute'}" in page

@@ -587,6 +587,47 @@ def test_cleanup_rule_is_sams_eventbridge_event_with_retries_and_dead_letters() 
     }
 
 
+def test_record_timeline_runs_on_every_ending_off_the_deployments_path() -> None:
+    resources = _resources()
+    function = resources["RecordTimelineFunction"]["Properties"]
+    cleanup = resources["CleanupFunction"]["Properties"]
+    [(name, event)] = function["Events"].items()
+    # every ending of this stack's deployments, the events Cleanup gets: a stop too
+    assert event["Type"] == "EventBridgeRule"
+    assert event["Properties"]["Pattern"] == cleanup["Events"]["OnEnd"]["Properties"]["Pattern"]
+    assert set(event["Properties"]["Pattern"]["detail"]["status"]) == {
+        "SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"
+    }  # fmt: skip
+    assert event["Properties"]["DeadLetterConfig"] == {
+        "Arn": {"Fn::GetAtt": ["RecordTimelineDeadLetterQueue", "Arn"]}
+    }
+    on_failure = function["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+    assert on_failure["Destination"] == {"Fn::GetAtt": ["RecordTimelineDeadLetterQueue", "Arn"]}
+    policy = resources["RecordTimelineDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]
+    [statement] = policy["Statement"]
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == {
+        "Fn::GetAtt": [f"RecordTimelineFunction{name}", "Arn"]
+    }
+    # not a Task of the state machine: its failure cannot reach a deployment
+    substitutions = resources["DeploymentStateMachine"]["Properties"]["DefinitionSubstitutions"]
+    assert "RecordTimelineFunctionArn" not in substitutions
+    # what it may do, and nothing else: read this stack's executions, the reports prefix,
+    # GetMetricData (no resource-level permission)
+    granted = {
+        str(action).lower(): statement["Resource"]
+        for who, statement in _statements()
+        if who == "RecordTimelineFunction"
+        for action in _as_list(statement["Action"])
+    }
+    assert set(granted) == {
+        "states:describeexecution", "states:getexecutionhistory", "s3:listbucket",
+        "s3:getobject", "s3:putobject", "cloudwatch:getmetricdata",
+    }  # fmt: skip
+    assert "${AWS::StackName}-deployment:*" in granted["states:getexecutionhistory"]["Fn::Sub"]
+    assert granted["s3:putobject"] == {"Fn::Sub": "${ReportsBucket.Arn}/reports/*"}
+    assert granted["cloudwatch:getmetricdata"] == "*"
+
+
 def test_samconfig_demo_profile_deploys_the_samples_and_the_default_does_not() -> None:
     import tomllib
 

@@ -92,7 +92,7 @@ def read_timeline(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
 def find_timeline_key(s3: Any, bucket: str, deployment_id: str) -> str | None:
     """The key of deployment ``deployment_id``'s ``timeline.json`` when nothing else says which
     function and alias it was for (its execution gone): ``reports/<function>/<alias>/`` listed
-    by prefix (one ListObjectsV2 per function), then one GetObject tried per alias."""
+    by prefix, then one listing per alias for ``<deploymentId>/timeline.json``."""
     paginator = s3.get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=bucket, Prefix=REPORTS_PREFIX, Delimiter="/"):
         for function in page.get("CommonPrefixes", []):
@@ -101,7 +101,7 @@ def find_timeline_key(s3: Any, bucket: str, deployment_id: str) -> str | None:
             ):
                 for alias in inner.get("CommonPrefixes", []):
                     key = f"{alias['Prefix']}{deployment_id}/{et.TIMELINE_NAME}"
-                    if read_timeline(s3, bucket, key) is not None:
+                    if s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1).get("KeyCount"):
                         return key
     return None
 
@@ -120,13 +120,18 @@ def write_timeline(s3: Any, bucket: str, tl: dict[str, Any]) -> str:
 
 
 def timeline_of(
-    sfn: Any, s3: Any, cloudwatch: Any, arn: str, bucket: str | None = None
+    sfn: Any,
+    s3: Any,
+    cloudwatch: Any,
+    arn: str,
+    bucket: str | None = None,
+    rebuild: bool = False,
 ) -> dict[str, Any]:
     """``coalmine report EXECUTION_ARN``'s timeline: the stored ``timeline.json`` when it is
     complete (no CloudWatch read); else rebuilt from the execution, its ticks and CloudWatch;
     and, when the execution is gone (Step Functions keeps an ended one 90 days), the stored one
     found in ``bucket`` whatever it holds. ``bucket``: the reports bucket (default: the one the
-    execution's document names)."""
+    execution's document names). ``rebuild``: never the stored one while the execution exists."""
     deployment_id = arn.rsplit(":", 1)[-1]
     try:
         execution = read_execution(sfn, arn)
@@ -139,7 +144,7 @@ def timeline_of(
             raise
         return stored
     where = bucket or et.tick_location(execution.evidence_location)[0]
-    if where:
+    if where and not rebuild:
         key = et.timeline_key(execution.function, execution.alias, deployment_id)
         stored = read_timeline(s3, where, key)
         if stored is not None and timeline.is_complete(stored):
