@@ -315,3 +315,15 @@ def test_cleanup_restores_a_stopped_member_deployment(
     assert "released" in done
     assert member.alias() == ("1", {})
     assert _lock(MEMBER_LOCK) is None
+
+
+def test_the_manual_command_names_the_member_account_and_region() -> None:
+    from coalmine.recovery import manual_command
+
+    command = manual_command(FUNCTION, "prod", "1", Target.of(ROLE, REGION))
+    assert command.startswith(f"aws lambda update-alias --region {REGION} --function-name ")
+    assert f"with credentials of account {MEMBER}" in command
+    assert manual_command(FUNCTION, "prod", "1") == (
+        f"aws lambda update-alias --function-name {FUNCTION} --name prod --function-version 1 "
+        "--routing-config AdditionalVersionWeights={}"
+    )
