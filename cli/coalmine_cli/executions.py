@@ -166,7 +166,8 @@ def _time(text: str | None) -> datetime | None:
 
 def item_row(item: dict[str, Any]) -> Row:
     """One DeploymentHistory item (as DynamoDB's low-level API returns it) as a Row."""
-    function, _, alias = (_text(item, "deploymentKey") or "?:?").partition(":")
+    # (a member account's key is account:region:function:alias: the alias is after the last ":")
+    function, _, alias = (_text(item, "deploymentKey") or "?:?").rpartition(":")
     phase = _text(item, "phase") or "?"
     ended = phase in ENDED_PHASES
     started = _time(_text(item, "startedAt"))

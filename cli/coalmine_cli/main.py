@@ -233,7 +233,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
     def run() -> int:
         try:
-            function, alias = executions.parse_target(args.target)
+            function, alias = executions.parse_lock_target(args.target)
         except ValueError as error:
             raise BadInput(str(error)) from error
         if args.limit < 1:

@@ -315,3 +315,36 @@ def test_cleanup_restores_a_stopped_member_deployment(
     assert "released" in done
     assert member.alias() == ("1", {})
     assert _lock(MEMBER_LOCK) is None
+
+
+def test_the_manual_command_names_the_member_account_and_region() -> None:
+    from coalmine.recovery import manual_command
+
+    command = manual_command(FUNCTION, "prod", "1", Target.of(ROLE, REGION))
+    assert command.startswith(f"aws lambda update-alias --region {REGION} --function-name ")
+    assert f"with credentials of account {MEMBER}" in command
+    assert manual_command(FUNCTION, "prod", "1") == (
+        f"aws lambda update-alias --function-name {FUNCTION} --name prod --function-version 1 "
+        "--routing-config AdditionalVersionWeights={}"
+    )
+
+
+def test_the_history_key_of_a_member_deployment_is_its_lock_key(
+    member: Member, lambda_context: Any
+) -> None:
+    from coalmine import history
+    from coalmine.models import Deployment
+    from coalmine_cli.executions import item_row
+
+    doc = Deployment.model_validate(prepare.handler(_event(_request()), lambda_context))
+    assert history.key(doc)["deploymentKey"] == MEMBER_LOCK
+    plain = doc.model_copy(update={"target": None})
+    assert history.key(plain)["deploymentKey"] == f"{FUNCTION}:prod"  # as before
+    row = item_row(
+        {
+            "deploymentKey": {"S": MEMBER_LOCK},
+            "startedAt": {"S": "2026-01-01T00:00:00Z"},
+            "phase": {"S": "PROMOTED"},
+        }
+    )
+    assert (row.function, row.alias) == (f"{MEMBER}:{REGION}:{FUNCTION}", "prod")

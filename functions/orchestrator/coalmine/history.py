@@ -14,7 +14,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from coalmine import operator_actions
+from coalmine import lock, operator_actions
 from coalmine.evidence import STATE_LIMIT_BYTES
 from coalmine.models import Action, Deployment, Outcome, StepRecord
 
@@ -24,7 +24,9 @@ INPUT_LIMIT_BYTES = STATE_LIMIT_BYTES
 
 
 def key(d: Deployment) -> dict[str, str]:
-    return {"deploymentKey": f"{d.function_name}:{d.alias}", "startedAt": iso(started(d))}
+    """``function:alias`` (the alias's lock key: ``account:region:function:alias`` for a function
+    in another account, docs/cross-account.md) and the start."""
+    return {"deploymentKey": lock.deployment_lock_id(d), "startedAt": iso(started(d))}
 
 
 def started(d: Deployment) -> datetime:

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from coalmine import lock, preflight, uploads
 from coalmine.exceptions import AliasChangedOutOfBand, CoalmineError, InvalidInput, RollbackFailed
-from coalmine.models import Action, AliasState, Deployment, Outcome
+from coalmine.models import Action, AliasState, Deployment, Outcome, Target
 
 ENDED = frozenset({"ABORTED", "TIMED_OUT", "FAILED"})
 #: A SUCCEEDED execution promoted; its ReleaseLock step can still have failed for good (it is
@@ -67,11 +67,18 @@ class HeldLocks(Protocol):
     def release(self, lock_id: str, deployment_id: str) -> bool: ...
 
 
-def manual_command(function_name: str, alias: str, version: str) -> str:
-    return (
-        f"aws lambda update-alias --function-name {function_name} --name {alias} "
+def manual_command(
+    function_name: str, alias: str, version: str, target: Target | None = None
+) -> str:
+    """The update-alias that finishes a restore by hand (in the target's account and region)."""
+    where = "" if target is None else f"--region {target.region} "
+    command = (
+        f"aws lambda update-alias {where}--function-name {function_name} --name {alias} "
         f"--function-version {version} --routing-config AdditionalVersionWeights={{}}"
     )
+    if target is None:
+        return command
+    return f"{command} (with credentials of account {target.account}, e.g. {target.role_arn})"
 
 
 def clean_up(
@@ -167,7 +174,7 @@ def _restore(d: Deployment, roll_back: RollBack, failures: tuple[type[Exception]
     except failures as error:
         raise RollbackFailed(
             f"could not put {where} back wholly on version {d.from_version}: {error}. "
-            f"Finish by hand: {manual_command(d.function_name, d.alias, d.from_version)}"
+            f"Finish by hand: {manual_command(d.function_name, d.alias, d.from_version, d.target)}"
         ) from error
     return f"{where} wholly on the stable version {d.from_version}"
 

@@ -35,8 +35,9 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_lambda import LambdaClient
 
-SESSION_SECONDS = 3600  # every role allows an hour (MaxSessionDuration >= 3600); no handler runs
-# longer than 15 minutes, and each invocation assumes the role afresh
+SESSION_SECONDS = 3600  # the most role chaining allows (a Lambda's credentials are a role
+# session), and every role's MaxSessionDuration; no handler runs longer than 15 minutes, and each
+# invocation assumes the role afresh
 _SESSION_NAME_UNSAFE = re.compile(r"[^\w+=,.@-]")
 _STANDARD = Config(retries={"mode": "standard"})
 _INVOKE = Config(
