@@ -57,6 +57,7 @@ def lines(description: dict[str, Any], events: list[dict[str, Any]]) -> list[str
     step = f"{index + 1}/{plan_steps} at {weight * 100:g}%" if index >= 0 else "not shifted yet"
     out.append(f"  step    {step}; routing {_routing(document, events)}")
     out.extend(_bake(document, state, since))
+    out.extend(_operator(document))
     out.extend(_traffic(document))
     out.extend(_gate(document, description))
     out.extend(_hook(document))
@@ -83,6 +84,22 @@ def _bake(document: dict[str, Any], state: str | None, since: datetime | None) -
         ends = since + timedelta(seconds=total - elapsed)
         text += f"; step ends at {_hms(ends)} (next step or promotion then, if it passes)"
     return [text]
+
+
+def _operator(document: dict[str, Any]) -> list[str]:
+    """A pause holding the step, and the last operator action acted on."""
+    out = []
+    if document.get("pausedAt"):
+        paused = _hms(datetime.fromisoformat(str(document["pausedAt"]).replace("Z", "+00:00")))
+        out.append(f"  paused  since {paused}: the weight is held (`coalmine resume` bakes on)")
+    actions = document.get("operatorActions") or []
+    if actions:
+        last = actions[-1]
+        out.append(
+            f"  operator {last.get('action')} by {last.get('principal')}: {last.get('reason')}"
+            f" ({len(actions)} acted on)"
+        )
+    return out
 
 
 def _traffic(document: dict[str, Any]) -> list[str]:

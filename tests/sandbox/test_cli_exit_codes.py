@@ -75,9 +75,17 @@ def test_pause_resume_and_promote_now_exit_0_and_are_acted_on(
     began = sandbox.clock.now()
     moves = {90: ["pause"], 150: ["resume"], 210: ["promote", "--now"]}
     codes: dict[int, int] = {}
+    paused: list[str] = []
+    earlier: list[str] = []
 
     def steer(t_from: Any, t_to: Any) -> None:
         at = int((t_to - began).total_seconds())
+        if at == 140 and not paused:  # (the pause was acted on by the tick at 120 s)
+            earlier.append(capsys.readouterr().out)
+            machine = sandbox.stack.state_machine_arn
+            main(["status", f"{FUNCTION}:prod", "--state-machine-arn", machine, "--region",
+                  "us-east-1"])  # fmt: skip
+            paused.append(capsys.readouterr().out)
         if at in moves and at not in codes:
             verb = moves[at]
             codes[at] = _cli(sandbox, verb[0], f"{FUNCTION}:prod", *verb[1:], "--reason", REASON)
@@ -90,7 +98,11 @@ def test_pause_resume_and_promote_now_exit_0_and_are_acted_on(
         remove()
     # Then each verb exited 0, and the deployment acted on each, in order, and promoted
     assert codes == {90: 0, 150: 0, 210: 0}
-    out = capsys.readouterr().out
+    # (status, asked while paused, says so and who paused it)
+    assert "  paused  since " in paused[0]
+    assert "  operator pause by arn:aws:sts::" in paused[0]
+    assert f": {REASON} (1 acted on)" in paused[0]
+    out = "".join(earlier) + capsys.readouterr().out
     for action in ("pause", "resume", "promote-now"):
         assert f"{action} requested on {FUNCTION}:prod" in out
     assert done.status == "SUCCEEDED"
