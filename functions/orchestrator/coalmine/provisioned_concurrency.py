@@ -12,8 +12,8 @@ coalmine therefore:
   IN_PROGRESS), and a plan step whose weight gives the new version under one environment of the
   alias's provisioned concurrency (ASSUMED split: proportional to the weights, rounded down);
 - after each weight change (ShiftTraffic, ``after_shift``): the bake starts only once the config
-  is READY with all of it allocated; still allocating: ProvisionedConcurrencyNotReady, retried by
-  the state machine (no Lambda runs while it waits); FAILED, or not READY within
+  is READY, judged from the next whole minute; still allocating: ProvisionedConcurrencyNotReady,
+  retried by the state machine (no Lambda runs while it waits); FAILED, or not READY within
   ``MAX_WAIT_SECONDS``, rolls back with the reason.
 An alias without provisioned concurrency (ProvisionedConcurrencyConfigNotFoundException: None)
 proceeds at once.
