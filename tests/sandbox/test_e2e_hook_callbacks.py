@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import create_function
 from e2e_helpers import FUNCTION, alias_snapshot, finish, publish_candidate, routing, start_traffic
 
 from coalmine import execution_limits
@@ -99,9 +98,9 @@ class Worker:
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+def sandbox(tmp_path: Path, make_function: Any) -> Iterator[Sandbox]:
     with Sandbox(seed=11) as sb:
-        function = create_function(
+        function = make_function(
             sb, HOOK, {"hook.py": HOOK_CODE}, "hook.handler", {"HOOK_LOG": str(tmp_path / "log")}
         )
         sb.client("lambda").tag_resource(
