@@ -122,6 +122,28 @@ def test_an_api_fault_for_a_caller_spares_other_callers(
     assert "Functions" in bare.client("lambda").list_functions()
 
 
+def test_an_api_fault_on_one_table_spares_the_others(bare: Sandbox) -> None:
+    # Given two tables and a fault on PutItem to the first only
+    ddb = bare.client("dynamodb")
+    for name in ("history", "locks"):
+        ddb.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    fault = bare.faults.inject_api(
+        "PutItem", "dynamodb", kind="service-error", times=None, resource="history"
+    )
+    # Then a write to the other table goes through, and one to the first is refused
+    ddb.put_item(TableName="locks", Item={"k": {"S": "a"}})
+    with pytest.raises(ClientError) as raised:
+        ddb.put_item(TableName="history", Item={"k": {"S": "a"}})
+    assert raised.value.response["Error"]["Code"] == "InternalFailure"
+    assert fault.fired >= 1
+    assert ddb.scan(TableName="history")["Items"] == []
+
+
 def test_unknown_kind_or_state_is_refused(bare: Sandbox) -> None:
     with pytest.raises(ValueError, match="kind"):
         bare.faults.inject("Work", "meteor")

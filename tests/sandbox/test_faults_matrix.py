@@ -610,11 +610,55 @@ def test_timeline_write_refused(target: DeploymentTarget, ending: str) -> None:
     RESULTS[cell] = True
 
 
+# Every write to the DeploymentHistoryTable refused for good (Prepare's PutItem, every handler's
+# UpdateItem, Cleanup's; only that table: the lock's writes go through): the deployment ends as it
+# would have with the invariant held, each write retried, then given up (logged and counted as
+# HistoryWriteFailed: test_e2e_bounded.py reads the log), and no item is left half written.
+HISTORY_CELLS = ["promoted", "rolled-back", "stopped"]
+
+
+@pytest.mark.parametrize("ending", HISTORY_CELLS)
+def test_history_write_refused(target: DeploymentTarget, ending: str) -> None:
+    target.reset()
+    sb = target.sb
+    table = sb.stack["DeploymentHistoryTable"]
+    faults = [
+        sb.faults.inject_api(api, "dynamodb", kind="service-error", times=None, resource=table)
+        for api in ("PutItem", "UpdateItem")
+    ]
+    if ending == "rolled-back":
+        sb.faults.inject("Analyze", "crash", at_step=1)
+    if ending == "stopped":
+        target.at_moment("Analyze", 1, lambda arn: moves.stop_execution(sb, arn, "console stop"))
+    cell = f"history:{ending}"
+    RESULTS[cell] = False
+    try:
+        arn = sb.start_execution(target.request(PLAN, analysis=ANALYSIS))
+        described = sb.wait_for_execution(arn)
+        sb.settle()
+        assert described["status"] == ENDS[ending]
+        assert violations(target, described) == []
+        put, update = faults
+        assert put.fired > 1, put.fired  # retried, then given up
+        assert update.fired > 1, update.fired
+        key = {"deploymentKey": {"S": f"{target.function}:{target.alias}"}}
+        items = sb.client("dynamodb").query(
+            TableName=table,
+            KeyConditionExpression="deploymentKey = :k",
+            ExpressionAttributeValues={":k": key["deploymentKey"]},
+        )["Items"]
+        assert not [i for i in items if i.get("executionArn", {}).get("S") == arn]  # none written
+    finally:
+        sb.faults.clear()
+        sb.settle()
+    RESULTS[cell] = True
+
+
 def test_zz_matrix_summary(capsys: pytest.CaptureFixture[str]) -> None:
     """Prints `fault matrix: N cells, P passed` (runs last in this module)."""
     cells = len(FAULT_CELLS) + 2 * len(MOMENTS) + len(ENTRIES) + len(WATCH_CELLS)
     cells += len(API_CALLS) * len(API_WINDOWS) - 2 + 2 + 3 + len(EVENT_CELLS) + len(GATE_CELLS) + 3
-    cells += len(TIMELINE_CELLS)
+    cells += len(TIMELINE_CELLS) + len(HISTORY_CELLS)
     passed = sum(RESULTS.values())
     with capsys.disabled():
         print(

@@ -104,6 +104,7 @@ class ApiFault:
     action: Callable[[], None] | None = None
     start: datetime | None = None  # the window in simulated time: calls made in [start, until)
     until: datetime | None = None
+    resource: str | None = None  # only calls naming this resource (DynamoDB's TableName)
 
     def covers(self, now: Callable[[], datetime]) -> bool:
         if self.start is None and self.until is None:
@@ -166,17 +167,19 @@ class FaultInjector:
         code: str | None = None,
         start: datetime | None = None,
         until: datetime | None = None,
+        resource: str | None = None,
     ) -> ApiFault:
-        """Fault `api` of `service` (only the calls `caller`'s handler makes, if given) from
-        the `occurrence`-th matching call on, `times` times (None: every time), within the
-        window [`start`, `until`) of simulated time when given."""
+        """Fault `api` of `service` (only the calls `caller`'s handler makes, if given; only
+        those naming `resource`, a DynamoDB table, if given) from the `occurrence`-th matching
+        call on, `times` times (None: every time), within the window [`start`, `until`) of
+        simulated time when given."""
         if start is not None and until is not None and until <= start:
             raise ValueError(f"until ({until}) must be after start ({start})")
         default_code, message = API_ERRORS.get(
             (service, kind), API_ERRORS.get(("*", kind), (kind, "injected fault"))
         )
         fault = ApiFault(service, api, code or default_code, message, caller, occurrence, times)
-        fault.start, fault.until = start, until
+        fault.start, fault.until, fault.resource = start, until, resource
         with self._lock:
             self.api_faults.append(fault)
         return fault
@@ -249,10 +252,14 @@ class FaultInjector:
         payload = timeout_payload(self.sb.clock.now(), seconds)
         return Invocation(version, payload, True, seconds * 1000)
 
-    def on_api(self, service: str, api: str) -> tuple[str, str] | None:
+    def on_api(
+        self, service: str, api: str, resource: Callable[[], str | None] | None = None
+    ) -> tuple[str, str] | None:
+        """The error to answer `api` with, if a fault takes this call; `resource` names what
+        the call is on (read only when a fault asks)."""
         if not self.api_faults:
             return None
-        fault = self._take_api(service, api)
+        fault = self._take_api(service, api, resource)
         if fault is None:
             return None
         if fault.action is not None:
@@ -275,13 +282,19 @@ class FaultInjector:
         """The simulated time the calling invocation sees (the clock plus its own sleeps)."""
         return self.sb.clock.now() + self.sb.runtime.current_offset()
 
-    def _take_api(self, service: str, api: str) -> ApiFault | None:
+    def _take_api(
+        self, service: str, api: str, resource: Callable[[], str | None] | None = None
+    ) -> ApiFault | None:
         caller = current_function()
         with self._lock:
             for fault in self.api_faults:
                 if fault.service != service or fault.api != api:
                     continue
                 if fault.caller is not None and caller != self.function_of(fault.caller):
+                    continue
+                if fault.resource is not None and (
+                    resource is None or resource() != fault.resource
+                ):
                     continue
                 if not fault.covers(self.caller_now):
                     continue

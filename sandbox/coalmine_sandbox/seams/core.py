@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -30,7 +31,11 @@ def _call_action(original: Any) -> Any:
         if hooks is None:  # no Sandbox active
             return original(self)
         faults = hooks.faults
-        error = faults.on_api(self.boto3_service_name, self._get_action()) if faults else None
+        error = (
+            faults.on_api(self.boto3_service_name, self._get_action(), lambda: _table(self))
+            if faults
+            else None
+        )
         if error is None:
             served = ACTIONS.get((self.boto3_service_name, self._get_action()))
             return original(self) if served is None else _served(self, served)
@@ -45,6 +50,18 @@ def _call_action(original: Any) -> Any:
             return self.serialized(module("moto.core.responses").ActionResult(injected(*error)))
 
     return call
+
+
+def _table(response: Any) -> str | None:
+    """The DynamoDB table a JSON request names (an API fault scoped to one table)."""
+    body = response.body
+    if isinstance(body, str | bytes):  # (moto's DynamoDB hands the body parsed already)
+        try:
+            body = json.loads(body or "{}")
+        except ValueError:
+            return None
+    name = body.get("TableName") if isinstance(body, dict) else None
+    return name if isinstance(name, str) else None
 
 
 def _served(response: Any, handler: Any) -> Any:
