@@ -11,7 +11,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = sorted([REPO / "README.md", REPO / "CONTRIBUTING.md", *(REPO / "docs").glob("*.md")])
-README_MAX_LINES = 260
+# ~250 lines where users start (issue 13), plus what issues 10-12 ask the README itself to show
+# (each verb's output, the SAM snippet, the SCP, the two-terminal walk-through)
+README_MAX_LINES = 280
 
 FENCE = re.compile(r"^(```|~~~)")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
