@@ -124,27 +124,12 @@ class LockTable:
         """Append an operator's request to the lock, if ``deployment_id`` still holds it: the
         lock as written (a gate's newest token included), or None (the lock is free, or another
         deployment's: nothing written)."""
-        try:
-            with throttling_translated(_THROTTLED):
-                item = self.client.update_item(
-                    TableName=self.table,
-                    Key={"lockId": _s(lock_id)},
-                    UpdateExpression=(
-                        "SET requests = list_append(if_not_exists(requests, :none), :new)"
-                    ),
-                    ConditionExpression=_MINE,
-                    ExpressionAttributeValues={
-                        ":none": {"L": []},
-                        ":new": {"L": [_s(json.dumps(request.to_json()))]},
-                        ":me": _s(deployment_id),
-                    },
-                    ReturnValues="ALL_NEW",
-                )["Attributes"]
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return None
-            raise
-        return _lock(item)
+        return self._update_mine(
+            lock_id,
+            deployment_id,
+            "SET requests = list_append(if_not_exists(requests, :none), :new)",
+            {":none": {"L": []}, ":new": {"L": [_s(json.dumps(request.to_json()))]}},
+        )
 
     def after_tick(self, before: Deployment, after: Deployment) -> None:
         """Analyze's writes: a watch that passed is recorded (a stop now changes nothing); a
@@ -163,24 +148,12 @@ class LockTable:
     def await_approval(self, deployment: Deployment, waiting: AwaitingApproval) -> Lock | None:
         """Record the human gate ``deployment`` waits at (its task token), if it still holds
         the lock; the lock as written (its requests: an answer may be there already), or None."""
-        try:
-            with throttling_translated(_THROTTLED):
-                item = self.client.update_item(
-                    TableName=self.table,
-                    Key={"lockId": _s(deployment_lock_id(deployment))},
-                    UpdateExpression="SET approval = :a",
-                    ConditionExpression=_MINE,
-                    ExpressionAttributeValues={
-                        ":a": _s(json.dumps(_approval_json(waiting))),
-                        ":me": _s(deployment.deployment_id),
-                    },
-                    ReturnValues="ALL_NEW",
-                )["Attributes"]
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return None
-            raise
-        return _lock(item)
+        return self._update_mine(
+            deployment_lock_id(deployment),
+            deployment.deployment_id,
+            "SET approval = :a",
+            {":a": _s(json.dumps(_approval_json(waiting)))},
+        )
 
     def clear_approval(self, deployment: Deployment) -> bool:
         """The wait is over: the lock no longer names a gate (``coalmine approve`` refuses)."""
@@ -200,6 +173,27 @@ class LockTable:
             ConditionExpression=_MINE,
             ExpressionAttributeValues={":me": _s(deployment_id)},
         )
+
+    def _update_mine(
+        self, lock_id: str, deployment_id: str, expression: str, values: dict[str, Any]
+    ) -> Lock | None:
+        """UpdateItem ``expression`` on the lock if ``deployment_id`` holds it: the lock as
+        written, or None (free, or another deployment's: nothing written)."""
+        try:
+            with throttling_translated(_THROTTLED):
+                item = self.client.update_item(
+                    TableName=self.table,
+                    Key={"lockId": _s(lock_id)},
+                    UpdateExpression=expression,
+                    ConditionExpression=_MINE,
+                    ExpressionAttributeValues={**values, ":me": _s(deployment_id)},
+                    ReturnValues="ALL_NEW",
+                )["Attributes"]
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return _lock(item)
 
     def _conditional(self, operation: str, **kwargs: Any) -> bool:
         try:
