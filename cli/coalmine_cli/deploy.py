@@ -274,3 +274,22 @@ def still_running_message(execution_arn: str, why: str) -> str:
 
 def bad_input_message(error: InvalidInput) -> str:
     return f"coalmine: invalid deployment input: {error}"
+
+
+def follow_options(parser: Any) -> None:
+    """How `deploy` and `retry` follow the execution they start (the same exit codes)."""
+    parser.add_argument("--poll-seconds", type=float, default=10.0)
+    parser.add_argument("--no-wait", action="store_true", help="start and return")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="stop following after this long (exit 4; the deployment goes on)",
+    )
+    parser.add_argument(
+        "--output",
+        choices=("text", "json"),
+        default="text",
+        help="json: print the outcome and the final deployment document on stdout "
+        "(progress goes to stderr)",
+    )

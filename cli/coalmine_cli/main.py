@@ -563,6 +563,7 @@ def _aws_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from coalmine_cli import deploy as deploy_module
     from coalmine_cli import epilogs
 
     parser = argparse.ArgumentParser(prog="coalmine", description=__doc__.split("\n")[0])
@@ -609,27 +610,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _aws_options(deploy)
     deploy.add_argument("--name", help="execution name (default: generated)")
-    deploy.add_argument("--poll-seconds", type=float, default=10.0)
-    deploy.add_argument("--no-wait", action="store_true", help="start and return")
+    deploy_module.follow_options(deploy)
     deploy.add_argument(
         "--watch",
         action="store_true",
         help="follow it with `status --watch`'s view: on a terminal its status redrawn every "
         "--poll-seconds (state, step, routing, bake, traffic, a human gate, the latest "
         "analyses); elsewhere the status, a line per event, the status at the end",
-    )
-    deploy.add_argument(
-        "--timeout",
-        type=float,
-        metavar="SECONDS",
-        help="stop following after this long (exit 4; the deployment goes on)",
-    )
-    deploy.add_argument(
-        "--output",
-        choices=("text", "json"),
-        default="text",
-        help="json: print the outcome and the final deployment document on stdout "
-        "(progress goes to stderr)",
     )
     deploy.set_defaults(func=cmd_deploy)
 

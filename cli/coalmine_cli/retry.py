@@ -179,13 +179,5 @@ def add_parser(sub: Any, aws_options: Callable[[Any], None], formatter: Any) -> 
     )
     aws_options(parser)
     parser.add_argument("--name", help="execution name (default: retry-<time>-<old name>)")
-    parser.add_argument("--poll-seconds", type=float, default=10.0)
-    parser.add_argument("--no-wait", action="store_true", help="start and return")
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        metavar="SECONDS",
-        help="stop following after this long (exit 4; the deployment goes on)",
-    )
-    parser.add_argument("--output", choices=("text", "json"), default="text")
+    deploy.follow_options(parser)
     return parser
