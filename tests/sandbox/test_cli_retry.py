@@ -43,7 +43,8 @@ def _stopped(sb: Sandbox, request: dict[str, Any]) -> str:
     """An ended deployment of ``request``: started, then stopped (Cleanup restores the alias)."""
     arn = sb.start_execution(request)
     sb.stop_execution(arn, cause="stopped by the test")
-    assert sb.wait_for_execution(arn)["status"] == "ABORTED"
+    ended = sb.wait_for_execution(arn)
+    assert ended["status"] == "ABORTED", (ended.get("error"), ended.get("cause"))
     return arn
 
 
@@ -135,8 +136,9 @@ def test_retry_refuses_with_one_line_exit_2_and_starts_nothing(
     assert named in _one_line(capsys.readouterr().err)
     assert {e["executionArn"] for e in _executions(sandbox)} == before  # nothing started
     for execution in _executions(sandbox):
-        if execution["status"] == "RUNNING":
-            sandbox.stop_execution(execution["executionArn"])
+        if execution["status"] == "RUNNING":  # ended before the sandbox closes: no thread of
+            sandbox.stop_execution(execution["executionArn"])  # it runs into the next test's
+            sandbox.wait_for_execution(execution["executionArn"])
 
 
 def test_retry_exits_3_when_the_state_machine_is_gone(
