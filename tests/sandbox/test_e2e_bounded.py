@@ -13,6 +13,7 @@ its history is recorded (coalmine/history.py), and neither write can change an o
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -183,6 +184,9 @@ def test_a_stopped_deployment_is_recorded_stopped_by_cleanup() -> None:
         _, stop = start_traffic(sb, rps=5)
         request = {"functionName": FUNCTION, "targetVersion": candidate}
         arn = sb.start_execution(request)
+        shifted = time.monotonic() + 120  # (wall) once ShiftTraffic has weighted the canary
+        while routing(alias_snapshot(sb))[1] == {} and time.monotonic() < shifted:
+            time.sleep(0.02)
         began = sb.clock.now()
         while (sb.clock.now() - began).total_seconds() < 150:
             sb.clock.advance(1)
